@@ -1,0 +1,346 @@
+/**
+ * Input validation shared by every adapter: bad input is rejected with a typed error before
+ * anything is stored. Adapters call these at the top of each port method.
+ */
+import { DuplicateJobError, InvalidArgumentError, PayloadTooLargeError } from './errors.js';
+import type { CompletionStatus, JsonObject, NewJob, ScheduleInput, ValidJob } from './types.js';
+
+export interface Limits {
+  /** Largest payload in bytes (default 1 MiB). */
+  maxPayloadBytes: number;
+  /** Largest headers object, as UTF-8 JSON bytes (default 64 KiB). */
+  maxHeadersBytes: number;
+  /** Most jobs (or ids, or results) in one call (default 100,000). */
+  maxBatch: number;
+  /** Largest `batchSize` of one dequeue (default 10,000). */
+  maxDequeueBatch: number;
+  /** Longest dedupe key in characters (default 512). */
+  maxDedupeKeyLength: number;
+}
+
+export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
+  maxPayloadBytes: 1024 * 1024,
+  maxHeadersBytes: 64 * 1024,
+  maxBatch: 100_000,
+  maxDequeueBatch: 10_000,
+  maxDedupeKeyLength: 512,
+});
+
+/** Merge user overrides into the defaults, validating them. */
+export function resolveLimits(overrides?: Partial<Limits>): Limits {
+  const limits = { ...DEFAULT_LIMITS, ...overrides };
+  for (const [name, value] of Object.entries(limits)) {
+    if (!Number.isSafeInteger(value) || value < 1) {
+      throw new InvalidArgumentError(`limit ${name} must be a positive integer, got ${String(value)}`, { field: name });
+    }
+  }
+  return limits;
+}
+
+const ENTRYPOINT_RE = /^[A-Za-z0-9_.:-]{1,128}$/;
+const INT32_MIN = -2147483648;
+const INT32_MAX = 2147483647;
+const encoder = new TextEncoder();
+
+export function validateEntrypoint(name: unknown, where = 'entrypoint'): string {
+  if (typeof name !== 'string' || !ENTRYPOINT_RE.test(name)) {
+    throw new InvalidArgumentError(
+      `${where} must be 1..128 characters of [A-Za-z0-9_.:-], got ${describe(name)}`,
+      { field: where },
+    );
+  }
+  return name;
+}
+
+export function validateEntrypoints(names: unknown, where = 'entrypoints'): string[] {
+  if (!Array.isArray(names)) throw new InvalidArgumentError(`${where} must be an array of entrypoint names`);
+  return names.map((n, i) => validateEntrypoint(n, `${where}[${i}]`));
+}
+
+/** An epoch-ms time: a finite number or a valid Date, normalised to an integer (floor). */
+export function validateTime(value: unknown, where: string): number {
+  const ms = value instanceof Date ? value.getTime() : value;
+  if (typeof ms !== 'number' || !Number.isFinite(ms) || Math.abs(ms) > 8.64e15) {
+    throw new InvalidArgumentError(`${where} must be a finite epoch-ms number or a valid Date, got ${describe(value)}`, {
+      field: where,
+    });
+  }
+  return Math.floor(ms);
+}
+
+export function validatePriority(value: unknown, where = 'priority'): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < INT32_MIN || value > INT32_MAX) {
+    throw new InvalidArgumentError(`${where} must be an int32 integer, got ${describe(value)}`, { field: where });
+  }
+  return value;
+}
+
+/** A non-negative integer (counts, ms durations), optionally bounded. */
+export function validateCount(value: unknown, where: string, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
+    throw new InvalidArgumentError(`${where} must be an integer in ${min}..${max}, got ${describe(value)}`, { field: where });
+  }
+  return value;
+}
+
+/** A non-negative finite number (rates). */
+export function validateRate(value: unknown, where: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new InvalidArgumentError(`${where} must be a finite number >= 0, got ${describe(value)}`, { field: where });
+  }
+  return value;
+}
+
+export function validateIds(ids: unknown, limits: Limits, where = 'ids'): number[] {
+  if (!Array.isArray(ids)) throw new InvalidArgumentError(`${where} must be an array of job ids`);
+  if (ids.length > limits.maxBatch) {
+    throw new InvalidArgumentError(`${where} holds ${ids.length} ids; at most ${limits.maxBatch} per call`);
+  }
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i];
+    if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 1) {
+      throw new InvalidArgumentError(`${where}[${i}] must be a positive safe integer job id, got ${describe(id)}`);
+    }
+  }
+  return ids as number[];
+}
+
+export function validateHeaders(value: unknown, limits: Limits, where = 'headers'): JsonObject | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'object' || Array.isArray(value) || !isPlainObject(value)) {
+    throw new InvalidArgumentError(`${where} must be a plain JSON object or null, got ${describe(value)}`, { field: where });
+  }
+  checkJson(value, where, 0);
+  const bytes = encoder.encode(JSON.stringify(value)).length;
+  if (bytes > limits.maxHeadersBytes) {
+    throw new PayloadTooLargeError(`${where} take ${bytes} bytes as JSON; the limit is ${limits.maxHeadersBytes}`, {
+      field: where,
+      bytes,
+      limit: limits.maxHeadersBytes,
+    });
+  }
+  // A deep copy, so later mutation by the caller cannot change what was stored.
+  return JSON.parse(JSON.stringify(value)) as JsonObject;
+}
+
+function checkJson(value: unknown, where: string, depth: number): void {
+  if (depth > 64) throw new InvalidArgumentError(`${where} is nested deeper than 64 levels`, { field: where });
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return;
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) {
+      throw new InvalidArgumentError(`${where} holds ${value}, which JSON cannot represent`, { field: where });
+    }
+    return;
+  }
+  if (Array.isArray(value)) {
+    value.forEach((v, i) => checkJson(v, `${where}[${i}]`, depth + 1));
+    return;
+  }
+  if (typeof value === 'object' && isPlainObject(value)) {
+    for (const [k, v] of Object.entries(value)) checkJson(v, `${where}.${k}`, depth + 1);
+    return;
+  }
+  throw new InvalidArgumentError(`${where} holds ${describe(value)}, which is not JSON-serialisable`, { field: where });
+}
+
+function isPlainObject(value: object): boolean {
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+export function validatePayload(value: unknown, limits: Limits, where = 'payload'): Uint8Array | null {
+  if (value === undefined || value === null) return null;
+  if (!(value instanceof Uint8Array)) {
+    throw new InvalidArgumentError(
+      `${where} must be a Uint8Array or null, got ${describe(value)} (encode objects with jsonCodec)`,
+      { field: where },
+    );
+  }
+  if (value.byteLength > limits.maxPayloadBytes) {
+    throw new PayloadTooLargeError(
+      `${where} is ${value.byteLength} bytes; the limit is ${limits.maxPayloadBytes} (raise limits.maxPayloadBytes or store a reference)`,
+      { field: where, bytes: value.byteLength, limit: limits.maxPayloadBytes },
+    );
+  }
+  return value;
+}
+
+export function validateDedupeKey(value: unknown, limits: Limits, where = 'dedupeKey'): string | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'string' || value.length === 0 || value.length > limits.maxDedupeKeyLength) {
+    throw new InvalidArgumentError(
+      `${where} must be null or a string of 1..${limits.maxDedupeKeyLength} characters, got ${describe(value)}`,
+      { field: where },
+    );
+  }
+  return value;
+}
+
+/**
+ * Validate a whole enqueue batch. Throws on the first bad job (naming its index); when
+ * `onConflict` is 'raise', also throws DUPLICATE_JOB for a key repeated inside the batch.
+ */
+export function validateNewJobs(jobs: unknown, limits: Limits, onConflict: 'raise' | 'skip'): ValidJob[] {
+  if (!Array.isArray(jobs)) throw new InvalidArgumentError('enqueue takes an array of jobs');
+  if (jobs.length > limits.maxBatch) {
+    throw new InvalidArgumentError(`enqueue got ${jobs.length} jobs; at most ${limits.maxBatch} per call (split the batch)`);
+  }
+  const out: ValidJob[] = new Array(jobs.length);
+  for (let i = 0; i < jobs.length; i++) {
+    const job = jobs[i] as NewJob;
+    if (job === null || typeof job !== 'object') {
+      throw new InvalidArgumentError(`jobs[${i}] must be an object, got ${describe(job)}`);
+    }
+    out[i] = {
+      entrypoint: validateEntrypoint(job.entrypoint, `jobs[${i}].entrypoint`),
+      payload: validatePayload(job.payload, limits, `jobs[${i}].payload`),
+      priority: job.priority === undefined ? 0 : validatePriority(job.priority, `jobs[${i}].priority`),
+      executeAfter:
+        job.executeAfter === undefined || job.executeAfter === null
+          ? null
+          : validateTime(job.executeAfter, `jobs[${i}].executeAfter`),
+      dedupeKey: validateDedupeKey(job.dedupeKey, limits, `jobs[${i}].dedupeKey`),
+      headers: validateHeaders(job.headers, limits, `jobs[${i}].headers`),
+    };
+  }
+  if (onConflict === 'raise') {
+    const seen = new Set<string>();
+    const dup = new Set<string>();
+    for (const j of out) {
+      if (j.dedupeKey === null) continue;
+      if (seen.has(j.dedupeKey)) dup.add(j.dedupeKey);
+      seen.add(j.dedupeKey);
+    }
+    if (dup.size > 0) throw new DuplicateJobError([...dup]);
+  }
+  return out;
+}
+
+export function validateOnConflict(value: unknown): 'raise' | 'skip' {
+  if (value === undefined) return 'raise';
+  if (value !== 'raise' && value !== 'skip') {
+    throw new InvalidArgumentError(`onConflict must be 'raise' or 'skip', got ${describe(value)}`);
+  }
+  return value;
+}
+
+const COMPLETION_STATUSES = new Set(['successful', 'exception', 'canceled', 'deleted', 'failed']);
+
+export function validateCompletionStatus(value: unknown, where: string): CompletionStatus {
+  if (typeof value !== 'string' || !COMPLETION_STATUSES.has(value)) {
+    throw new InvalidArgumentError(
+      `${where} must be one of successful, exception, canceled, deleted, failed; got ${describe(value)}`,
+    );
+  }
+  return value as CompletionStatus;
+}
+
+export function validateErrorText(value: unknown, where: string): string | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'string') throw new InvalidArgumentError(`${where} must be a string or null, got ${describe(value)}`);
+  // Error texts are diagnostics: keep them bounded rather than reject a long stack trace.
+  return value.length > 8192 ? `${value.slice(0, 8192)}…` : value;
+}
+
+export function validateScheduleInputs(schedules: unknown, limits: Limits): Required<ScheduleInput>[] {
+  if (!Array.isArray(schedules)) throw new InvalidArgumentError('upsertSchedules takes an array of schedules');
+  if (schedules.length > limits.maxBatch) throw new InvalidArgumentError(`at most ${limits.maxBatch} schedules per call`);
+  const names = new Set<string>();
+  return schedules.map((s: ScheduleInput, i) => {
+    if (s === null || typeof s !== 'object') throw new InvalidArgumentError(`schedules[${i}] must be an object`);
+    const name = validateScheduleName(s.name, `schedules[${i}].name`);
+    if (names.has(name)) throw new InvalidArgumentError(`schedule name ${JSON.stringify(name)} appears twice in one call`);
+    names.add(name);
+    if (typeof s.expression !== 'string' || s.expression.trim() === '' || s.expression.length > 256) {
+      throw new InvalidArgumentError(`schedules[${i}].expression must be a non-empty cron expression string`);
+    }
+    if (s.timezone !== undefined && s.timezone !== null && (typeof s.timezone !== 'string' || s.timezone === '')) {
+      throw new InvalidArgumentError(`schedules[${i}].timezone must be an IANA zone name or null`);
+    }
+    return {
+      name,
+      entrypoint: validateEntrypoint(s.entrypoint, `schedules[${i}].entrypoint`),
+      expression: s.expression,
+      timezone: s.timezone ?? null,
+      nextRunAt: validateTime(s.nextRunAt, `schedules[${i}].nextRunAt`),
+    };
+  });
+}
+
+export function validateScheduleName(value: unknown, where = 'schedule name'): string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > 256) {
+    throw new InvalidArgumentError(`${where} must be a string of 1..256 characters, got ${describe(value)}`);
+  }
+  return value;
+}
+
+/** A short description of a bad value for error messages. */
+export function describe(value: unknown): string {
+  if (value === undefined) return 'undefined';
+  if (value === null) return 'null';
+  if (typeof value === 'string') return value.length > 60 ? `${JSON.stringify(value.slice(0, 60))}…` : JSON.stringify(value);
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  if (typeof value === 'function') return 'a function';
+  if (typeof value === 'symbol') return 'a symbol';
+  if (Array.isArray(value)) return `an array of ${value.length}`;
+  const name = (value as object).constructor?.name;
+  return name && name !== 'Object' ? `a ${name}` : 'an object';
+}
+
+export interface ValidEntrypointLimits {
+  concurrencyLimit: number;
+  requestsPerSecond: number;
+  retryTimer: number;
+  maxAttempts: number;
+}
+
+export interface ValidDequeueOptions {
+  batchSize: number;
+  /** Requested entrypoints, sorted by name (a stable order for adapters that iterate them). */
+  entrypoints: Map<string, ValidEntrypointLimits>;
+  queueManagerId: string;
+  /** Number.MAX_SAFE_INTEGER when not given. */
+  maxOwned: number;
+}
+
+export function validateManagerId(value: unknown, where = 'queueManagerId'): string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > 128) {
+    throw new InvalidArgumentError(`${where} must be a string of 1..128 characters, got ${describe(value)}`);
+  }
+  return value;
+}
+
+export function validateDequeueOptions(options: unknown, limits: Limits): ValidDequeueOptions {
+  if (options === null || typeof options !== 'object') throw new InvalidArgumentError('dequeue takes an options object');
+  const o = options as Record<string, unknown>;
+  const batchSize = validateCount(o.batchSize, 'batchSize', 1, limits.maxDequeueBatch);
+  const queueManagerId = validateManagerId(o.queueManagerId);
+  const maxOwned = o.maxOwned === undefined ? Number.MAX_SAFE_INTEGER : validateCount(o.maxOwned, 'maxOwned');
+  const eps = o.entrypoints;
+  if (eps === null || typeof eps !== 'object' || Array.isArray(eps)) {
+    throw new InvalidArgumentError('entrypoints must be an object mapping entrypoint names to their limits');
+  }
+  const names = Object.keys(eps).sort();
+  if (names.length === 0) throw new InvalidArgumentError('entrypoints must name at least one entrypoint');
+  const entrypoints = new Map<string, ValidEntrypointLimits>();
+  for (const name of names) {
+    validateEntrypoint(name, `entrypoints key`);
+    const l = (eps as Record<string, unknown>)[name] ?? {};
+    if (typeof l !== 'object') throw new InvalidArgumentError(`entrypoints.${name} must be an object of limits`);
+    const lim = l as Record<string, unknown>;
+    entrypoints.set(name, {
+      concurrencyLimit:
+        lim.concurrencyLimit === undefined ? 0 : validateCount(lim.concurrencyLimit, `entrypoints.${name}.concurrencyLimit`),
+      requestsPerSecond:
+        lim.requestsPerSecond === undefined ? 0 : validateRate(lim.requestsPerSecond, `entrypoints.${name}.requestsPerSecond`),
+      retryTimer: lim.retryTimer === undefined ? 0 : validateCount(lim.retryTimer, `entrypoints.${name}.retryTimer`),
+      maxAttempts: lim.maxAttempts === undefined ? 0 : validateCount(lim.maxAttempts, `entrypoints.${name}.maxAttempts`),
+    });
+  }
+  return { batchSize, entrypoints, queueManagerId, maxOwned };
+}
+
+/** Capacity of an entrypoint's token bucket: a tenth of a second's worth, at least one token. */
+export function bucketCapacity(requestsPerSecond: number): number {
+  return Math.max(1, requestsPerSecond / 10);
+}
