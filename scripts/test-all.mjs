@@ -1,0 +1,148 @@
+#!/usr/bin/env node
+// The test command (`npm test`, `./run test [vitest args]`). Runs, in order and streaming their output:
+//   1. lint       biome check .              (lint + format)
+//   2. typecheck  tsc -p tsconfig.json
+//   3. rust       $CARGO test in wasm-core/  (host target, RUSTC from env; only if wasm-core/Cargo.toml exists)
+//   4. vitest     vitest run [args]          (default reporter + json reporter to a temp file)
+// Totals come from the runners' own reports (vitest's JSON, cargo's "test result:" lines). A step that
+// fails without a failing test of its own (lint, typecheck, a compile error, a crashed run) counts as one
+// failure. The very last line is `tests: N passed, M failed[, K skipped]`; the exit code is 1 if anything
+// failed.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = dirname(dirname(fileURLToPath(import.meta.url)));
+const bin = (name) => join(root, 'node_modules', '.bin', name);
+const vitestArgs = process.argv.slice(2);
+
+const totals = { passed: 0, failed: 0, skipped: 0 };
+const failedSteps = [];
+
+/** Runs a command, streaming its output; with `capture`, also returns its stdout text. */
+function run(command, args, { cwd = root, env = process.env, capture = false } = {}) {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, {
+      cwd,
+      env,
+      stdio: ['ignore', capture ? 'pipe' : 'inherit', 'inherit'],
+    });
+    let out = '';
+    if (capture) {
+      child.stdout.on('data', (chunk) => {
+        process.stdout.write(chunk);
+        out += chunk.toString();
+      });
+    }
+    child.on('error', (error) => {
+      console.error(`[test] cannot start ${command}: ${error.message}`);
+      resolve({ code: 127, out });
+    });
+    child.on('close', (code, signal) => resolve({ code: code ?? (signal ? 128 : 1), out }));
+  });
+}
+
+function banner(step, what) {
+  console.log(`\n[test] ${step}: ${what}`);
+}
+
+function stepFailed(step, why) {
+  failedSteps.push(`${step} (${why})`);
+  console.log(`[test] ${step} FAILED: ${why}`);
+}
+
+async function lint() {
+  banner('lint', 'biome check .');
+  const { code } = await run(bin('biome'), ['check', '.']);
+  if (code !== 0) {
+    totals.failed += 1;
+    stepFailed('lint', `biome exited with ${code}; \`npm run format\` fixes formatting`);
+  }
+}
+
+async function typecheck() {
+  banner('typecheck', 'tsc -p tsconfig.json');
+  const { code } = await run(bin('tsc'), ['-p', 'tsconfig.json']);
+  if (code !== 0) {
+    totals.failed += 1;
+    stepFailed('typecheck', `tsc exited with ${code}`);
+  }
+}
+
+async function rust() {
+  const crate = join(root, 'wasm-core');
+  if (!existsSync(join(crate, 'Cargo.toml'))) {
+    console.log('\n[test] rust: skipped (no wasm-core/Cargo.toml)');
+    return;
+  }
+  const cargo = process.env.CARGO || 'cargo';
+  banner('rust', `${cargo} test (in wasm-core/${process.env.RUSTC ? `, RUSTC=${process.env.RUSTC}` : ''})`);
+  const { code, out } = await run(cargo, ['test'], { cwd: crate, capture: true });
+  let passed = 0;
+  let failed = 0;
+  let ignored = 0;
+  let results = 0;
+  // test result: ok. 12 passed; 0 failed; 1 ignored; 0 measured; 0 filtered out; finished in 0.01s
+  for (const m of out.matchAll(/^test result: \w+\. (\d+) passed; (\d+) failed; (\d+) ignored/gm)) {
+    results += 1;
+    passed += Number(m[1]);
+    failed += Number(m[2]);
+    ignored += Number(m[3]);
+  }
+  totals.passed += passed;
+  totals.failed += failed;
+  totals.skipped += ignored;
+  if (code !== 0) {
+    if (failed === 0) totals.failed += 1;
+    stepFailed('rust', failed > 0 ? `${failed} failed` : `cargo test exited with ${code}`);
+  } else if (results === 0) {
+    console.log('[test] rust: cargo test printed no "test result:" line');
+  }
+}
+
+async function vitest() {
+  const dir = mkdtempSync(join(tmpdir(), 'tideq-vitest-'));
+  const report = join(dir, 'report.json');
+  const args = ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...vitestArgs];
+  banner('vitest', `vitest ${args.join(' ')}`);
+  try {
+    const { code } = await run(bin('vitest'), args);
+    let json = null;
+    try {
+      json = JSON.parse(readFileSync(report, 'utf8'));
+    } catch {
+      // no report: vitest crashed before writing it, or found no test files
+    }
+    let failed = 0;
+    if (json) {
+      totals.passed += json.numPassedTests ?? 0;
+      failed = json.numFailedTests ?? 0;
+      totals.skipped += (json.numPendingTests ?? 0) + (json.numTodoTests ?? 0);
+      // a test file that fails to load fails no test but fails its suite
+      if (failed === 0 && code !== 0) failed = json.numFailedTestSuites || 0;
+    }
+    if (code !== 0 && failed === 0) failed = 1;
+    totals.failed += failed;
+    if (code !== 0)
+      stepFailed('vitest', json ? `${failed} failed` : `vitest exited with ${code} and wrote no report`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const started = performance.now();
+await lint();
+await typecheck();
+await rust();
+await vitest();
+
+const seconds = ((performance.now() - started) / 1000).toFixed(1);
+console.log('');
+if (failedSteps.length > 0) console.log(`[test] failed steps: ${failedSteps.join('; ')}`);
+else console.log('[test] all steps passed');
+console.log(`[test] took ${seconds} s`);
+const skipped = totals.skipped > 0 ? `, ${totals.skipped} skipped` : '';
+console.log(`tests: ${totals.passed} passed, ${totals.failed} failed${skipped}`);
+process.exitCode = failedSteps.length > 0 || totals.failed > 0 ? 1 : 0;
