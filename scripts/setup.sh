@@ -202,10 +202,23 @@ _tideq_setup() {
     if [ ! -f "$root/node_modules/.package-lock.json" ] ||
       [ "$root/package-lock.json" -nt "$root/node_modules/.package-lock.json" ]; then
       _tideq_log "npm: node_modules missing or older than package-lock.json, running npm ci ..."
-      (cd "$root" && npm ci --no-audit --no-fund) >&2 || {
-        _tideq_log "npm: ERROR: npm ci failed"
-        return 1
-      }
+      local ci_log
+      ci_log=$(mktemp)
+      if ! (cd "$root" && npm ci --no-audit --no-fund) >"$ci_log" 2>&1; then
+        # npm ci refuses a lock that lacks optional packages the registry does not serve (here: biome's
+        # non-linux-x64 CLI builds, which this registry does not have); `npm install` accepts that lock
+        # unchanged. Any other failure shows up again in npm install's output.
+        grep -E '^npm error (code|Missing:|`npm ci`)' "$ci_log" | head -n 6 >&2
+        _tideq_log "npm: npm ci refused (see above), falling back to npm install ..."
+        (cd "$root" && npm install --no-audit --no-fund) >&2 || {
+          rm -f "$ci_log"
+          _tideq_log "npm: ERROR: npm install failed"
+          return 1
+        }
+      else
+        grep -vE '^npm (warn|notice)' "$ci_log" | grep -v '^$' >&2 || true
+      fi
+      rm -f "$ci_log"
     else
       _tideq_log "npm: node_modules up to date"
     fi
