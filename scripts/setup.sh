@@ -92,7 +92,7 @@ _tideq_setup_node() {
 
 # (b) Rust with the wasm32-unknown-unknown std. Sets CARGO/RUSTC when found; returns 1 when not.
 _tideq_find_rust() {
-  local rh="${RUSTUP_HOME:-$HOME/.rustup}" default="" tc
+  local rh="${RUSTUP_HOME:-${HOME:-/nonexistent}/.rustup}" default="" tc
   if [ -d "$rh/toolchains" ]; then
     if [ -f "$rh/settings.toml" ]; then
       default=$(sed -n 's/^default_toolchain *= *"\(.*\)"/\1/p' "$rh/settings.toml" 2>/dev/null)
@@ -125,7 +125,7 @@ _tideq_setup() {
     rust_found=1
     _tideq_log "rust: using $_TIDEQ_RUST_KIND ($CARGO, $RUSTC)"
   else
-    _tideq_log "rust: no toolchain with the wasm32-unknown-unknown std, will install Debian's"
+    _tideq_log "rust: missing (no rustup toolchain with the wasm32-unknown-unknown target, no Debian rustc + wasm32 std + lld)"
     missing+=(rustc cargo libstd-rust-dev-wasm32 lld)
   fi
 
@@ -140,7 +140,7 @@ _tideq_setup() {
   if [ -n "$pg_bin" ]; then
     _tideq_log "postgres: using $pg_bin"
   else
-    _tideq_log "postgres: no initdb under /usr/lib/postgresql/*/bin, will install postgresql"
+    _tideq_log "postgres: missing (no initdb under /usr/lib/postgresql/*/bin)"
     missing+=(postgresql)
   fi
 
@@ -153,7 +153,7 @@ _tideq_setup() {
   if [ -n "$chromium" ]; then
     _tideq_log "chromium: using $chromium"
   else
-    _tideq_log "chromium: /usr/bin/chromium missing, will install chromium"
+    _tideq_log "chromium: missing (no /usr/bin/chromium)"
     missing+=(chromium)
   fi
 
