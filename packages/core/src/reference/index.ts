@@ -1,1 +1,7 @@
-export {};
+export { Heap } from './heap.js';
+export {
+  createReferenceQueue,
+  REFERENCE_SCHEMA_VERSION,
+  type ReferenceQueueOptions,
+  ReferenceRepository,
+} from './reference-repository.js';

@@ -1,0 +1,1240 @@
+/**
+ * The reference in-memory adapter: pure TypeScript, written for clarity, and the oracle every
+ * other adapter is compared with. It implements "Port semantics, precisely" in
+ * docs/ARCHITECTURE.md rule by rule; the comments name the rule where the code could look
+ * arbitrary.
+ *
+ * Indexes, so no call scans all jobs except the bulk ones (clear, failedJobs, scan's orphans):
+ * - per entrypoint: a ready heap (priority desc, id asc) of due queued jobs, a delayed heap
+ *   (executeAfter, id) of queued jobs not yet due, a by-time heap of every queued job (for
+ *   nextDueAt), and the picked jobs in a Map kept in heartbeat order (re-inserted on every
+ *   heartbeat; the clock is monotonic), so stale jobs sit at its old end;
+ * - heap entries are deleted lazily: an entry is live while its job is queued with the same
+ *   `gen` (bumped each time the job enters `queued`); heaps are rebuilt when garbage dominates;
+ * - every id's latest status in a StatusArray (one byte per id), held jobs in a Map by id;
+ * - dedupe keys of queued/picked jobs, picked counts per manager, token buckets, queue sizes.
+ */
+import { type Clock, systemClock } from '../clock.js';
+import {
+  DuplicateJobError,
+  InvalidArgumentError,
+  NotInstalledError,
+  StorageUnavailableError,
+} from '../errors.js';
+import {
+  type ClaimOptions,
+  type CompletionResult,
+  type DequeueOptions,
+  type EnqueueOptions,
+  type EventListener,
+  PORT_METHODS,
+  type QueueRepository,
+  type Retention,
+  type RetryRequest,
+  type ScheduleRun,
+  type SubscribeOptions,
+  type Unsubscribe,
+} from '../port.js';
+import {
+  type CompletionStatus,
+  isTerminalStatus,
+  type Job,
+  type JobEvent,
+  type JobEventKind,
+  type JobStatus,
+  type JsonObject,
+  type NewJob,
+  type QueueSizeRow,
+  type RepositoryMetrics,
+  type ScanReport,
+  type Schedule,
+  type ScheduleInput,
+  type StatisticsRow,
+  type VerifyReport,
+} from '../types.js';
+import {
+  bucketCapacity,
+  describe,
+  type Limits,
+  resolveLimits,
+  type ValidEntrypointLimits,
+  validateCompletionStatus,
+  validateCount,
+  validateDequeueOptions,
+  validateEntrypoints,
+  validateErrorText,
+  validateIds,
+  validateManagerId,
+  validateNewJobs,
+  validateOnConflict,
+  validateScheduleInputs,
+  validateScheduleName,
+  validateTime,
+} from '../validation.js';
+import { Heap } from './heap.js';
+import { StatusArray } from './status-array.js';
+
+/** The schema version memory stores report (they have no schema to migrate). */
+export const REFERENCE_SCHEMA_VERSION = 1;
+
+export interface ReferenceQueueOptions {
+  /** Where time comes from (default: the wall clock). Must not run backwards. */
+  clock?: Clock;
+  /** Overrides of DEFAULT_LIMITS. */
+  limits?: Partial<Limits>;
+}
+
+type OpName = (typeof PORT_METHODS)[number];
+
+/** A held job plus the adapter's bookkeeping. */
+interface StoredJob extends Job {
+  /** Bumped each time the job enters `queued`; heap entries of older generations are dead. */
+  gen: number;
+  ep: EntrypointState;
+}
+
+/** A heap entry: a job in one `queued` generation. executeAfter is copied so the heap key never changes. */
+interface QueueEntry {
+  job: StoredJob;
+  gen: number;
+  executeAfter: number;
+}
+
+interface Bucket {
+  tokens: number;
+  updatedAt: number;
+}
+
+/** One dequeue pass over an entrypoint's ready heap. */
+interface ReadyStream {
+  ep: EntrypointState;
+  /** Set once a candidate of it was skipped by rate or concurrency: the rest would be skipped too. */
+  excluded: boolean;
+  /** Entries popped while looking past an excluded stream, pushed back at the end. */
+  popped: QueueEntry[];
+}
+
+/** What one call is doing: its `now` and the log rows it committed. */
+interface Tx {
+  now: number;
+  events: JobEvent[];
+}
+
+interface Subscriber {
+  listener: EventListener;
+  pending: JobEvent[];
+  active: boolean;
+}
+
+const byPriorityThenId = (a: QueueEntry, b: QueueEntry): boolean => before(a.job, b.job);
+const byTimeThenId = (a: QueueEntry, b: QueueEntry): boolean =>
+  a.executeAfter < b.executeAfter || (a.executeAfter === b.executeAfter && a.job.id < b.job.id);
+const isLive = (entry: QueueEntry): boolean => entry.job.status === 'queued' && entry.job.gen === entry.gen;
+
+/** The one candidate order of dequeue: priority desc, then id asc. */
+function before(a: Job, b: Job): boolean {
+  return a.priority > b.priority || (a.priority === b.priority && a.id < b.id);
+}
+
+class EntrypointState {
+  readonly name: string;
+  readonly ready = new Heap<QueueEntry>(byPriorityThenId);
+  readonly delayed = new Heap<QueueEntry>(byTimeThenId);
+  readonly byTime = new Heap<QueueEntry>(byTimeThenId);
+  /** Picked jobs in heartbeat order (oldest first). */
+  readonly picked = new Map<number, StoredJob>();
+  /** Live entries: queued jobs of this entrypoint. */
+  queued = 0;
+
+  constructor(name: string) {
+    this.name = name;
+  }
+
+  /** The best live, due entry of the ready heap, dropping dead entries on the way. */
+  readyHead(now: number): QueueEntry | undefined {
+    for (;;) {
+      const entry = this.ready.peek();
+      if (entry === undefined) return undefined;
+      if (!isLive(entry)) {
+        this.ready.pop();
+      } else if (entry.executeAfter > now) {
+        // Only reachable if the clock went back: the job is not due any more.
+        this.ready.pop();
+        this.delayed.push(entry);
+      } else {
+        return entry;
+      }
+    }
+  }
+
+  /** Move delayed jobs that are due into the ready heap. */
+  promoteDue(now: number): void {
+    for (;;) {
+      const entry = this.delayed.peek();
+      if (entry === undefined || (isLive(entry) && entry.executeAfter > now)) return;
+      this.delayed.pop();
+      if (isLive(entry)) this.ready.push(entry);
+    }
+  }
+
+  /** The live entry with the smallest executeAfter, or undefined. */
+  earliest(): QueueEntry | undefined {
+    for (;;) {
+      const entry = this.byTime.peek();
+      if (entry === undefined || isLive(entry)) return entry;
+      this.byTime.pop();
+    }
+  }
+
+  /** Rebuild heaps in which dead entries outnumber live ones, so their memory is bounded. */
+  tidy(): void {
+    const bound = 2 * this.queued + 64;
+    if (this.ready.size + this.delayed.size > bound) {
+      this.ready.retain(isLive);
+      this.delayed.retain(isLive);
+    }
+    if (this.byTime.size > bound) this.byTime.retain(isLive);
+  }
+}
+
+/** Everything `uninstall()` drops. */
+class State {
+  readonly jobs = new Map<number, StoredJob>();
+  readonly statuses = new StatusArray();
+  nextId = 1;
+  nextSeq = 1;
+  readonly entrypoints = new Map<string, EntrypointState>();
+  /** dedupeKey -> id of the queued or picked job holding it. */
+  readonly dedupe = new Map<string, number>();
+  readonly buckets = new Map<string, Bucket>();
+  /** queueManagerId -> how many picked jobs it holds. */
+  readonly owned = new Map<string, number>();
+  readonly failed = new Set<number>();
+  /** queueSize rows by `entrypoint \0 status \0 priority`. */
+  readonly sizes = new Map<string, QueueSizeRow>();
+  log: JobEvent[] = [];
+  /** statistics rows by `second \0 entrypoint \0 status \0 priority`. */
+  readonly statistics = new Map<string, StatisticsRow>();
+  readonly schedules = new Map<string, Schedule>();
+
+  entrypoint(name: string): EntrypointState {
+    let ep = this.entrypoints.get(name);
+    if (ep === undefined) this.entrypoints.set(name, (ep = new EntrypointState(name)));
+    return ep;
+  }
+}
+
+const HELD_STATUS_ORDER: Record<string, number> = { queued: 0, picked: 1, failed: 2 };
+const encoder = new TextEncoder();
+
+function emptyMetrics(): RepositoryMetrics {
+  return {
+    recordsWritten: 0,
+    bytesWritten: 0,
+    scans: 0,
+    recoveries: 0,
+    compactions: 0,
+    compactedRecords: 0,
+    errors: 0,
+    ops: Object.fromEntries(
+      PORT_METHODS.map((name) => [name, { count: 0, errors: 0, totalMs: 0, maxMs: 0 }]),
+    ),
+  };
+}
+
+function copyJob(job: StoredJob): Job {
+  return {
+    id: job.id,
+    entrypoint: job.entrypoint,
+    payload: job.payload === null ? null : job.payload.slice(),
+    priority: job.priority,
+    executeAfter: job.executeAfter,
+    dedupeKey: job.dedupeKey,
+    headers: job.headers === null ? null : (structuredClone(job.headers) as JsonObject),
+    status: job.status,
+    attempts: job.attempts,
+    heartbeat: job.heartbeat,
+    created: job.created,
+    updated: job.updated,
+    queueManagerId: job.queueManagerId,
+    lastError: job.lastError,
+  };
+}
+
+function byId(a: { id: number }, b: { id: number }): number {
+  return a.id - b.id;
+}
+
+function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** An options object that may be omitted; anything but a plain object is rejected. */
+function optionsObject(value: unknown, where: string): Record<string, unknown> {
+  if (value === undefined) return {};
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new InvalidArgumentError(`${where} must be an object, got ${describe(value)}`);
+  }
+  return value as Record<string, unknown>;
+}
+
+function batchOf(value: unknown, limits: Limits, where: string): unknown[] {
+  if (!Array.isArray(value))
+    throw new InvalidArgumentError(`${where} must be an array, got ${describe(value)}`);
+  if (value.length > limits.maxBatch) {
+    throw new InvalidArgumentError(
+      `${where} holds ${value.length} items; at most ${limits.maxBatch} per call`,
+    );
+  }
+  return value;
+}
+
+function itemOf(value: unknown, where: string): Record<string, unknown> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new InvalidArgumentError(`${where} must be an object, got ${describe(value)}`);
+  }
+  return value as Record<string, unknown>;
+}
+
+function validateId(value: unknown, where: string): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+    throw new InvalidArgumentError(`${where} must be a positive safe integer job id, got ${describe(value)}`);
+  }
+  return value;
+}
+
+function validateRetention(value: unknown, where: string): { maxRecords?: number; maxAge?: number } {
+  const o = optionsObject(value, where);
+  const out: { maxRecords?: number; maxAge?: number } = {};
+  if (o.maxRecords !== undefined) out.maxRecords = validateCount(o.maxRecords, `${where}.maxRecords`);
+  if (o.maxAge !== undefined) out.maxAge = validateCount(o.maxAge, `${where}.maxAge`);
+  return out;
+}
+
+/** Which log rows a retention keeps: the newest `maxRecords`, none older than `now - maxAge`. */
+function retentionFilter(
+  log: readonly JobEvent[],
+  retention: { maxRecords?: number; maxAge?: number },
+  now: number,
+): (row: JobEvent, index: number) => boolean {
+  const keepFrom = retention.maxRecords === undefined ? 0 : Math.max(0, log.length - retention.maxRecords);
+  const oldestAt = retention.maxAge === undefined ? Number.NEGATIVE_INFINITY : now - retention.maxAge;
+  return (row, index) => index >= keepFrom && row.at >= oldestAt;
+}
+
+/**
+ * The reference QueueRepository. Every public method validates its whole input, then applies
+ * synchronously (so it is trivially atomic), and returns a settled promise.
+ */
+export class ReferenceRepository implements QueueRepository {
+  readonly #clock: Clock;
+  readonly #limits: Limits;
+  /** null while uninstalled. */
+  #state: State | null = new State();
+  #closed = false;
+  #metrics = emptyMetrics();
+  readonly #subscribers = new Set<Subscriber>();
+  #flushScheduled = false;
+
+  constructor(options: ReferenceQueueOptions = {}) {
+    this.#clock = options.clock ?? systemClock;
+    this.#limits = resolveLimits(options.limits);
+  }
+
+  // ---- the one wrapper: gate, clock, timing, metrics, event commit -----------------------------
+
+  #op<T>(name: OpName, body: (tx: Tx) => T, gate: 'installed' | 'open' = 'installed'): Promise<T> {
+    const op = this.#metrics.ops[name]!;
+    const metrics = this.#metrics;
+    const started = performance.now();
+    op.count++;
+    try {
+      if (this.#closed) {
+        throw new StorageUnavailableError(`the reference queue was closed; ${name}() needs a new repository`);
+      }
+      if (gate === 'installed' && this.#state === null) {
+        throw new NotInstalledError(`the reference queue is not installed; call install() before ${name}()`);
+      }
+      const tx: Tx = { now: Math.floor(this.#clock.now()), events: [] };
+      const result = body(tx);
+      if (tx.events.length > 0) this.#publish(tx.events);
+      return Promise.resolve(result);
+    } catch (error) {
+      op.errors++;
+      metrics.errors++;
+      return Promise.reject(error);
+    } finally {
+      const ms = performance.now() - started;
+      op.totalMs += ms;
+      if (ms > op.maxMs) op.maxMs = ms;
+    }
+  }
+
+  get #s(): State {
+    // #op checked it; a null here is a bug in this file.
+    return this.#state!;
+  }
+
+  // ---- producing ------------------------------------------------------------------------------
+
+  enqueue(jobs: readonly NewJob[], options?: EnqueueOptions): Promise<(number | null)[]> {
+    return this.#op('enqueue', (tx) => this.#enqueue(tx, jobs, options));
+  }
+
+  #enqueue(tx: Tx, jobs: unknown, options: unknown): (number | null)[] {
+    const s = this.#s;
+    const onConflict = validateOnConflict(optionsObject(options, 'enqueue options').onConflict);
+    const valid = validateNewJobs(jobs, this.#limits, onConflict);
+    if (onConflict === 'raise') {
+      const held = new Set<string>();
+      for (const job of valid)
+        if (job.dedupeKey !== null && s.dedupe.has(job.dedupeKey)) held.add(job.dedupeKey);
+      if (held.size > 0) throw new DuplicateJobError([...held]);
+    }
+    return valid.map((input) => {
+      // With 'skip', a key taken by the store or by an earlier job of this batch (stored just
+      // before, so it is in the index now) leaves this position out.
+      if (input.dedupeKey !== null && s.dedupe.has(input.dedupeKey)) return null;
+      const ep = s.entrypoint(input.entrypoint);
+      const job: StoredJob = {
+        id: s.nextId++,
+        entrypoint: input.entrypoint,
+        // A copy: the caller may reuse its buffer.
+        payload: input.payload === null ? null : input.payload.slice(),
+        priority: input.priority,
+        executeAfter: input.executeAfter ?? tx.now,
+        dedupeKey: input.dedupeKey,
+        headers: input.headers,
+        status: 'queued',
+        attempts: 0,
+        heartbeat: tx.now,
+        created: tx.now,
+        updated: tx.now,
+        queueManagerId: null,
+        lastError: null,
+        gen: 0,
+        ep,
+      };
+      s.jobs.set(job.id, job);
+      this.#enter(tx, job);
+      this.#record(tx, job, 'enqueued', null, null);
+      this.#metrics.bytesWritten +=
+        (job.payload?.byteLength ?? 0) +
+        (job.headers === null ? 0 : encoder.encode(JSON.stringify(job.headers)).length);
+      return job.id;
+    });
+  }
+
+  // ---- consuming ------------------------------------------------------------------------------
+
+  dequeue(options: DequeueOptions): Promise<Job[]> {
+    return this.#op('dequeue', (tx) => this.#dequeue(tx, options));
+  }
+
+  #dequeue(tx: Tx, options: unknown): Job[] {
+    const s = this.#s;
+    const { now } = tx;
+    const o = validateDequeueOptions(options, this.#limits);
+    const caller = o.queueManagerId;
+
+    // 1. Token buckets, refilled in exactly this arithmetic so every adapter agrees.
+    for (const [name, lim] of o.entrypoints) {
+      if (lim.requestsPerSecond <= 0) continue;
+      const rps = lim.requestsPerSecond;
+      const capacity = bucketCapacity(rps);
+      const bucket = s.buckets.get(name);
+      if (bucket === undefined) {
+        s.buckets.set(name, { tokens: capacity, updatedAt: now });
+      } else {
+        bucket.tokens = Math.min(
+          capacity,
+          bucket.tokens + (Math.max(0, now - bucket.updatedAt) * rps) / 1000,
+        );
+        bucket.updatedAt = now;
+      }
+    }
+
+    // Stale picked jobs sit at the old end of each heartbeat-ordered map.
+    const lost: StoredJob[] = [];
+    const stale: StoredJob[] = [];
+    const streams: ReadyStream[] = [];
+    for (const [name, lim] of o.entrypoints) {
+      const ep = s.entrypoints.get(name);
+      if (ep === undefined) continue;
+      ep.promoteDue(now);
+      streams.push({ ep, excluded: false, popped: [] });
+      if (lim.retryTimer <= 0) continue;
+      const cutoff = now - lim.retryTimer;
+      for (const job of ep.picked.values()) {
+        if (!(job.heartbeat < cutoff)) break;
+        if (lim.maxAttempts > 0 && job.attempts >= lim.maxAttempts) lost.push(job);
+        else stale.push(job);
+      }
+    }
+
+    // 2. Exhausted stale jobs become dead letters, in id order across entrypoints.
+    lost.sort(byId);
+    for (const job of lost) {
+      const lim = o.entrypoints.get(job.entrypoint)!;
+      const holder = job.queueManagerId;
+      const error = `worker lost: no heartbeat for ${lim.retryTimer} ms after ${job.attempts} attempts`;
+      this.#leave(job);
+      job.status = 'failed';
+      job.lastError = error;
+      job.queueManagerId = null;
+      job.updated = now;
+      this.#enter(tx, job);
+      this.#record(tx, job, 'failed', holder, error);
+    }
+
+    // 3. Picks: merge the stale candidates (few, materialised) with each entrypoint's ready heap.
+    stale.sort((a, b) => (before(a, b) ? -1 : 1));
+    const picked: Job[] = [];
+    let staleIndex = 0;
+    let lastVisited: StoredJob | undefined;
+    while (picked.length < o.batchSize) {
+      let candidate: StoredJob | undefined = stale[staleIndex];
+      let from: ReadyStream | undefined;
+      for (const stream of streams) {
+        if (stream.excluded) continue;
+        const head = stream.ep.readyHead(now);
+        if (head !== undefined && (candidate === undefined || before(head.job, candidate))) {
+          candidate = head.job;
+          from = stream;
+        }
+      }
+      if (candidate === undefined) break;
+      const isStale = from === undefined;
+
+      // maxOwned: stop, unless this is a stale re-pick of a job the caller already holds.
+      if ((s.owned.get(caller) ?? 0) >= o.maxOwned) {
+        if (!isStale || candidate.queueManagerId !== caller) break;
+        // Candidates of excluded streams are still visited (and stop the pass) in the real order.
+        if (this.#excludedBetween(streams, lastVisited, candidate, now)) break;
+      }
+      lastVisited = candidate;
+      if (isStale) staleIndex++;
+
+      const lim: ValidEntrypointLimits = o.entrypoints.get(candidate.entrypoint)!;
+      const bucket = lim.requestsPerSecond > 0 ? s.buckets.get(candidate.entrypoint) : undefined;
+      // Rate: tokens only fall during a pass, so the rest of this ready heap would be skipped too.
+      if (bucket !== undefined && bucket.tokens < 1) {
+        if (from !== undefined) from.excluded = true;
+        continue;
+      }
+      // Concurrency: picked counts only grow during a pass; stale re-picks pass the gate.
+      if (
+        from !== undefined &&
+        lim.concurrencyLimit > 0 &&
+        candidate.ep.picked.size >= lim.concurrencyLimit
+      ) {
+        from.excluded = true;
+        continue;
+      }
+
+      if (from !== undefined) from.ep.ready.pop();
+      if (bucket !== undefined) bucket.tokens -= 1;
+      this.#leave(candidate);
+      candidate.status = 'picked';
+      candidate.attempts += 1;
+      candidate.heartbeat = now;
+      candidate.updated = now;
+      candidate.queueManagerId = caller;
+      this.#enter(tx, candidate);
+      this.#record(tx, candidate, 'picked', caller, null);
+      picked.push(copyJob(candidate));
+    }
+    for (const stream of streams) for (const entry of stream.popped) stream.ep.ready.push(entry);
+    return picked;
+  }
+
+  /**
+   * Whether an excluded ready stream holds a candidate strictly between `after` and `until` in
+   * candidate order. Such a candidate would add to the caller's jobs, so once the caller is at
+   * maxOwned it stops the pass before `until`. Only runs when the caller is at maxOwned and
+   * re-picks its own stale jobs, so popping here (and pushing back later) stays cheap.
+   */
+  #excludedBetween(
+    streams: ReadyStream[],
+    after: StoredJob | undefined,
+    until: StoredJob,
+    now: number,
+  ): boolean {
+    for (const stream of streams) {
+      if (!stream.excluded) continue;
+      for (;;) {
+        const head = stream.ep.readyHead(now);
+        if (head === undefined || !before(head.job, until)) break;
+        stream.ep.ready.pop();
+        stream.popped.push(head);
+        if (after === undefined || before(after, head.job)) return true;
+      }
+    }
+    return false;
+  }
+
+  complete(results: readonly CompletionResult[]): Promise<boolean[]> {
+    return this.#op('complete', (tx) => this.#complete(tx, results));
+  }
+
+  #complete(tx: Tx, results: unknown): boolean[] {
+    const s = this.#s;
+    const valid = batchOf(results, this.#limits, 'results').map((value, i) => {
+      const r = itemOf(value, `results[${i}]`);
+      return {
+        id: validateId(r.id, `results[${i}].id`),
+        status: validateCompletionStatus(r.status, `results[${i}].status`),
+        error: validateErrorText(r.error, `results[${i}].error`),
+      };
+    });
+    return valid.map(({ id, status, error }) => {
+      const job = s.jobs.get(id);
+      // Failed jobs and ids finished earlier in this call are no longer queued or picked.
+      if (job === undefined || (job.status !== 'queued' && job.status !== 'picked')) return false;
+      const holder = job.queueManagerId;
+      this.#leave(job);
+      job.status = status;
+      job.updated = tx.now;
+      job.queueManagerId = null;
+      if (status === 'failed') job.lastError = error;
+      this.#enter(tx, job);
+      this.#record(tx, job, eventKind(status), holder, error);
+      return true;
+    });
+  }
+
+  retry(requests: readonly RetryRequest[]): Promise<boolean[]> {
+    return this.#op('retry', (tx) => this.#retry(tx, requests));
+  }
+
+  #retry(tx: Tx, requests: unknown): boolean[] {
+    const s = this.#s;
+    const valid = batchOf(requests, this.#limits, 'requests').map((value, i) => {
+      const r = itemOf(value, `requests[${i}]`);
+      return {
+        id: validateId(r.id, `requests[${i}].id`),
+        executeAfter: validateTime(r.executeAfter, `requests[${i}].executeAfter`),
+        error: validateErrorText(r.error, `requests[${i}].error`),
+      };
+    });
+    return valid.map(({ id, executeAfter, error }) => {
+      const job = s.jobs.get(id);
+      if (job === undefined || job.status !== 'picked') return false;
+      const holder = job.queueManagerId;
+      this.#leave(job);
+      job.status = 'queued';
+      job.executeAfter = executeAfter;
+      job.lastError = error;
+      job.queueManagerId = null;
+      job.updated = tx.now;
+      this.#enter(tx, job);
+      this.#record(tx, job, 'retried', holder, error);
+      return true;
+    });
+  }
+
+  requeue(ids: readonly number[]): Promise<boolean[]> {
+    return this.#op('requeue', (tx) => this.#requeue(tx, ids));
+  }
+
+  #requeue(tx: Tx, ids: unknown): boolean[] {
+    const s = this.#s;
+    const valid = validateIds(ids, this.#limits);
+    const seen = new Set<number>();
+    const targets = valid.map((id) => {
+      const job = s.jobs.get(id);
+      if (job === undefined || job.status !== 'failed' || seen.has(id)) return undefined;
+      seen.add(id);
+      return job;
+    });
+    // Check every key before changing anything: a key held again, or shared by two of them.
+    const uses = new Map<string, number>();
+    for (const job of targets)
+      if (job?.dedupeKey != null) uses.set(job.dedupeKey, (uses.get(job.dedupeKey) ?? 0) + 1);
+    const conflicts = new Set<string>();
+    for (const job of targets) {
+      const key = job?.dedupeKey;
+      if (key != null && (s.dedupe.has(key) || uses.get(key)! > 1)) conflicts.add(key);
+    }
+    if (conflicts.size > 0) throw new DuplicateJobError([...conflicts]);
+    return targets.map((job) => {
+      if (job === undefined) return false;
+      this.#leave(job);
+      job.status = 'queued';
+      job.attempts = 0;
+      job.executeAfter = tx.now;
+      job.updated = tx.now;
+      job.queueManagerId = null;
+      this.#enter(tx, job);
+      this.#record(tx, job, 'requeued', null, null);
+      return true;
+    });
+  }
+
+  heartbeat(ids: readonly number[]): Promise<boolean[]> {
+    return this.#op('heartbeat', (tx) => this.#heartbeat(tx, ids));
+  }
+
+  #heartbeat(tx: Tx, ids: unknown): boolean[] {
+    const s = this.#s;
+    const seen = new Set<number>();
+    return validateIds(ids, this.#limits).map((id) => {
+      const job = s.jobs.get(id);
+      if (job === undefined || job.status !== 'picked' || seen.has(id)) return false;
+      seen.add(id);
+      job.heartbeat = tx.now;
+      job.updated = tx.now;
+      // Re-insert at the young end: the map stays in heartbeat order.
+      job.ep.picked.delete(id);
+      job.ep.picked.set(id, job);
+      this.#metrics.recordsWritten++;
+      return true;
+    });
+  }
+
+  cancel(ids: readonly number[]): Promise<boolean[]> {
+    return this.#op('cancel', (tx) => this.#cancel(tx, ids));
+  }
+
+  #cancel(tx: Tx, ids: unknown): boolean[] {
+    const s = this.#s;
+    return validateIds(ids, this.#limits).map((id) => {
+      const job = s.jobs.get(id);
+      if (job === undefined) return false;
+      this.#remove(tx, job, 'canceled');
+      return true;
+    });
+  }
+
+  clear(entrypoints?: readonly string[]): Promise<number> {
+    return this.#op('clear', (tx) => this.#clear(tx, entrypoints));
+  }
+
+  #clear(tx: Tx, entrypoints: unknown): number {
+    const s = this.#s;
+    const only = entrypoints === undefined ? undefined : new Set(validateEntrypoints(entrypoints));
+    // The jobs map holds ids in insertion order, which is id order.
+    const doomed = [...s.jobs.values()].filter((job) => only === undefined || only.has(job.entrypoint));
+    for (const job of doomed) this.#remove(tx, job, 'deleted');
+    return doomed.length;
+  }
+
+  /** A held job leaves the store as canceled/deleted; the event names its holder, if any. */
+  #remove(tx: Tx, job: StoredJob, status: 'canceled' | 'deleted'): void {
+    const holder = job.queueManagerId;
+    this.#leave(job);
+    job.status = status;
+    job.updated = tx.now;
+    job.queueManagerId = null;
+    this.#enter(tx, job);
+    this.#record(tx, job, eventKind(status), holder, null);
+  }
+
+  // ---- reads ----------------------------------------------------------------------------------
+
+  jobStatus(ids: readonly number[]): Promise<(JobStatus | null)[]> {
+    return this.#op('jobStatus', () => validateIds(ids, this.#limits).map((id) => this.#s.statuses.get(id)));
+  }
+
+  getJobs(ids: readonly number[]): Promise<(Job | null)[]> {
+    return this.#op('getJobs', () =>
+      validateIds(ids, this.#limits).map((id) => {
+        const job = this.#s.jobs.get(id);
+        return job === undefined ? null : copyJob(job);
+      }),
+    );
+  }
+
+  queueSize(): Promise<QueueSizeRow[]> {
+    return this.#op('queueSize', () =>
+      [...this.#s.sizes.values()]
+        .map((row) => ({ ...row }))
+        .sort(
+          (a, b) =>
+            compareStrings(a.entrypoint, b.entrypoint) ||
+            HELD_STATUS_ORDER[a.status]! - HELD_STATUS_ORDER[b.status]! ||
+            b.priority - a.priority,
+        ),
+    );
+  }
+
+  failedJobs(options?: { limit?: number; after?: number }): Promise<Job[]> {
+    return this.#op('failedJobs', () => {
+      const o = optionsObject(options, 'failedJobs options');
+      const after = o.after === undefined ? 0 : validateCount(o.after, 'after');
+      const limit = o.limit === undefined ? 100 : validateCount(o.limit, 'limit');
+      const s = this.#s;
+      return [...s.failed]
+        .filter((id) => id > after)
+        .sort((a, b) => a - b)
+        .slice(0, limit)
+        .map((id) => copyJob(s.jobs.get(id)!));
+    });
+  }
+
+  log(options?: { after?: number; limit?: number }): Promise<JobEvent[]> {
+    return this.#op('log', () => {
+      const o = optionsObject(options, 'log options');
+      const after = o.after === undefined ? 0 : validateCount(o.after, 'after');
+      const limit = o.limit === undefined ? 1000 : validateCount(o.limit, 'limit');
+      const log = this.#s.log;
+      const start = firstAfter(log, after);
+      // Rows are frozen, so handing them out cannot change the log.
+      return log.slice(start, start + limit);
+    });
+  }
+
+  statistics(options?: { since?: number; limit?: number }): Promise<StatisticsRow[]> {
+    return this.#op('statistics', () => {
+      const o = optionsObject(options, 'statistics options');
+      const since = o.since === undefined ? Number.NEGATIVE_INFINITY : validateTime(o.since, 'since');
+      const limit = o.limit === undefined ? 1000 : validateCount(o.limit, 'limit');
+      return [...this.#s.statistics.values()]
+        .filter((row) => row.second >= since)
+        .sort(
+          (a, b) =>
+            b.second - a.second ||
+            compareStrings(a.entrypoint, b.entrypoint) ||
+            compareStrings(a.status, b.status) ||
+            b.priority - a.priority,
+        )
+        .slice(0, limit)
+        .map((row) => ({ ...row }));
+    });
+  }
+
+  nextDueAt(entrypoints: readonly string[]): Promise<number | null> {
+    return this.#op('nextDueAt', () => {
+      let earliest: number | null = null;
+      for (const name of new Set(validateEntrypoints(entrypoints))) {
+        const entry = this.#s.entrypoints.get(name)?.earliest();
+        if (entry !== undefined && (earliest === null || entry.executeAfter < earliest))
+          earliest = entry.executeAfter;
+      }
+      return earliest;
+    });
+  }
+
+  // ---- schedules ------------------------------------------------------------------------------
+
+  upsertSchedules(schedules: readonly ScheduleInput[]): Promise<void> {
+    return this.#op('upsertSchedules', () => {
+      const s = this.#s;
+      for (const input of validateScheduleInputs(schedules, this.#limits)) {
+        const existing = s.schedules.get(input.name);
+        s.schedules.set(input.name, {
+          name: input.name,
+          entrypoint: input.entrypoint,
+          expression: input.expression,
+          timezone: input.timezone,
+          nextRunAt: input.nextRunAt,
+          lastRunAt: existing?.lastRunAt ?? null,
+          claimedBy: existing?.claimedBy ?? null,
+          claimedAt: existing?.claimedAt ?? null,
+        });
+        this.#metrics.recordsWritten++;
+      }
+    });
+  }
+
+  claimDueSchedules(options: ClaimOptions): Promise<Schedule[]> {
+    return this.#op('claimDueSchedules', ({ now }) => {
+      const o = itemOf(options, 'claimDueSchedules options');
+      const claimerId = validateManagerId(o.claimerId, 'claimerId');
+      const staleAfter = validateCount(o.staleAfter, 'staleAfter');
+      const limit = o.limit === undefined ? 100 : validateCount(o.limit, 'limit');
+      const due = [...this.#s.schedules.values()]
+        .filter((x) => x.nextRunAt <= now && (x.claimedAt === null || x.claimedAt < now - staleAfter))
+        .sort((a, b) => a.nextRunAt - b.nextRunAt || compareStrings(a.name, b.name))
+        .slice(0, limit);
+      for (const schedule of due) {
+        schedule.claimedBy = claimerId;
+        schedule.claimedAt = now;
+        this.#metrics.recordsWritten++;
+      }
+      return due.map((x) => ({ ...x }));
+    });
+  }
+
+  markScheduleRun(runs: readonly ScheduleRun[]): Promise<boolean[]> {
+    return this.#op('markScheduleRun', ({ now }) => {
+      const valid = batchOf(runs, this.#limits, 'runs').map((value, i) => {
+        const r = itemOf(value, `runs[${i}]`);
+        return {
+          name: validateScheduleName(r.name, `runs[${i}].name`),
+          claimerId: validateManagerId(r.claimerId, `runs[${i}].claimerId`),
+          nextRunAt: validateTime(r.nextRunAt, `runs[${i}].nextRunAt`),
+        };
+      });
+      return valid.map((run) => {
+        const schedule = this.#s.schedules.get(run.name);
+        if (schedule === undefined || schedule.claimedBy !== run.claimerId) return false;
+        schedule.lastRunAt = now;
+        schedule.nextRunAt = run.nextRunAt;
+        schedule.claimedBy = null;
+        schedule.claimedAt = null;
+        this.#metrics.recordsWritten++;
+        return true;
+      });
+    });
+  }
+
+  deleteSchedules(names: readonly string[]): Promise<number> {
+    return this.#op('deleteSchedules', () => {
+      const valid = batchOf(names, this.#limits, 'names').map((n, i) =>
+        validateScheduleName(n, `names[${i}]`),
+      );
+      let deleted = 0;
+      for (const name of valid) if (this.#s.schedules.delete(name)) deleted++;
+      this.#metrics.recordsWritten += deleted;
+      return deleted;
+    });
+  }
+
+  listSchedules(): Promise<Schedule[]> {
+    return this.#op('listSchedules', () =>
+      [...this.#s.schedules.values()].sort((a, b) => compareStrings(a.name, b.name)).map((x) => ({ ...x })),
+    );
+  }
+
+  // ---- events ---------------------------------------------------------------------------------
+
+  subscribe(listener: EventListener, options?: SubscribeOptions): Promise<Unsubscribe> {
+    return this.#op('subscribe', () => {
+      if (typeof listener !== 'function') {
+        throw new InvalidArgumentError(`subscribe needs a listener function, got ${describe(listener)}`);
+      }
+      const o = optionsObject(options, 'subscribe options');
+      const after = o.after === undefined ? undefined : validateCount(o.after, 'after');
+      const log = this.#s.log;
+      const subscriber: Subscriber = {
+        listener,
+        pending: after === undefined ? [] : log.slice(firstAfter(log, after)),
+        active: true,
+      };
+      this.#subscribers.add(subscriber);
+      if (subscriber.pending.length > 0) this.#scheduleFlush();
+      return () => {
+        // Delivery is synchronous inside the flush, so once inactive it never calls again.
+        subscriber.active = false;
+        subscriber.pending = [];
+        this.#subscribers.delete(subscriber);
+        return Promise.resolve();
+      };
+    });
+  }
+
+  #publish(events: readonly JobEvent[]): void {
+    if (this.#subscribers.size === 0) return;
+    for (const subscriber of this.#subscribers) subscriber.pending.push(...events);
+    this.#scheduleFlush();
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    // After the committing call has returned; batches whatever commits before the microtask runs.
+    queueMicrotask(() => this.#flush());
+  }
+
+  #flush(): void {
+    this.#flushScheduled = false;
+    for (const subscriber of [...this.#subscribers]) {
+      if (!subscriber.active || subscriber.pending.length === 0) continue;
+      const batch = subscriber.pending;
+      subscriber.pending = [];
+      try {
+        const result: unknown = subscriber.listener(batch);
+        if (result instanceof Promise) result.catch((error: unknown) => reportListenerError(error));
+      } catch (error) {
+        reportListenerError(error);
+      }
+    }
+  }
+
+  // ---- maintenance ----------------------------------------------------------------------------
+
+  install(): Promise<void> {
+    return this.#op(
+      'install',
+      () => {
+        this.#state ??= new State();
+      },
+      'open',
+    );
+  }
+
+  upgrade(): Promise<void> {
+    // Version 1 is the only version: an installed memory store is always current.
+    return this.#op('upgrade', () => undefined);
+  }
+
+  uninstall(): Promise<void> {
+    return this.#op('uninstall', () => {
+      this.#state = null;
+    });
+  }
+
+  verify(): Promise<VerifyReport> {
+    return this.#op(
+      'verify',
+      () => {
+        const installed = this.#state !== null;
+        return {
+          installed,
+          version: installed ? REFERENCE_SCHEMA_VERSION : null,
+          expectedVersion: REFERENCE_SCHEMA_VERSION,
+          current: installed,
+          problems: installed ? [] : ['the reference queue is not installed: call install()'],
+        };
+      },
+      'open',
+    );
+  }
+
+  scan(options: { staleAfter: number; retention?: Retention }): Promise<ScanReport> {
+    return this.#op('scan', ({ now }) => {
+      const o = itemOf(options, 'scan options');
+      const staleAfter = validateCount(o.staleAfter, 'staleAfter');
+      const retention = validateRetention(o.retention, 'retention');
+      const s = this.#s;
+      this.#metrics.scans++;
+      const keep = retentionFilter(s.log, retention, now);
+      return {
+        stalePicked: this.#stalePicked(now - staleAfter).map((job) => job.id),
+        orphans: this.#orphans(),
+        logBeyondRetention: s.log.reduce((n, row, i) => (keep(row, i) ? n : n + 1), 0),
+      };
+    });
+  }
+
+  recover(options: { staleAfter: number }): Promise<number[]> {
+    return this.#op('recover', (tx) => {
+      const o = itemOf(options, 'recover options');
+      const staleAfter = validateCount(o.staleAfter, 'staleAfter');
+      const stale = this.#stalePicked(tx.now - staleAfter);
+      for (const job of stale) {
+        const holder = job.queueManagerId;
+        this.#leave(job);
+        job.status = 'queued';
+        job.queueManagerId = null;
+        job.updated = tx.now;
+        this.#enter(tx, job);
+        this.#record(tx, job, 'requeued', holder, null);
+      }
+      this.#metrics.recoveries += stale.length;
+      return stale.map((job) => job.id);
+    });
+  }
+
+  compact(retention: Retention): Promise<{ removed: number }> {
+    return this.#op('compact', ({ now }) => {
+      const r = validateRetention(itemOf(retention, 'retention'), 'retention');
+      const s = this.#s;
+      const before = s.log.length;
+      // A new array: the dropped rows become garbage with the old one.
+      s.log = s.log.filter(retentionFilter(s.log, r, now));
+      const removed = before - s.log.length;
+      if (r.maxAge !== undefined) {
+        const oldest = now - r.maxAge;
+        for (const [key, row] of s.statistics) if (row.second < oldest) s.statistics.delete(key);
+      }
+      this.#metrics.compactions++;
+      this.#metrics.compactedRecords += removed;
+      return { removed };
+    });
+  }
+
+  metrics(): Promise<RepositoryMetrics> {
+    return this.#op('metrics', () => structuredClone(this.#metrics));
+  }
+
+  resetMetrics(): Promise<void> {
+    return this.#op('resetMetrics', () => {
+      this.#metrics = emptyMetrics();
+    });
+  }
+
+  close(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    return this.#op(
+      'close',
+      () => {
+        this.#closed = true;
+        for (const subscriber of this.#subscribers) subscriber.active = false;
+        this.#subscribers.clear();
+      },
+      'open',
+    );
+  }
+
+  // ---- bookkeeping: every status change goes through #leave, then #enter -----------------------
+
+  /** Take a held job out of the indexes of its current status. */
+  #leave(job: StoredJob): void {
+    const s = this.#s;
+    this.#countSize(job, -1);
+    if (job.status === 'queued') {
+      job.ep.queued--;
+    } else if (job.status === 'picked') {
+      job.ep.picked.delete(job.id);
+      const manager = job.queueManagerId!;
+      const owned = s.owned.get(manager)! - 1;
+      if (owned === 0) s.owned.delete(manager);
+      else s.owned.set(manager, owned);
+    } else if (job.status === 'failed') {
+      s.failed.delete(job.id);
+    }
+  }
+
+  /** Put a job into the indexes of its (new) status; terminal statuses remove it from the store. */
+  #enter(tx: Tx, job: StoredJob): void {
+    const s = this.#s;
+    s.statuses.set(job.id, job.status);
+    this.#metrics.recordsWritten++;
+    const holdsKey = job.status === 'queued' || job.status === 'picked';
+    if (job.dedupeKey !== null) {
+      if (holdsKey) s.dedupe.set(job.dedupeKey, job.id);
+      else if (s.dedupe.get(job.dedupeKey) === job.id) s.dedupe.delete(job.dedupeKey);
+    }
+    if (isTerminalStatus(job.status) || job.status === 'failed') this.#countStatistics(tx, job);
+    if (isTerminalStatus(job.status)) {
+      s.jobs.delete(job.id);
+      job.ep.tidy();
+      return;
+    }
+    this.#countSize(job, 1);
+    if (job.status === 'queued') {
+      const entry: QueueEntry = { job, gen: ++job.gen, executeAfter: job.executeAfter };
+      (entry.executeAfter <= tx.now ? job.ep.ready : job.ep.delayed).push(entry);
+      job.ep.byTime.push(entry);
+      job.ep.queued++;
+    } else if (job.status === 'picked') {
+      job.ep.picked.set(job.id, job);
+      const manager = job.queueManagerId!;
+      s.owned.set(manager, (s.owned.get(manager) ?? 0) + 1);
+    } else if (job.status === 'failed') {
+      s.failed.add(job.id);
+    }
+    job.ep.tidy();
+  }
+
+  #countSize(job: StoredJob, delta: 1 | -1): void {
+    const sizes = this.#s.sizes;
+    const key = `${job.entrypoint}\0${job.status}\0${job.priority}`;
+    const row = sizes.get(key);
+    if (row === undefined) {
+      sizes.set(key, {
+        entrypoint: job.entrypoint,
+        status: job.status as QueueSizeRow['status'],
+        priority: job.priority,
+        count: delta,
+      });
+    } else if ((row.count += delta) === 0) {
+      sizes.delete(key);
+    }
+  }
+
+  #countStatistics(tx: Tx, job: StoredJob): void {
+    const second = Math.floor(tx.now / 1000) * 1000;
+    const key = `${second}\0${job.entrypoint}\0${job.status}\0${job.priority}`;
+    const row = this.#s.statistics.get(key);
+    if (row === undefined) {
+      const status = job.status as CompletionStatus;
+      this.#s.statistics.set(key, {
+        entrypoint: job.entrypoint,
+        status,
+        priority: job.priority,
+        second,
+        count: 1,
+      });
+    } else {
+      row.count++;
+    }
+    this.#metrics.recordsWritten++;
+  }
+
+  #record(
+    tx: Tx,
+    job: StoredJob,
+    kind: JobEventKind,
+    queueManagerId: string | null,
+    error: string | null,
+  ): void {
+    const s = this.#s;
+    const row: JobEvent = Object.freeze({
+      seq: s.nextSeq++,
+      kind,
+      jobId: job.id,
+      entrypoint: job.entrypoint,
+      priority: job.priority,
+      status: job.status,
+      at: tx.now,
+      queueManagerId,
+      error,
+    });
+    s.log.push(row);
+    tx.events.push(row);
+    this.#metrics.recordsWritten++;
+  }
+
+  /** Picked jobs of every entrypoint with heartbeat < cutoff, id ascending. */
+  #stalePicked(cutoff: number): StoredJob[] {
+    const stale: StoredJob[] = [];
+    for (const ep of this.#s.entrypoints.values()) {
+      for (const job of ep.picked.values()) {
+        if (!(job.heartbeat < cutoff)) break;
+        stale.push(job);
+      }
+    }
+    return stale.sort(byId);
+  }
+
+  /** Ids the indexes disagree about (a bug if ever non-empty): dedupe entries and picked maps. */
+  #orphans(): number[] {
+    const s = this.#s;
+    const orphans = new Set<number>();
+    for (const [key, id] of s.dedupe) {
+      const job = s.jobs.get(id);
+      if (
+        job === undefined ||
+        job.dedupeKey !== key ||
+        (job.status !== 'queued' && job.status !== 'picked')
+      ) {
+        orphans.add(id);
+      }
+    }
+    for (const ep of s.entrypoints.values()) {
+      for (const [id, job] of ep.picked)
+        if (s.jobs.get(id) !== job || job.status !== 'picked') orphans.add(id);
+    }
+    for (const id of s.failed) if (s.jobs.get(id)?.status !== 'failed') orphans.add(id);
+    return [...orphans].sort((a, b) => a - b);
+  }
+}
+
+function eventKind(status: CompletionStatus): JobEventKind {
+  return status === 'failed' ? 'failed' : status === 'canceled' ? 'cancelled' : 'completed';
+}
+
+/** Index of the first row with seq > after (rows are in seq order). */
+function firstAfter(log: readonly JobEvent[], after: number): number {
+  let lo = 0;
+  let hi = log.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (log[mid]!.seq <= after) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function reportListenerError(error: unknown): void {
+  // A listener's failure is the listener's problem: report it, keep the subscription.
+  console.error('tideq: an event listener threw; it stays subscribed', error);
+}
+
+/** A fresh, installed in-memory queue: the reference implementation of the port. */
+export function createReferenceQueue(options?: ReferenceQueueOptions): QueueRepository {
+  return new ReferenceRepository(options);
+}
