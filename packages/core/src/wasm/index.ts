@@ -1,1 +1,15 @@
-export {};
+export {
+  CORE_ABI_VERSION,
+  type CoreExports,
+  compileCore,
+  DEFAULT_WASM_URL,
+  instantiateCore,
+  type WasmSource,
+} from './loader.js';
+export {
+  createMemoryQueue,
+  type MemoryQueueOptions,
+  WASM_SCHEMA_VERSION,
+  type WasmQueueRepository,
+  WasmRepository,
+} from './repository.js';

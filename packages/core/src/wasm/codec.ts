@@ -1,0 +1,295 @@
+/**
+ * The byte codec of the core ABI (wasm-core/ABI.md): little-endian numbers, ids and times as
+ * f64, strings other than entrypoint names as UTF-16LE code units (so lone surrogates survive
+ * and ordering matches JS `<`), headers as UTF-8 JSON. @internal
+ */
+import type { Job, JobEvent, JobEventKind, JobStatus, JsonObject } from '../types.js';
+
+export const OP = {
+  INTERN_EP: 1,
+  INTERN_MGR: 2,
+  LIST_INTERNS: 3,
+  ENQUEUE: 10,
+  DEQUEUE: 11,
+  COMPLETE: 12,
+  RETRY: 13,
+  REQUEUE: 14,
+  HEARTBEAT: 15,
+  CANCEL: 16,
+  CLEAR: 17,
+  JOB_STATUS: 20,
+  GET_JOBS: 21,
+  QUEUE_SIZE: 22,
+  FAILED_JOBS: 23,
+  LOG: 24,
+  STATISTICS: 25,
+  NEXT_DUE: 26,
+  UPSERT_SCHEDULES: 30,
+  CLAIM_SCHEDULES: 31,
+  MARK_RUNS: 32,
+  DELETE_SCHEDULES: 33,
+  LIST_SCHEDULES: 34,
+  INSTALL: 40,
+  UNINSTALL: 41,
+  INFO: 42,
+  SCAN: 43,
+  RECOVER: 44,
+  COMPACT: 45,
+  METRICS: 46,
+  RESET_METRICS: 47,
+  SNAPSHOT: 50,
+  RESTORE: 51,
+} as const;
+
+export const RC = { OK: 0, INVALID: 1, DUPLICATE: 2, NOT_INSTALLED: 3, BAD_SNAPSHOT: 4 } as const;
+
+export const STATUS: readonly JobStatus[] = [
+  'queued',
+  'picked',
+  'successful',
+  'exception',
+  'canceled',
+  'deleted',
+  'failed',
+];
+export const STATUS_CODE: Readonly<Record<string, number>> = Object.fromEntries(STATUS.map((s, i) => [s, i]));
+export const KIND: readonly JobEventKind[] = [
+  'enqueued',
+  'picked',
+  'retried',
+  'requeued',
+  'completed',
+  'cancelled',
+  'failed',
+];
+
+const NULL_LEN = 0xffffffff;
+const utf8 = new TextEncoder();
+const utf8d = new TextDecoder();
+
+/** A growable request buffer, copied into WASM memory in one `set` per call. */
+export class Encoder {
+  buf = new Uint8Array(1 << 16);
+  dv = new DataView(this.buf.buffer);
+  pos = 0;
+
+  reset(): this {
+    this.pos = 0;
+    return this;
+  }
+  ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.pos + n) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.buf.subarray(0, this.pos));
+    this.buf = next;
+    this.dv = new DataView(next.buffer);
+  }
+  u8(x: number): void {
+    this.ensure(1);
+    this.buf[this.pos++] = x;
+  }
+  u32(x: number): void {
+    this.ensure(4);
+    this.dv.setUint32(this.pos, x, true);
+    this.pos += 4;
+  }
+  i32(x: number): void {
+    this.ensure(4);
+    this.dv.setInt32(this.pos, x, true);
+    this.pos += 4;
+  }
+  f64(x: number): void {
+    this.ensure(8);
+    this.dv.setFloat64(this.pos, x, true);
+    this.pos += 8;
+  }
+  bytes(b: Uint8Array | null): void {
+    if (b === null) {
+      this.u32(NULL_LEN);
+      return;
+    }
+    this.ensure(4 + b.length);
+    this.dv.setUint32(this.pos, b.length, true);
+    this.buf.set(b, this.pos + 4);
+    this.pos += 4 + b.length;
+  }
+  ascii(s: string): void {
+    this.ensure(s.length);
+    for (let i = 0; i < s.length; i++) this.buf[this.pos++] = s.charCodeAt(i);
+  }
+  /** A UTF-16LE string, length-prefixed; null as the null length. */
+  str(s: string | null): void {
+    if (s === null) {
+      this.u32(NULL_LEN);
+      return;
+    }
+    const n = s.length;
+    this.ensure(4 + 2 * n);
+    this.dv.setUint32(this.pos, 2 * n, true);
+    let p = this.pos + 4;
+    const buf = this.buf;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      buf[p++] = c & 255;
+      buf[p++] = c >>> 8;
+    }
+    this.pos = p;
+  }
+  /** Raw UTF-16LE (no length), for interning manager ids. */
+  raw16(s: string): void {
+    this.ensure(2 * s.length);
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      this.buf[this.pos++] = c & 255;
+      this.buf[this.pos++] = c >>> 8;
+    }
+  }
+  json(value: JsonObject | null): void {
+    if (value === null) {
+      this.u32(NULL_LEN);
+      return;
+    }
+    const text = JSON.stringify(value);
+    this.ensure(4 + 3 * text.length);
+    const { written } = utf8.encodeInto(text, this.buf.subarray(this.pos + 4));
+    this.dv.setUint32(this.pos, written, true);
+    this.pos += 4 + written;
+  }
+}
+
+/** Reads a result buffer in place (a view of WASM memory, valid until the next core call). */
+export class Decoder {
+  readonly u8: Uint8Array;
+  readonly dv: DataView;
+  pos = 0;
+  constructor(buffer: ArrayBufferLike, ptr: number, len: number) {
+    this.u8 = new Uint8Array(buffer, ptr, len);
+    this.dv = new DataView(buffer, ptr, len);
+  }
+  u8v(): number {
+    return this.u8[this.pos++]!;
+  }
+  u32(): number {
+    const x = this.dv.getUint32(this.pos, true);
+    this.pos += 4;
+    return x;
+  }
+  i32(): number {
+    const x = this.dv.getInt32(this.pos, true);
+    this.pos += 4;
+    return x;
+  }
+  f64(): number {
+    const x = this.dv.getFloat64(this.pos, true);
+    this.pos += 8;
+    return x;
+  }
+  /** f64 with NaN meaning null. */
+  optF64(): number | null {
+    const x = this.f64();
+    return Number.isNaN(x) ? null : x;
+  }
+  /** A copy of a length-prefixed byte string (the caller keeps it). */
+  bytes(): Uint8Array | null {
+    const n = this.u32();
+    if (n === NULL_LEN) return null;
+    const b = this.u8.slice(this.pos, this.pos + n);
+    this.pos += n;
+    return b;
+  }
+  str(): string | null {
+    const n = this.u32();
+    if (n === NULL_LEN) return null;
+    const s = decode16(this.u8, this.pos, n);
+    this.pos += n;
+    return s;
+  }
+  ascii(): string {
+    const n = this.u32();
+    let s = '';
+    for (let i = 0; i < n; i++) s += String.fromCharCode(this.u8[this.pos + i]!);
+    this.pos += n;
+    return s;
+  }
+  json(): JsonObject | null {
+    const n = this.u32();
+    if (n === NULL_LEN) return null;
+    const text = utf8d.decode(this.u8.subarray(this.pos, this.pos + n));
+    this.pos += n;
+    return JSON.parse(text) as JsonObject;
+  }
+}
+
+export function decode16(u8: Uint8Array, start: number, byteLength: number): string {
+  const units = byteLength >>> 1;
+  if (units <= 64) {
+    let s = '';
+    for (let i = 0, p = start; i < units; i++, p += 2) s += String.fromCharCode(u8[p]! | (u8[p + 1]! << 8));
+    return s;
+  }
+  const codes = new Array<number>(units);
+  for (let i = 0, p = start; i < units; i++, p += 2) codes[i] = u8[p]! | (u8[p + 1]! << 8);
+  let s = '';
+  for (let i = 0; i < units; i += 4096) s += String.fromCharCode(...codes.slice(i, i + 4096));
+  return s;
+}
+
+/** Decode one job record (see ABI.md "job record"). */
+export function readJob(d: Decoder, epNames: readonly string[], mgrNames: readonly string[]): Job {
+  const id = d.f64();
+  const ep = d.u32();
+  const priority = d.i32();
+  const executeAfter = d.f64();
+  const attempts = d.u32();
+  const heartbeat = d.f64();
+  const created = d.f64();
+  const updated = d.f64();
+  const status = STATUS[d.u8v()]!;
+  const mgr = d.u32();
+  const payload = d.bytes();
+  const headers = d.json();
+  const dedupeKey = d.str();
+  const lastError = d.str();
+  return {
+    id,
+    entrypoint: epNames[ep]!,
+    payload,
+    priority,
+    executeAfter,
+    dedupeKey,
+    headers,
+    status,
+    attempts,
+    heartbeat,
+    created,
+    updated,
+    queueManagerId: mgr === 0 ? null : mgrNames[mgr - 1]!,
+    lastError,
+  };
+}
+
+/** Decode one log row. */
+export function readEvent(d: Decoder, epNames: readonly string[], mgrNames: readonly string[]): JobEvent {
+  const seq = d.f64();
+  const kind = KIND[d.u8v()]!;
+  const status = STATUS[d.u8v()]!;
+  const jobId = d.f64();
+  const ep = d.u32();
+  const priority = d.i32();
+  const at = d.f64();
+  const mgr = d.u32();
+  const error = d.str();
+  return Object.freeze({
+    seq,
+    kind,
+    jobId,
+    entrypoint: epNames[ep]!,
+    priority,
+    status,
+    at,
+    queueManagerId: mgr === 0 ? null : mgrNames[mgr - 1]!,
+    error,
+  });
+}

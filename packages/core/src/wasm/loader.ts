@@ -1,0 +1,103 @@
+/**
+ * Loads the tideq WASM core in any runtime: Node, browsers, workerd, Deno, Bun. The source may be
+ * a compiled WebAssembly.Module (workerd imports .wasm as modules), bytes, a URL or a Response;
+ * by default the bundled `packages/core/wasm/tideq_core.wasm` next to this package.
+ */
+import { InvalidArgumentError } from '../errors.js';
+
+/** Where the core's bytes come from. */
+export type WasmSource =
+  | WebAssembly.Module
+  | ArrayBuffer
+  | ArrayBufferView
+  | URL
+  | string
+  | Response
+  | PromiseLike<Response>;
+
+/** The ABI version this adapter speaks (wasm-core/ABI.md). */
+export const CORE_ABI_VERSION = 1;
+
+/** The raw exports of one core instance. */
+export interface CoreExports {
+  memory: WebAssembly.Memory;
+  tq_abi_version(): number;
+  tq_in_reserve(size: number): number;
+  tq_call(op: number, len: number, now: number): number;
+  tq_out_ptr(): number;
+  tq_out_len(): number;
+}
+
+/** The bundled module's location, resolved relative to this file in src/ and in dist/. */
+export const DEFAULT_WASM_URL = new URL('../../wasm/tideq_core.wasm', import.meta.url);
+
+let defaultModule: Promise<WebAssembly.Module> | undefined;
+
+function isResponse(value: unknown): value is Response {
+  return typeof Response !== 'undefined' && value instanceof Response;
+}
+
+async function fromResponse(response: Response): Promise<WebAssembly.Module> {
+  if (!response.ok) {
+    throw new InvalidArgumentError(`fetching the tideq core failed: HTTP ${response.status} ${response.url}`);
+  }
+  // compileStreaming needs the application/wasm content type; fall back to bytes otherwise.
+  if (
+    typeof WebAssembly.compileStreaming === 'function' &&
+    response.headers.get('content-type')?.startsWith('application/wasm')
+  ) {
+    return WebAssembly.compileStreaming(response);
+  }
+  return WebAssembly.compile(await response.arrayBuffer());
+}
+
+async function fromUrl(url: URL): Promise<WebAssembly.Module> {
+  if (url.protocol === 'file:') {
+    // Node/Bun/Deno: read the file. The specifier is a variable so browser bundlers never try
+    // to resolve node:fs.
+    const specifier = 'node:fs/promises';
+    const fs = (await import(/* @vite-ignore */ specifier)) as typeof import('node:fs/promises');
+    return WebAssembly.compile(await fs.readFile(url));
+  }
+  return fromResponse(await fetch(url));
+}
+
+/** Compile the core from any {@link WasmSource}; the default module is compiled once per process. */
+export async function compileCore(source?: WasmSource): Promise<WebAssembly.Module> {
+  if (source === undefined) {
+    defaultModule ??= fromUrl(DEFAULT_WASM_URL).catch((error: unknown) => {
+      defaultModule = undefined;
+      throw error;
+    });
+    return defaultModule;
+  }
+  if (source instanceof WebAssembly.Module) return source;
+  if (source instanceof ArrayBuffer) return WebAssembly.compile(source);
+  if (ArrayBuffer.isView(source)) {
+    return WebAssembly.compile(
+      new Uint8Array(source.buffer, source.byteOffset, source.byteLength).slice() as Uint8Array<ArrayBuffer>,
+    );
+  }
+  if (source instanceof URL) return fromUrl(source);
+  if (typeof source === 'string') return fromUrl(new URL(source, import.meta.url));
+  if (isResponse(source)) return fromResponse(source);
+  if (typeof (source as PromiseLike<Response>).then === 'function') return fromResponse(await source);
+  throw new InvalidArgumentError('wasm must be a WebAssembly.Module, bytes, a URL or a Response');
+}
+
+/** A fresh core instance (one per queue), checked for the ABI version this adapter speaks. */
+export async function instantiateCore(source?: WasmSource): Promise<CoreExports> {
+  const module = await compileCore(source);
+  const instance = await WebAssembly.instantiate(module, {});
+  const exports = instance.exports as unknown as CoreExports;
+  if (typeof exports.tq_abi_version !== 'function' || typeof exports.tq_call !== 'function') {
+    throw new InvalidArgumentError('the given WebAssembly module is not a tideq core (missing tq_* exports)');
+  }
+  const version = exports.tq_abi_version();
+  if (version !== CORE_ABI_VERSION) {
+    throw new InvalidArgumentError(
+      `the tideq core speaks ABI version ${version}; this adapter needs ${CORE_ABI_VERSION} (rebuild with npm run build:wasm)`,
+    );
+  }
+  return exports;
+}

@@ -1,0 +1,938 @@
+/**
+ * The WASM adapter: a QueueRepository whose whole state lives in the Rust core (wasm-core/).
+ * Each port call validates in TypeScript with the shared validators (same order as the reference
+ * adapter, so errors match), encodes the batch once, makes ONE core call and decodes the result
+ * buffer. No per-job JS object is kept: entrypoint names and manager ids are interned to small
+ * integers on both sides.
+ */
+import { type Clock, systemClock } from '../clock.js';
+import {
+  CoreTrappedError,
+  DuplicateJobError,
+  InvalidArgumentError,
+  NotInstalledError,
+  StorageUnavailableError,
+} from '../errors.js';
+import {
+  type ClaimOptions,
+  type CompletionResult,
+  type DequeueOptions,
+  type EnqueueOptions,
+  type EventListener,
+  PORT_METHODS,
+  type QueueRepository,
+  type Retention,
+  type RetryRequest,
+  type ScheduleRun,
+  type SubscribeOptions,
+  type Unsubscribe,
+} from '../port.js';
+import type {
+  Job,
+  JobEvent,
+  JobStatus,
+  NewJob,
+  QueueSizeRow,
+  RepositoryMetrics,
+  ScanReport,
+  Schedule,
+  ScheduleInput,
+  StatisticsRow,
+  VerifyReport,
+} from '../types.js';
+import {
+  describe,
+  type Limits,
+  resolveLimits,
+  validateCompletionStatus,
+  validateCount,
+  validateDequeueOptions,
+  validateEntrypoints,
+  validateErrorText,
+  validateIds,
+  validateManagerId,
+  validateNewJobs,
+  validateOnConflict,
+  validateScheduleInputs,
+  validateScheduleName,
+  validateTime,
+} from '../validation.js';
+import { Decoder, decode16, Encoder, OP, RC, readEvent, readJob, STATUS, STATUS_CODE } from './codec.js';
+import { type CoreExports, instantiateCore, type WasmSource } from './loader.js';
+
+/** The schema version memory stores report. */
+export const WASM_SCHEMA_VERSION = 1;
+
+export interface MemoryQueueOptions {
+  /** Where time comes from (default: the wall clock). Must not run backwards. */
+  clock?: Clock;
+  /** Overrides of DEFAULT_LIMITS. */
+  limits?: Partial<Limits>;
+  /** The core module (default: the bundled tideq_core.wasm). */
+  wasm?: WasmSource;
+}
+
+/** The WASM repository: the port plus whole-state snapshot/restore. */
+export interface WasmQueueRepository extends QueueRepository {
+  /** The whole state as bytes (versioned, checksummed); restore() takes them back. */
+  snapshot(): Promise<Uint8Array>;
+  /** Replace the whole state; corrupt, truncated or foreign bytes reject with INVALID_ARGUMENT. */
+  restore(bytes: Uint8Array): Promise<void>;
+  /** Bytes of WASM linear memory in use (grows, never shrinks). */
+  memoryBytes(): number;
+}
+
+type OpName = (typeof PORT_METHODS)[number];
+
+interface Subscriber {
+  listener: EventListener;
+  pending: JobEvent[];
+  active: boolean;
+}
+
+const HELD_STATUS_ORDER: Record<string, number> = { queued: 0, picked: 1, failed: 2 };
+const U32_MAX = 0xffffffff;
+
+function emptyMetrics(): RepositoryMetrics {
+  return {
+    recordsWritten: 0,
+    bytesWritten: 0,
+    scans: 0,
+    recoveries: 0,
+    compactions: 0,
+    compactedRecords: 0,
+    errors: 0,
+    ops: Object.fromEntries(
+      PORT_METHODS.map((name) => [name, { count: 0, errors: 0, totalMs: 0, maxMs: 0 }]),
+    ),
+  };
+}
+
+function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function optionsObject(value: unknown, where: string): Record<string, unknown> {
+  if (value === undefined) return {};
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new InvalidArgumentError(`${where} must be an object, got ${describe(value)}`);
+  }
+  return value as Record<string, unknown>;
+}
+
+function batchOf(value: unknown, limits: Limits, where: string): unknown[] {
+  if (!Array.isArray(value))
+    throw new InvalidArgumentError(`${where} must be an array, got ${describe(value)}`);
+  if (value.length > limits.maxBatch) {
+    throw new InvalidArgumentError(
+      `${where} holds ${value.length} items; at most ${limits.maxBatch} per call`,
+    );
+  }
+  return value;
+}
+
+function itemOf(value: unknown, where: string): Record<string, unknown> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new InvalidArgumentError(`${where} must be an object, got ${describe(value)}`);
+  }
+  return value as Record<string, unknown>;
+}
+
+function validateId(value: unknown, where: string): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+    throw new InvalidArgumentError(`${where} must be a positive safe integer job id, got ${describe(value)}`);
+  }
+  return value;
+}
+
+function validateRetention(value: unknown, where: string): { maxRecords?: number; maxAge?: number } {
+  const o = optionsObject(value, where);
+  const out: { maxRecords?: number; maxAge?: number } = {};
+  if (o.maxRecords !== undefined) out.maxRecords = validateCount(o.maxRecords, `${where}.maxRecords`);
+  if (o.maxAge !== undefined) out.maxAge = validateCount(o.maxAge, `${where}.maxAge`);
+  return out;
+}
+
+function reportListenerError(error: unknown): void {
+  console.error('tideq: an event listener threw; it stays subscribed', error);
+}
+
+export class WasmRepository implements WasmQueueRepository {
+  readonly #clock: Clock;
+  readonly #limits: Limits;
+  #core: CoreExports;
+  readonly #enc = new Encoder();
+  #installed = true;
+  #closed = false;
+  #trapped: unknown = undefined;
+  #metrics = emptyMetrics();
+  /** Entrypoint handle -> name, and back. */
+  #epNames: string[] = [];
+  #epIds = new Map<string, number>();
+  /** Manager handle - 1 -> id, and back (handle). */
+  #mgrNames: string[] = [];
+  #mgrIds = new Map<string, number>();
+  readonly #subscribers = new Set<Subscriber>();
+  #flushScheduled = false;
+  /** Highest log seq handed to subscribers. */
+  #seenSeq = 0;
+
+  constructor(core: CoreExports, options: MemoryQueueOptions = {}) {
+    this.#core = core;
+    this.#clock = options.clock ?? systemClock;
+    this.#limits = resolveLimits(options.limits);
+  }
+
+  // ---- the core call --------------------------------------------------------------------------
+
+  #trappedError(): CoreTrappedError {
+    return new CoreTrappedError(
+      'the WASM core trapped earlier; its state is lost. Create a new queue (restore a snapshot if you have one)',
+      { cause: this.#trapped },
+    );
+  }
+
+  /** Send the encoder's bytes, run `op`, return a decoder over the result (or throw its error). */
+  #call(op: number, now: number): Decoder {
+    if (this.#trapped !== undefined) throw this.#trappedError();
+    const core = this.#core;
+    const len = this.#enc.pos;
+    let rc: number;
+    try {
+      const ptr = core.tq_in_reserve(len);
+      if (ptr === 0 && len > 0) {
+        throw new InvalidArgumentError(`a request of ${len} bytes does not fit in the WASM core's memory`);
+      }
+      if (len > 0) new Uint8Array(core.memory.buffer, ptr, len).set(this.#enc.buf.subarray(0, len));
+      rc = core.tq_call(op, len, now);
+    } catch (error) {
+      if (error instanceof InvalidArgumentError) throw error;
+      // A trap (or OOM abort) leaves the instance unusable: fail every later call loudly.
+      this.#trapped = error ?? new Error('trap');
+      throw this.#trappedError();
+    }
+    const d = new Decoder(core.memory.buffer, core.tq_out_ptr(), core.tq_out_len());
+    if (rc === RC.OK) return d;
+    const text = () => new TextDecoder().decode(d.u8);
+    switch (rc) {
+      case RC.DUPLICATE: {
+        const n = d.u32();
+        const keys: string[] = [];
+        for (let i = 0; i < n; i++) keys.push(d.str()!);
+        throw new DuplicateJobError(keys);
+      }
+      case RC.NOT_INSTALLED:
+        throw new NotInstalledError('the WASM queue is not installed; call install() first');
+      case RC.BAD_SNAPSHOT:
+        throw new InvalidArgumentError(`restore: ${text()}`);
+      default:
+        throw new InvalidArgumentError(`the WASM core rejected the request: ${text()}`);
+    }
+  }
+
+  #ep(name: string): number {
+    let id = this.#epIds.get(name);
+    if (id === undefined) {
+      this.#enc.reset().ascii(name);
+      id = this.#call(OP.INTERN_EP, 0).u32();
+      this.#epIds.set(name, id);
+      this.#epNames[id] = name;
+    }
+    return id;
+  }
+
+  #mgr(name: string): number {
+    let id = this.#mgrIds.get(name);
+    if (id === undefined) {
+      this.#enc.reset().raw16(name);
+      id = this.#call(OP.INTERN_MGR, 0).u32();
+      this.#mgrIds.set(name, id);
+      this.#mgrNames[id - 1] = name;
+    }
+    return id;
+  }
+
+  /** Re-read the intern tables and the log position after restore/uninstall/install. */
+  #resync(): void {
+    this.#epNames = [];
+    this.#epIds.clear();
+    this.#mgrNames = [];
+    this.#mgrIds.clear();
+    this.#enc.reset();
+    const info = this.#call(OP.INFO, 0);
+    this.#installed = info.u8v() === 1;
+    info.u32();
+    this.#seenSeq = info.f64();
+    if (!this.#installed) return;
+    this.#enc.reset();
+    const d = this.#call(OP.LIST_INTERNS, 0);
+    const ne = d.u32();
+    for (let i = 0; i < ne; i++) {
+      const name = d.ascii();
+      this.#epNames.push(name);
+      this.#epIds.set(name, i);
+    }
+    const nm = d.u32();
+    for (let i = 0; i < nm; i++) {
+      const n = d.u32();
+      const name = decode16(d.u8, d.pos, n);
+      d.pos += n;
+      this.#mgrNames.push(name);
+      this.#mgrIds.set(name, i + 1);
+    }
+  }
+
+  // ---- the one wrapper: gate, clock, timing, metrics, event commit ------------------------------
+
+  #op<T>(
+    name: OpName,
+    body: (now: number) => T,
+    gate: 'installed' | 'open' = 'installed',
+    emits = false,
+  ): Promise<T> {
+    const op = this.#metrics.ops[name]!;
+    const metrics = this.#metrics;
+    const started = performance.now();
+    op.count++;
+    try {
+      if (this.#closed) {
+        throw new StorageUnavailableError(`the WASM queue was closed; ${name}() needs a new repository`);
+      }
+      if (this.#trapped !== undefined) throw this.#trappedError();
+      if (gate === 'installed' && !this.#installed) {
+        throw new NotInstalledError(`the WASM queue is not installed; call install() before ${name}()`);
+      }
+      const now = Math.floor(this.#clock.now());
+      const result = body(now);
+      if (emits && this.#subscribers.size > 0) this.#publish();
+      return Promise.resolve(result);
+    } catch (error) {
+      op.errors++;
+      metrics.errors++;
+      return Promise.reject(error);
+    } finally {
+      const ms = performance.now() - started;
+      op.totalMs += ms;
+      if (ms > op.maxMs) op.maxMs = ms;
+    }
+  }
+
+  // ---- producing ------------------------------------------------------------------------------
+
+  enqueue(jobs: readonly NewJob[], options?: EnqueueOptions): Promise<(number | null)[]> {
+    return this.#op(
+      'enqueue',
+      (now) => {
+        const onConflict = validateOnConflict(optionsObject(options, 'enqueue options').onConflict);
+        const valid = validateNewJobs(jobs, this.#limits, onConflict);
+        if (valid.length === 0) return [];
+        const eps = valid.map((j) => this.#ep(j.entrypoint));
+        const e = this.#enc.reset();
+        e.u8(onConflict === 'skip' ? 1 : 0);
+        e.u32(valid.length);
+        for (let i = 0; i < valid.length; i++) {
+          const j = valid[i]!;
+          e.u32(eps[i]!);
+          e.i32(j.priority);
+          e.f64(j.executeAfter ?? Number.NaN);
+          e.bytes(j.payload);
+          e.json(j.headers);
+          e.str(j.dedupeKey);
+        }
+        const d = this.#call(OP.ENQUEUE, now);
+        let id = d.f64();
+        const out = new Array<number | null>(valid.length);
+        for (let i = 0; i < valid.length; i++) out[i] = d.u8v() === 1 ? id++ : null;
+        return out;
+      },
+      'installed',
+      true,
+    );
+  }
+
+  // ---- consuming ------------------------------------------------------------------------------
+
+  dequeue(options: DequeueOptions): Promise<Job[]> {
+    return this.#op(
+      'dequeue',
+      (now) => {
+        const o = validateDequeueOptions(options, this.#limits);
+        const mgr = this.#mgr(o.queueManagerId);
+        const eps = [...o.entrypoints].map(([name, lim]) => [this.#ep(name), lim] as const);
+        const e = this.#enc.reset();
+        e.u32(o.batchSize);
+        e.f64(o.maxOwned);
+        e.u32(mgr);
+        e.u32(eps.length);
+        for (const [ep, lim] of eps) {
+          e.u32(ep);
+          e.f64(lim.concurrencyLimit);
+          e.f64(lim.requestsPerSecond);
+          e.f64(lim.retryTimer);
+          e.f64(lim.maxAttempts);
+        }
+        const d = this.#call(OP.DEQUEUE, now);
+        const n = d.u32();
+        const out = new Array<Job>(n);
+        for (let i = 0; i < n; i++) out[i] = readJob(d, this.#epNames, this.#mgrNames);
+        return out;
+      },
+      'installed',
+      true,
+    );
+  }
+
+  complete(results: readonly CompletionResult[]): Promise<boolean[]> {
+    return this.#op(
+      'complete',
+      (now) => {
+        const valid = batchOf(results, this.#limits, 'results').map((value, i) => {
+          const r = itemOf(value, `results[${i}]`);
+          return {
+            id: validateId(r.id, `results[${i}].id`),
+            status: validateCompletionStatus(r.status, `results[${i}].status`),
+            error: validateErrorText(r.error, `results[${i}].error`),
+          };
+        });
+        const e = this.#enc.reset();
+        e.u32(valid.length);
+        for (const r of valid) {
+          e.f64(r.id);
+          e.u8(STATUS_CODE[r.status]!);
+          e.str(r.error);
+        }
+        return this.#bools(this.#call(OP.COMPLETE, now), valid.length);
+      },
+      'installed',
+      true,
+    );
+  }
+
+  #bools(d: Decoder, n: number): boolean[] {
+    const out = new Array<boolean>(n);
+    for (let i = 0; i < n; i++) out[i] = d.u8[i] === 1;
+    return out;
+  }
+
+  retry(requests: readonly RetryRequest[]): Promise<boolean[]> {
+    return this.#op(
+      'retry',
+      (now) => {
+        const valid = batchOf(requests, this.#limits, 'requests').map((value, i) => {
+          const r = itemOf(value, `requests[${i}]`);
+          return {
+            id: validateId(r.id, `requests[${i}].id`),
+            executeAfter: validateTime(r.executeAfter, `requests[${i}].executeAfter`),
+            error: validateErrorText(r.error, `requests[${i}].error`),
+          };
+        });
+        const e = this.#enc.reset();
+        e.u32(valid.length);
+        for (const r of valid) {
+          e.f64(r.id);
+          e.f64(r.executeAfter);
+          e.str(r.error);
+        }
+        return this.#bools(this.#call(OP.RETRY, now), valid.length);
+      },
+      'installed',
+      true,
+    );
+  }
+
+  #idsCall(op: number, ids: unknown, now: number): boolean[] {
+    const valid = validateIds(ids, this.#limits);
+    const e = this.#enc.reset();
+    e.u32(valid.length);
+    for (const id of valid) e.f64(id);
+    return this.#bools(this.#call(op, now), valid.length);
+  }
+
+  requeue(ids: readonly number[]): Promise<boolean[]> {
+    return this.#op('requeue', (now) => this.#idsCall(OP.REQUEUE, ids, now), 'installed', true);
+  }
+
+  heartbeat(ids: readonly number[]): Promise<boolean[]> {
+    return this.#op('heartbeat', (now) => this.#idsCall(OP.HEARTBEAT, ids, now));
+  }
+
+  cancel(ids: readonly number[]): Promise<boolean[]> {
+    return this.#op('cancel', (now) => this.#idsCall(OP.CANCEL, ids, now), 'installed', true);
+  }
+
+  clear(entrypoints?: readonly string[]): Promise<number> {
+    return this.#op(
+      'clear',
+      (now) => {
+        const only = entrypoints === undefined ? undefined : validateEntrypoints(entrypoints);
+        const e = this.#enc.reset();
+        e.u8(only === undefined ? 1 : 0);
+        // Entrypoints never seen hold no jobs.
+        const known = (only ?? []).map((n) => this.#epIds.get(n)).filter((x): x is number => x !== undefined);
+        e.u32(known.length);
+        for (const k of known) e.u32(k);
+        return this.#call(OP.CLEAR, now).f64();
+      },
+      'installed',
+      true,
+    );
+  }
+
+  // ---- reads ----------------------------------------------------------------------------------
+
+  jobStatus(ids: readonly number[]): Promise<(JobStatus | null)[]> {
+    return this.#op('jobStatus', (now) => {
+      const valid = validateIds(ids, this.#limits);
+      const e = this.#enc.reset();
+      e.u32(valid.length);
+      for (const id of valid) e.f64(id);
+      const d = this.#call(OP.JOB_STATUS, now);
+      return valid.map((_, i) => STATUS[d.u8[i]!] ?? null);
+    });
+  }
+
+  getJobs(ids: readonly number[]): Promise<(Job | null)[]> {
+    return this.#op('getJobs', (now) => {
+      const valid = validateIds(ids, this.#limits);
+      const e = this.#enc.reset();
+      e.u32(valid.length);
+      for (const id of valid) e.f64(id);
+      const d = this.#call(OP.GET_JOBS, now);
+      return valid.map(() => (d.u8v() === 1 ? readJob(d, this.#epNames, this.#mgrNames) : null));
+    });
+  }
+
+  queueSize(): Promise<QueueSizeRow[]> {
+    return this.#op('queueSize', (now) => {
+      this.#enc.reset();
+      const d = this.#call(OP.QUEUE_SIZE, now);
+      const n = d.u32();
+      const rows: QueueSizeRow[] = [];
+      for (let i = 0; i < n; i++) {
+        const entrypoint = this.#epNames[d.u32()]!;
+        const status = STATUS[d.u8v()] as QueueSizeRow['status'];
+        const priority = d.i32();
+        rows.push({ entrypoint, status, priority, count: d.f64() });
+      }
+      return rows.sort(
+        (a, b) =>
+          compareStrings(a.entrypoint, b.entrypoint) ||
+          HELD_STATUS_ORDER[a.status]! - HELD_STATUS_ORDER[b.status]! ||
+          b.priority - a.priority,
+      );
+    });
+  }
+
+  failedJobs(options?: { limit?: number; after?: number }): Promise<Job[]> {
+    return this.#op('failedJobs', (now) => {
+      const o = optionsObject(options, 'failedJobs options');
+      const after = o.after === undefined ? 0 : validateCount(o.after, 'after');
+      const limit = o.limit === undefined ? 100 : validateCount(o.limit, 'limit');
+      const e = this.#enc.reset();
+      e.f64(after);
+      e.u32(Math.min(limit, U32_MAX));
+      const d = this.#call(OP.FAILED_JOBS, now);
+      const n = d.u32();
+      const out: Job[] = [];
+      for (let i = 0; i < n; i++) out.push(readJob(d, this.#epNames, this.#mgrNames));
+      return out;
+    });
+  }
+
+  #readLog(after: number, limit: number, now: number): JobEvent[] {
+    const e = this.#enc.reset();
+    e.f64(after);
+    e.u32(Math.min(limit, U32_MAX));
+    const d = this.#call(OP.LOG, now);
+    const n = d.u32();
+    const out = new Array<JobEvent>(n);
+    for (let i = 0; i < n; i++) out[i] = readEvent(d, this.#epNames, this.#mgrNames);
+    return out;
+  }
+
+  log(options?: { after?: number; limit?: number }): Promise<JobEvent[]> {
+    return this.#op('log', (now) => {
+      const o = optionsObject(options, 'log options');
+      const after = o.after === undefined ? 0 : validateCount(o.after, 'after');
+      const limit = o.limit === undefined ? 1000 : validateCount(o.limit, 'limit');
+      return this.#readLog(after, limit, now);
+    });
+  }
+
+  statistics(options?: { since?: number; limit?: number }): Promise<StatisticsRow[]> {
+    return this.#op('statistics', (now) => {
+      const o = optionsObject(options, 'statistics options');
+      const since = o.since === undefined ? Number.NaN : validateTime(o.since, 'since');
+      const limit = o.limit === undefined ? 1000 : validateCount(o.limit, 'limit');
+      this.#enc.reset().f64(since);
+      const d = this.#call(OP.STATISTICS, now);
+      const n = d.u32();
+      const rows: StatisticsRow[] = [];
+      for (let i = 0; i < n; i++) {
+        const second = d.f64();
+        const entrypoint = this.#epNames[d.u32()]!;
+        const status = STATUS[d.u8v()] as StatisticsRow['status'];
+        const priority = d.i32();
+        rows.push({ entrypoint, status, priority, second, count: d.f64() });
+      }
+      return rows
+        .sort(
+          (a, b) =>
+            b.second - a.second ||
+            compareStrings(a.entrypoint, b.entrypoint) ||
+            compareStrings(a.status, b.status) ||
+            b.priority - a.priority,
+        )
+        .slice(0, limit);
+    });
+  }
+
+  nextDueAt(entrypoints: readonly string[]): Promise<number | null> {
+    return this.#op('nextDueAt', (now) => {
+      const names = new Set(validateEntrypoints(entrypoints));
+      const known = [...names].map((n) => this.#epIds.get(n)).filter((x): x is number => x !== undefined);
+      if (known.length === 0) return null;
+      const e = this.#enc.reset();
+      e.u32(known.length);
+      for (const k of known) e.u32(k);
+      return this.#call(OP.NEXT_DUE, now).optF64();
+    });
+  }
+
+  // ---- schedules ------------------------------------------------------------------------------
+
+  #readSchedule(d: Decoder): Schedule {
+    return {
+      name: d.str()!,
+      entrypoint: d.str()!,
+      expression: d.str()!,
+      timezone: d.str(),
+      nextRunAt: d.f64(),
+      lastRunAt: d.optF64(),
+      claimedBy: d.str(),
+      claimedAt: d.optF64(),
+    };
+  }
+
+  upsertSchedules(schedules: readonly ScheduleInput[]): Promise<void> {
+    return this.#op('upsertSchedules', (now) => {
+      const valid = validateScheduleInputs(schedules, this.#limits);
+      const e = this.#enc.reset();
+      e.u32(valid.length);
+      for (const s of valid) {
+        e.str(s.name);
+        e.str(s.entrypoint);
+        e.str(s.expression);
+        e.str(s.timezone);
+        e.f64(s.nextRunAt);
+      }
+      this.#call(OP.UPSERT_SCHEDULES, now);
+    });
+  }
+
+  claimDueSchedules(options: ClaimOptions): Promise<Schedule[]> {
+    return this.#op('claimDueSchedules', (now) => {
+      const o = itemOf(options, 'claimDueSchedules options');
+      const claimerId = validateManagerId(o.claimerId, 'claimerId');
+      const staleAfter = validateCount(o.staleAfter, 'staleAfter');
+      const limit = o.limit === undefined ? 100 : validateCount(o.limit, 'limit');
+      const e = this.#enc.reset();
+      e.str(claimerId);
+      e.f64(staleAfter);
+      e.u32(Math.min(limit, U32_MAX));
+      const d = this.#call(OP.CLAIM_SCHEDULES, now);
+      const n = d.u32();
+      const out: Schedule[] = [];
+      for (let i = 0; i < n; i++) out.push(this.#readSchedule(d));
+      return out;
+    });
+  }
+
+  markScheduleRun(runs: readonly ScheduleRun[]): Promise<boolean[]> {
+    return this.#op('markScheduleRun', (now) => {
+      const valid = batchOf(runs, this.#limits, 'runs').map((value, i) => {
+        const r = itemOf(value, `runs[${i}]`);
+        return {
+          name: validateScheduleName(r.name, `runs[${i}].name`),
+          claimerId: validateManagerId(r.claimerId, `runs[${i}].claimerId`),
+          nextRunAt: validateTime(r.nextRunAt, `runs[${i}].nextRunAt`),
+        };
+      });
+      const e = this.#enc.reset();
+      e.u32(valid.length);
+      for (const r of valid) {
+        e.str(r.name);
+        e.str(r.claimerId);
+        e.f64(r.nextRunAt);
+      }
+      return this.#bools(this.#call(OP.MARK_RUNS, now), valid.length);
+    });
+  }
+
+  deleteSchedules(names: readonly string[]): Promise<number> {
+    return this.#op('deleteSchedules', (now) => {
+      const valid = batchOf(names, this.#limits, 'names').map((n, i) =>
+        validateScheduleName(n, `names[${i}]`),
+      );
+      const e = this.#enc.reset();
+      e.u32(valid.length);
+      for (const n of valid) e.str(n);
+      return this.#call(OP.DELETE_SCHEDULES, now).u32();
+    });
+  }
+
+  listSchedules(): Promise<Schedule[]> {
+    return this.#op('listSchedules', (now) => {
+      this.#enc.reset();
+      const d = this.#call(OP.LIST_SCHEDULES, now);
+      const n = d.u32();
+      const out: Schedule[] = [];
+      for (let i = 0; i < n; i++) out.push(this.#readSchedule(d));
+      return out;
+    });
+  }
+
+  // ---- events ---------------------------------------------------------------------------------
+
+  subscribe(listener: EventListener, options?: SubscribeOptions): Promise<Unsubscribe> {
+    return this.#op('subscribe', (now) => {
+      if (typeof listener !== 'function') {
+        throw new InvalidArgumentError(`subscribe needs a listener function, got ${describe(listener)}`);
+      }
+      const o = optionsObject(options, 'subscribe options');
+      const after = o.after === undefined ? undefined : validateCount(o.after, 'after');
+      if (this.#subscribers.size === 0) {
+        // Nobody was listening: live delivery starts at the current end of the log.
+        this.#enc.reset();
+        const info = this.#call(OP.INFO, now);
+        info.u8v();
+        info.u32();
+        this.#seenSeq = info.f64();
+      }
+      const pending = after === undefined ? [] : this.#readLog(after, Number.MAX_SAFE_INTEGER, now);
+      const subscriber: Subscriber = {
+        listener,
+        pending: pending.filter((e) => e.seq <= this.#seenSeq),
+        active: true,
+      };
+      this.#subscribers.add(subscriber);
+      if (subscriber.pending.length > 0) this.#scheduleFlush();
+      return () => {
+        subscriber.active = false;
+        subscriber.pending = [];
+        this.#subscribers.delete(subscriber);
+        return Promise.resolve();
+      };
+    });
+  }
+
+  /** Hand the rows committed by the call that just ran to every subscriber. */
+  #publish(): void {
+    const events = this.#readLog(this.#seenSeq, Number.MAX_SAFE_INTEGER, 0);
+    if (events.length === 0) return;
+    this.#seenSeq = events[events.length - 1]!.seq;
+    for (const subscriber of this.#subscribers) subscriber.pending.push(...events);
+    this.#scheduleFlush();
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    queueMicrotask(() => this.#flush());
+  }
+
+  #flush(): void {
+    this.#flushScheduled = false;
+    for (const subscriber of [...this.#subscribers]) {
+      if (!subscriber.active || subscriber.pending.length === 0) continue;
+      const batch = subscriber.pending;
+      subscriber.pending = [];
+      try {
+        const result: unknown = subscriber.listener(batch);
+        if (result instanceof Promise) result.catch((error: unknown) => reportListenerError(error));
+      } catch (error) {
+        reportListenerError(error);
+      }
+    }
+  }
+
+  // ---- maintenance ----------------------------------------------------------------------------
+
+  install(): Promise<void> {
+    return this.#op(
+      'install',
+      (now) => {
+        if (this.#installed) return;
+        this.#enc.reset();
+        this.#call(OP.INSTALL, now);
+        this.#resync();
+      },
+      'open',
+    );
+  }
+
+  upgrade(): Promise<void> {
+    return this.#op('upgrade', () => undefined);
+  }
+
+  uninstall(): Promise<void> {
+    return this.#op('uninstall', (now) => {
+      this.#enc.reset();
+      this.#call(OP.UNINSTALL, now);
+      this.#resync();
+    });
+  }
+
+  verify(): Promise<VerifyReport> {
+    return this.#op(
+      'verify',
+      () => {
+        const installed = this.#installed;
+        return {
+          installed,
+          version: installed ? WASM_SCHEMA_VERSION : null,
+          expectedVersion: WASM_SCHEMA_VERSION,
+          current: installed,
+          problems: installed ? [] : ['the WASM queue is not installed: call install()'],
+        };
+      },
+      'open',
+    );
+  }
+
+  #retention(e: Encoder, r: { maxRecords?: number; maxAge?: number }): void {
+    e.u8(r.maxRecords === undefined ? 0 : 1);
+    e.f64(r.maxRecords ?? 0);
+    e.u8(r.maxAge === undefined ? 0 : 1);
+    e.f64(r.maxAge ?? 0);
+  }
+
+  scan(options: { staleAfter: number; retention?: Retention }): Promise<ScanReport> {
+    return this.#op('scan', (now) => {
+      const o = itemOf(options, 'scan options');
+      const staleAfter = validateCount(o.staleAfter, 'staleAfter');
+      const retention = validateRetention(o.retention, 'retention');
+      const e = this.#enc.reset();
+      e.f64(staleAfter);
+      this.#retention(e, retention);
+      const d = this.#call(OP.SCAN, now);
+      const stalePicked: number[] = [];
+      for (let i = d.u32(); i > 0; i--) stalePicked.push(d.f64());
+      const orphans: number[] = [];
+      for (let i = d.u32(); i > 0; i--) orphans.push(d.f64());
+      return { stalePicked, orphans, logBeyondRetention: d.f64() };
+    });
+  }
+
+  recover(options: { staleAfter: number }): Promise<number[]> {
+    return this.#op(
+      'recover',
+      (now) => {
+        const o = itemOf(options, 'recover options');
+        const staleAfter = validateCount(o.staleAfter, 'staleAfter');
+        this.#enc.reset().f64(staleAfter);
+        const d = this.#call(OP.RECOVER, now);
+        const ids: number[] = [];
+        for (let i = d.u32(); i > 0; i--) ids.push(d.f64());
+        return ids;
+      },
+      'installed',
+      true,
+    );
+  }
+
+  compact(retention: Retention): Promise<{ removed: number }> {
+    return this.#op('compact', (now) => {
+      const r = validateRetention(itemOf(retention, 'retention'), 'retention');
+      this.#retention(this.#enc.reset(), r);
+      return { removed: this.#call(OP.COMPACT, now).f64() };
+    });
+  }
+
+  metrics(): Promise<RepositoryMetrics> {
+    return this.#op('metrics', (now) => {
+      this.#enc.reset();
+      const d = this.#call(OP.METRICS, now);
+      const m = structuredClone(this.#metrics);
+      m.recordsWritten = d.f64();
+      m.bytesWritten = d.f64();
+      m.scans = d.f64();
+      m.recoveries = d.f64();
+      m.compactions = d.f64();
+      m.compactedRecords = d.f64();
+      return m;
+    });
+  }
+
+  resetMetrics(): Promise<void> {
+    return this.#op('resetMetrics', (now) => {
+      this.#enc.reset();
+      this.#call(OP.RESET_METRICS, now);
+      this.#metrics = emptyMetrics();
+    });
+  }
+
+  close(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    return this.#op(
+      'close',
+      () => {
+        this.#closed = true;
+        for (const subscriber of this.#subscribers) subscriber.active = false;
+        this.#subscribers.clear();
+      },
+      'open',
+    );
+  }
+
+  // ---- beyond the port ------------------------------------------------------------------------
+
+  snapshot(): Promise<Uint8Array> {
+    try {
+      if (this.#closed)
+        throw new StorageUnavailableError('the WASM queue was closed; snapshot() needs a new repository');
+      this.#enc.reset();
+      const d = this.#call(OP.SNAPSHOT, Math.floor(this.#clock.now()));
+      return Promise.resolve(d.u8.slice());
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  restore(bytes: Uint8Array): Promise<void> {
+    try {
+      if (this.#closed)
+        throw new StorageUnavailableError('the WASM queue was closed; restore() needs a new repository');
+      if (!(bytes instanceof Uint8Array)) {
+        throw new InvalidArgumentError(
+          `restore takes the Uint8Array snapshot() returned, got ${describe(bytes)}`,
+        );
+      }
+      const e = this.#enc.reset();
+      e.ensure(bytes.length);
+      e.buf.set(bytes, 0);
+      e.pos = bytes.length;
+      this.#call(OP.RESTORE, Math.floor(this.#clock.now()));
+      this.#resync();
+      return Promise.resolve();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  memoryBytes(): number {
+    return this.#core.memory.buffer.byteLength;
+  }
+}
+
+/**
+ * A fresh, installed in-memory queue backed by the WASM core: the one-line default.
+ *
+ * @example
+ * const queue = await createMemoryQueue();
+ * await queue.enqueue([{ entrypoint: 'email', payload: new TextEncoder().encode('hi') }]);
+ */
+export async function createMemoryQueue(options: MemoryQueueOptions = {}): Promise<WasmQueueRepository> {
+  const core = await instantiateCore(options.wasm);
+  return new WasmRepository(core, options);
+}

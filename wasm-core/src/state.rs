@@ -1,0 +1,1633 @@
+//! All queue state and the port operations over it. The semantics are those of
+//! docs/ARCHITECTURE.md "Port semantics, precisely"; the TypeScript reference adapter is the oracle.
+//!
+//! Layout, chosen for the access paths:
+//! - jobs: pages of 1024 slots indexed by `id - 1` (ids are dense); a page is freed when all
+//!   its jobs have left, so a long-lived dead letter pins one page, not the whole history.
+//! - ready jobs: per entrypoint, per priority level (BTreeMap, priority desc) a FIFO ring of ids
+//!   (fresh ids only grow, so appends stay sorted) plus a min-heap for late arrivals (retried,
+//!   requeued, promoted delayed jobs). Entries are removed lazily: an entry is live while its job
+//!   is `queued` with the READY flag.
+//! - delayed jobs: per entrypoint, a min-heap by (executeAfter, id), lazily invalidated.
+//! - picked jobs: per entrypoint, a FIFO of (heartbeat, id): time never runs backwards (`now` is
+//!   clamped to the last one seen), so appends keep it sorted by heartbeat for the stale scan.
+use crate::hash::FxMap;
+use crate::io::{Reader, Writer};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, VecDeque};
+
+pub const QUEUED: u8 = 0;
+pub const PICKED: u8 = 1;
+pub const SUCCESSFUL: u8 = 2;
+pub const EXCEPTION: u8 = 3;
+pub const CANCELED: u8 = 4;
+pub const DELETED: u8 = 5;
+pub const FAILED: u8 = 6;
+const EMPTY: u8 = 255;
+
+pub const K_ENQUEUED: u8 = 0;
+pub const K_PICKED: u8 = 1;
+pub const K_RETRIED: u8 = 2;
+pub const K_REQUEUED: u8 = 3;
+pub const K_COMPLETED: u8 = 4;
+pub const K_CANCELLED: u8 = 5;
+pub const K_FAILED: u8 = 6;
+
+pub const F_PAYLOAD: u8 = 1;
+pub const F_HEADERS: u8 = 2;
+pub const F_DEDUPE: u8 = 4;
+const F_READY: u8 = 8;
+const F_STORED: u8 = F_PAYLOAD | F_HEADERS | F_DEDUPE;
+
+const PAGE_BITS: u32 = 10;
+const PAGE: usize = 1 << PAGE_BITS;
+
+/// Result of an operation: Ok, or an error code with a message written to the output.
+pub enum Fail {
+    Invalid(&'static str),
+    /// Dedupe conflict: the keys (UTF-16LE bytes) in first-seen order.
+    Duplicate(Vec<Box<[u8]>>),
+    NotInstalled,
+    BadSnapshot(&'static str),
+}
+pub type Res = Result<(), Fail>;
+
+pub fn bad<T>(msg: &'static str) -> Result<T, Fail> {
+    Err(Fail::Invalid(msg))
+}
+
+#[derive(Clone, Default)]
+pub struct Job {
+    pub exec: i64,
+    pub created: i64,
+    pub updated: i64,
+    pub hb: i64,
+    /// payload ++ headers (UTF-8 JSON) ++ dedupe key (UTF-16LE), one allocation.
+    pub data: Option<Box<[u8]>>,
+    pub err: Option<Box<[u8]>>,
+    pub plen: u32,
+    pub hlen: u32,
+    pub ep: u32,
+    pub prio: i32,
+    pub attempts: u32,
+    /// Interned manager index + 1; 0 = none.
+    pub mgr: u32,
+    pub status: u8,
+    pub flags: u8,
+}
+
+impl Job {
+    pub fn payload(&self) -> Option<&[u8]> {
+        if self.flags & F_PAYLOAD == 0 {
+            return None;
+        }
+        // An empty payload (not null) may have no allocation at all.
+        Some(self.data.as_deref().map_or(&[], |d| &d[..self.plen as usize]))
+    }
+    pub fn headers(&self) -> Option<&[u8]> {
+        if self.flags & F_HEADERS == 0 {
+            return None;
+        }
+        let p = self.plen as usize;
+        self.data.as_deref().map(|d| &d[p..p + self.hlen as usize])
+    }
+    pub fn dedupe(&self) -> Option<&[u8]> {
+        if self.flags & F_DEDUPE == 0 {
+            return None;
+        }
+        let s = (self.plen + self.hlen) as usize;
+        self.data.as_deref().map(|d| &d[s..])
+    }
+}
+
+struct Page {
+    jobs: Vec<Job>,
+    live: u32,
+}
+
+#[derive(Default)]
+pub struct Jobs {
+    pages: Vec<Option<Box<Page>>>,
+}
+
+impl Jobs {
+    #[inline]
+    pub fn get(&self, id: u64) -> Option<&Job> {
+        let i = id.checked_sub(1)?;
+        let page = self.pages.get((i >> PAGE_BITS) as usize)?.as_ref()?;
+        let j = &page.jobs[(i as usize) & (PAGE - 1)];
+        if j.status == EMPTY {
+            None
+        } else {
+            Some(j)
+        }
+    }
+    #[inline]
+    pub fn get_mut(&mut self, id: u64) -> Option<&mut Job> {
+        let i = id.checked_sub(1)?;
+        let page = self.pages.get_mut((i >> PAGE_BITS) as usize)?.as_mut()?;
+        let j = &mut page.jobs[(i as usize) & (PAGE - 1)];
+        if j.status == EMPTY {
+            None
+        } else {
+            Some(j)
+        }
+    }
+    fn insert(&mut self, id: u64, job: Job) {
+        let i = (id - 1) as usize;
+        let pi = i >> PAGE_BITS;
+        while self.pages.len() <= pi {
+            self.pages.push(None);
+        }
+        let page = self.pages[pi].get_or_insert_with(|| {
+            let mut jobs = Vec::with_capacity(PAGE);
+            jobs.resize(PAGE, Job { status: EMPTY, ..Job::default() });
+            Box::new(Page { jobs, live: 0 })
+        });
+        page.jobs[i & (PAGE - 1)] = job;
+        page.live += 1;
+    }
+    /// Empty a slot; frees the page when all its ids are assigned (`next_id` past it) and gone.
+    fn remove(&mut self, id: u64, next_id: u64) {
+        let i = (id - 1) as usize;
+        let pi = i >> PAGE_BITS;
+        let mut free = false;
+        if let Some(Some(page)) = self.pages.get_mut(pi) {
+            page.jobs[i & (PAGE - 1)] = Job { status: EMPTY, ..Job::default() };
+            page.live -= 1;
+            free = page.live == 0 && ((pi as u64 + 1) << PAGE_BITS) < next_id;
+        }
+        if free {
+            self.pages[pi] = None;
+        }
+    }
+    pub fn iter(&self) -> impl Iterator<Item = (u64, &Job)> + '_ {
+        self.pages.iter().enumerate().flat_map(|(pi, p)| {
+            p.iter().flat_map(move |p| {
+                p.jobs.iter().enumerate().filter(|(_, j)| j.status != EMPTY).map(move |(k, j)| (((pi << PAGE_BITS) + k + 1) as u64, j))
+            })
+        })
+    }
+}
+
+#[derive(Default)]
+struct Level {
+    ring: VecDeque<u64>,
+    late: BinaryHeap<Reverse<u64>>,
+}
+
+#[inline]
+fn ready_live(jobs: &Jobs, id: u64) -> bool {
+    match jobs.get(id) {
+        Some(j) => j.status == QUEUED && j.flags & F_READY != 0,
+        None => false,
+    }
+}
+
+impl Level {
+    /// The lowest live id, dropping dead entries on the way.
+    fn head(&mut self, jobs: &Jobs) -> Option<(u64, bool)> {
+        loop {
+            let r = self.ring.front().copied();
+            let l = self.late.peek().map(|x| x.0);
+            let (id, from_ring) = match (r, l) {
+                (None, None) => return None,
+                (Some(a), None) => (a, true),
+                (None, Some(b)) => (b, false),
+                (Some(a), Some(b)) => {
+                    if a <= b {
+                        (a, true)
+                    } else {
+                        (b, false)
+                    }
+                }
+            };
+            if ready_live(jobs, id) {
+                return Some((id, from_ring));
+            }
+            if from_ring {
+                self.ring.pop_front();
+            } else {
+                self.late.pop();
+            }
+        }
+    }
+    fn pop(&mut self, from_ring: bool) {
+        if from_ring {
+            self.ring.pop_front();
+            if self.ring.capacity() > 4096 && self.ring.len() < self.ring.capacity() / 4 {
+                self.ring.shrink_to(self.ring.len() * 2);
+            }
+        } else {
+            self.late.pop();
+        }
+    }
+    fn push(&mut self, id: u64) {
+        match self.ring.back() {
+            Some(&b) if b >= id => self.late.push(Reverse(id)),
+            _ => self.ring.push_back(id),
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct Ep {
+    pub name: Box<[u8]>,
+    levels: BTreeMap<Reverse<i32>, Level>,
+    delayed: BinaryHeap<Reverse<(i64, u64)>>,
+    fifo: VecDeque<(i64, u64)>,
+    /// Picked jobs of this entrypoint (all managers).
+    picked: u64,
+    /// Token bucket: (tokens, updatedAt).
+    pub bucket: Option<(f64, f64)>,
+    /// Held jobs per (status, priority desc), for queueSize.
+    sizes: BTreeMap<(u8, Reverse<i32>), u64>,
+    /// Cached min executeAfter of ready jobs (None = unknown, recompute).
+    ready_min: Option<i64>,
+    ready_count: u64,
+}
+
+impl Ep {
+    fn size(&mut self, status: u8, prio: i32, delta: i64) {
+        let k = (status, Reverse(prio));
+        let c = self.sizes.entry(k).or_insert(0);
+        *c = (*c as i64 + delta) as u64;
+        if *c == 0 {
+            self.sizes.remove(&k);
+        }
+    }
+    fn best_ready(&mut self, jobs: &Jobs) -> Option<(i32, u64, bool)> {
+        loop {
+            let (&Reverse(p), lvl) = self.levels.iter_mut().next()?;
+            if let Some((id, r)) = lvl.head(jobs) {
+                return Some((p, id, r));
+            }
+            self.levels.remove(&Reverse(p));
+        }
+    }
+}
+
+#[derive(Default, Clone, Copy)]
+pub struct Metrics {
+    pub records_written: u64,
+    pub bytes_written: u64,
+    pub scans: u64,
+    pub recoveries: u64,
+    pub compactions: u64,
+    pub compacted_records: u64,
+}
+
+pub struct Row {
+    pub job: u64,
+    pub at: i64,
+    pub err: Option<Box<[u8]>>,
+    pub ep: u32,
+    pub prio: i32,
+    pub mgr: u32,
+    pub kind: u8,
+    pub status: u8,
+}
+
+/// A schedule name (UTF-16LE bytes) ordered by UTF-16 code units, as JS `<` orders strings.
+#[derive(PartialEq, Eq, Clone)]
+pub struct Key16(pub Box<[u8]>);
+
+impl Ord for Key16 {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        let a = self.0.chunks(2).map(|c| (c[c.len() - 1], c[0]));
+        let b = o.0.chunks(2).map(|c| (c[c.len() - 1], c[0]));
+        a.cmp(b)
+    }
+}
+impl PartialOrd for Key16 {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+
+#[derive(Clone)]
+pub struct Sched {
+    pub ep: Box<[u8]>,
+    pub expr: Box<[u8]>,
+    pub tz: Option<Box<[u8]>>,
+    pub next: i64,
+    pub last: Option<i64>,
+    pub by: Option<Box<[u8]>>,
+    pub at: Option<i64>,
+}
+
+pub struct State {
+    pub installed: bool,
+    pub last_now: i64,
+    pub next_id: u64,
+    pub jobs: Jobs,
+    /// Latest status of every id ever assigned (index id - 1).
+    pub statuses: Vec<u8>,
+    pub eps: Vec<Ep>,
+    pub ep_index: FxMap<Box<[u8]>, u32>,
+    /// Interned manager ids (UTF-16LE); index + 1 is the handle.
+    pub mgrs: Vec<Box<[u8]>>,
+    pub mgr_index: FxMap<Box<[u8]>, u32>,
+    /// Picked jobs per manager handle.
+    owned: Vec<u64>,
+    dedupe: FxMap<Box<[u8]>, u64>,
+    failed: BTreeSet<u64>,
+    pub log: VecDeque<Row>,
+    pub log_first_seq: u64,
+    pub stats: BTreeMap<(i64, u32, u8, i32), u64>,
+    pub schedules: BTreeMap<Key16, Sched>,
+    pub m: Metrics,
+}
+
+impl Default for State {
+    fn default() -> Self {
+        State {
+            installed: true,
+            last_now: i64::MIN,
+            next_id: 1,
+            jobs: Jobs::default(),
+            statuses: Vec::new(),
+            eps: Vec::new(),
+            ep_index: FxMap::default(),
+            mgrs: Vec::new(),
+            mgr_index: FxMap::default(),
+            owned: vec![0],
+            dedupe: FxMap::default(),
+            failed: BTreeSet::new(),
+            log: VecDeque::new(),
+            log_first_seq: 1,
+            stats: BTreeMap::new(),
+            schedules: BTreeMap::new(),
+            m: Metrics::default(),
+        }
+    }
+}
+
+fn utf16(s: &str) -> Vec<u8> {
+    s.encode_utf16().flat_map(|u| u.to_le_bytes()).collect()
+}
+
+/// The one candidate order: priority desc, then id asc.
+#[inline]
+fn before(a: (i32, u64), b: (i32, u64)) -> bool {
+    a.0 > b.0 || (a.0 == b.0 && a.1 < b.1)
+}
+
+/// "worker lost: ..." without core::fmt (keeps the module small).
+fn format_lost(retry: u64, attempts: u64) -> String {
+    let mut s = String::from("worker lost: no heartbeat for ");
+    push_u64(&mut s, retry);
+    s.push_str(" ms after ");
+    push_u64(&mut s, attempts);
+    s.push_str(" attempts");
+    s
+}
+
+fn push_u64(s: &mut String, mut x: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (x % 10) as u8;
+        x /= 10;
+        if x == 0 {
+            break;
+        }
+    }
+    for &c in &buf[i..] {
+        s.push(c as char);
+    }
+}
+
+fn valid_ep_name(b: &[u8]) -> bool {
+    !b.is_empty() && b.len() <= 128 && b.iter().all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b':' | b'-'))
+}
+
+/// Reads a job record field for encode: f64 of an integer time/id.
+#[inline]
+fn t(x: i64) -> f64 {
+    x as f64
+}
+
+pub fn write_job(w: &mut Writer, id: u64, j: &Job) {
+    w.f64(id as f64);
+    w.u32(j.ep);
+    w.i32(j.prio);
+    w.f64(t(j.exec));
+    w.u32(j.attempts);
+    w.f64(t(j.hb));
+    w.f64(t(j.created));
+    w.f64(t(j.updated));
+    w.u8(j.status);
+    w.u32(j.mgr);
+    w.opt_blob(j.payload());
+    w.opt_blob(j.headers());
+    w.opt_blob(j.dedupe());
+    w.opt_blob(j.err.as_deref());
+}
+
+impl State {
+    pub fn ep_count(&self) -> u32 {
+        self.eps.len() as u32
+    }
+
+    pub fn intern_ep(&mut self, name: &[u8]) -> Result<u32, Fail> {
+        if !valid_ep_name(name) {
+            return bad("entrypoint name must be 1..128 characters of [A-Za-z0-9_.:-]");
+        }
+        if let Some(&i) = self.ep_index.get(name) {
+            return Ok(i);
+        }
+        let i = self.eps.len() as u32;
+        self.eps.push(Ep { name: name.into(), ..Ep::default() });
+        self.ep_index.insert(name.into(), i);
+        Ok(i)
+    }
+
+    pub fn intern_mgr(&mut self, name: &[u8]) -> Result<u32, Fail> {
+        if name.is_empty() || name.len() % 2 != 0 || name.len() > 1024 {
+            return bad("manager id must be 1..512 UTF-16 code units");
+        }
+        if let Some(&i) = self.mgr_index.get(name) {
+            return Ok(i);
+        }
+        self.mgrs.push(name.into());
+        let i = self.mgrs.len() as u32;
+        self.mgr_index.insert(name.into(), i);
+        self.owned.push(0);
+        Ok(i)
+    }
+
+    fn ep_of(&self, i: u32) -> Result<u32, Fail> {
+        if (i as usize) < self.eps.len() {
+            Ok(i)
+        } else {
+            bad("unknown entrypoint handle")
+        }
+    }
+
+    // ---- bookkeeping ------------------------------------------------------------------------
+
+    fn push_log(&mut self, kind: u8, id: u64, j: &Job, status: u8, at: i64, mgr: u32, err: Option<&[u8]>) {
+        self.log.push_back(Row { job: id, at, err: err.map(Into::into), ep: j.ep, prio: j.prio, mgr, kind, status });
+        self.m.records_written += 1;
+    }
+
+    fn stat(&mut self, ep: u32, status: u8, prio: i32, now: i64) {
+        let second = now.div_euclid(1000) * 1000;
+        *self.stats.entry((second, ep, status, prio)).or_insert(0) += 1;
+        self.m.records_written += 1;
+    }
+
+    fn set_status(&mut self, id: u64, status: u8) {
+        // One job record written per status change (as the reference counts).
+        self.m.records_written += 1;
+        if let Some(s) = self.statuses.get_mut((id - 1) as usize) {
+            *s = status;
+        }
+    }
+
+    /// Queue a job that is `queued` (status already set): ready when due, else delayed.
+    fn enqueue_ready(&mut self, id: u64, now: i64) {
+        let (ep, prio, exec) = match self.jobs.get(id) {
+            Some(j) => (j.ep as usize, j.prio, j.exec),
+            None => return,
+        };
+        let e = &mut self.eps[ep];
+        if exec <= now {
+            if let Some(j) = self.jobs.get_mut(id) {
+                j.flags |= F_READY;
+            }
+            e.levels.entry(Reverse(prio)).or_default().push(id);
+            e.ready_count += 1;
+            if let Some(m) = e.ready_min {
+                e.ready_min = Some(m.min(exec));
+            } else if e.ready_count == 1 {
+                e.ready_min = Some(exec);
+            }
+        } else {
+            e.delayed.push(Reverse((exec, id)));
+        }
+    }
+
+    /// A queued job leaves the ready set (picked, completed, cancelled, cleared).
+    fn unready(&mut self, id: u64) {
+        if let Some(j) = self.jobs.get_mut(id) {
+            if j.flags & F_READY != 0 {
+                j.flags &= !F_READY;
+                let e = &mut self.eps[j.ep as usize];
+                e.ready_count -= 1;
+                if e.ready_min == Some(j.exec) || e.ready_count == 0 {
+                    e.ready_min = None;
+                }
+            }
+        }
+    }
+
+    fn promote(&mut self, ep: usize, now: i64) {
+        loop {
+            let (exec, id) = match self.eps[ep].delayed.peek() {
+                Some(&Reverse(x)) if x.0 <= now => x,
+                _ => return,
+            };
+            self.eps[ep].delayed.pop();
+            let live = match self.jobs.get(id) {
+                Some(j) => j.status == QUEUED && j.flags & F_READY == 0 && j.exec == exec,
+                None => false,
+            };
+            if live {
+                self.enqueue_ready(id, now);
+            }
+        }
+    }
+
+    fn release_key(&mut self, id: u64) {
+        let key = match self.jobs.get(id).and_then(|j| j.dedupe()) {
+            Some(k) => k,
+            None => return,
+        };
+        if self.dedupe.get(key) == Some(&id) {
+            self.dedupe.remove(key);
+        }
+    }
+
+    fn hold_key(&mut self, id: u64) {
+        if let Some(k) = self.jobs.get(id).and_then(|j| j.dedupe()) {
+            self.dedupe.insert(k.into(), id);
+        }
+    }
+
+    /// picked -> anything else: counts.
+    fn unpick(&mut self, id: u64) {
+        if let Some(j) = self.jobs.get(id) {
+            if j.status == PICKED {
+                let (ep, mgr) = (j.ep as usize, j.mgr as usize);
+                self.eps[ep].picked -= 1;
+                if let Some(o) = self.owned.get_mut(mgr) {
+                    *o -= 1;
+                }
+            }
+        }
+    }
+
+    /// The job leaves the store with a terminal status, logging `kind`.
+    fn finish(&mut self, id: u64, status: u8, kind: u8, err: Option<&[u8]>, now: i64) {
+        let (old, ep, prio, mgr) = match self.jobs.get(id) {
+            Some(j) => (j.status, j.ep, j.prio, j.mgr),
+            None => return,
+        };
+        if old == QUEUED || old == PICKED {
+            self.release_key(id);
+        }
+        if old == QUEUED {
+            self.unready(id);
+        }
+        if old == PICKED {
+            self.unpick(id);
+        }
+        if old == FAILED {
+            self.failed.remove(&id);
+        }
+        self.eps[ep as usize].size(old, prio, -1);
+        self.set_status(id, status);
+        let row = Row { job: id, at: now, err: err.map(Into::into), ep, prio, mgr, kind, status };
+        self.log.push_back(row);
+        self.m.records_written += 1;
+        self.stat(ep, status, prio, now);
+        self.jobs.remove(id, self.next_id);
+    }
+
+    /// queued|picked -> failed (dead letter) with `err` as lastError.
+    fn fail(&mut self, id: u64, err: Option<&[u8]>, now: i64) {
+        let (old, prio, ep, holder) = match self.jobs.get(id) {
+            Some(j) => (j.status, j.prio, j.ep, j.mgr),
+            None => return,
+        };
+        self.release_key(id);
+        if old == QUEUED {
+            self.unready(id);
+        }
+        self.unpick(id);
+        if let Some(j) = self.jobs.get_mut(id) {
+            j.status = FAILED;
+            j.mgr = 0;
+            j.err = err.map(Into::into);
+            j.updated = now;
+        }
+        let e = &mut self.eps[ep as usize];
+        e.size(old, prio, -1);
+        e.size(FAILED, prio, 1);
+        self.failed.insert(id);
+        self.set_status(id, FAILED);
+        let j = self.jobs.get(id).cloned().unwrap_or_default();
+        self.push_log(K_FAILED, id, &j, FAILED, now, holder, err);
+        self.stat(ep, FAILED, prio, now);
+    }
+
+    fn to_queued(&mut self, id: u64, now: i64) {
+        let (old, prio, ep) = match self.jobs.get(id) {
+            Some(j) => (j.status, j.prio, j.ep),
+            None => return,
+        };
+        self.unpick(id);
+        if let Some(j) = self.jobs.get_mut(id) {
+            j.status = QUEUED;
+            j.mgr = 0;
+            j.updated = now;
+        }
+        let e = &mut self.eps[ep as usize];
+        e.size(old, prio, -1);
+        e.size(QUEUED, prio, 1);
+        self.set_status(id, QUEUED);
+        self.enqueue_ready(id, now);
+    }
+
+    // ---- producing --------------------------------------------------------------------------
+
+    /// Request: u8 skip, count, then per job: ep u32, prio i32, exec f64 (NaN = now), flags u8,
+    /// payload opt_blob, headers opt_blob, dedupe opt_blob.
+    /// Response: f64 first id, then one u8 per job (1 stored, 0 skipped).
+    pub fn enqueue(&mut self, r: &mut Reader, w: &mut Writer, now: i64) -> Res {
+        struct In<'a> {
+            ep: u32,
+            prio: i32,
+            exec: i64,
+            p: Option<&'a [u8]>,
+            h: Option<&'a [u8]>,
+            d: Option<&'a [u8]>,
+        }
+        let skip = match r.u8() {
+            Some(0) => false,
+            Some(1) => true,
+            _ => return bad("enqueue: bad onConflict"),
+        };
+        let n = r.count(4 + 4 + 8 + 12).ok_or(Fail::Invalid("enqueue: bad count"))?;
+        let mut ins: Vec<In> = Vec::with_capacity(n);
+        for _ in 0..n {
+            let ep = self.ep_of(r.u32().ok_or(Fail::Invalid("enqueue: truncated"))?)?;
+            let prio = r.i32().ok_or(Fail::Invalid("enqueue: truncated"))?;
+            let ex = r.f64().ok_or(Fail::Invalid("enqueue: truncated"))?;
+            let exec = if ex.is_nan() { now } else { crate::io::to_time(ex).ok_or(Fail::Invalid("enqueue: bad executeAfter"))? };
+            let p = r.opt_blob().ok_or(Fail::Invalid("enqueue: truncated payload"))?;
+            let h = r.opt_blob().ok_or(Fail::Invalid("enqueue: truncated headers"))?;
+            let d = r.opt_blob().ok_or(Fail::Invalid("enqueue: truncated dedupe key"))?;
+            if let Some(d) = d {
+                if d.is_empty() || d.len() % 2 != 0 {
+                    return bad("enqueue: dedupe key must be UTF-16LE, non-empty");
+                }
+            }
+            ins.push(In { ep, prio, exec, p, h, d });
+        }
+        if !r.at_end() {
+            return bad("enqueue: trailing bytes");
+        }
+        // Decide every position before storing anything (atomic).
+        let mut take = vec![true; n];
+        let mut seen: FxMap<&[u8], ()> = FxMap::default();
+        let mut dups: Vec<Box<[u8]>> = Vec::new();
+        for (i, j) in ins.iter().enumerate() {
+            if let Some(k) = j.d {
+                let clash = self.dedupe.contains_key(k) || seen.contains_key(k);
+                if clash {
+                    take[i] = false;
+                    if !skip && !dups.iter().any(|x| &x[..] == k) {
+                        dups.push(k.into());
+                    }
+                }
+                seen.insert(k, ());
+            }
+        }
+        if !dups.is_empty() {
+            return Err(Fail::Duplicate(dups));
+        }
+        let first = self.next_id;
+        w.f64(first as f64);
+        for (i, j) in ins.iter().enumerate() {
+            w.u8(take[i] as u8);
+            if !take[i] {
+                continue;
+            }
+            let id = self.next_id;
+            self.next_id += 1;
+            let mut flags = 0u8;
+            let (plen, hlen) = (j.p.map_or(0, |x| x.len()), j.h.map_or(0, |x| x.len()));
+            let total = plen + hlen + j.d.map_or(0, |x| x.len());
+            let data = if total == 0 {
+                None
+            } else {
+                let mut v = Vec::with_capacity(total);
+                v.extend_from_slice(j.p.unwrap_or(&[]));
+                v.extend_from_slice(j.h.unwrap_or(&[]));
+                v.extend_from_slice(j.d.unwrap_or(&[]));
+                Some(v.into_boxed_slice())
+            };
+            if j.p.is_some() {
+                flags |= F_PAYLOAD;
+            }
+            if j.h.is_some() {
+                flags |= F_HEADERS;
+            }
+            if j.d.is_some() {
+                flags |= F_DEDUPE;
+            }
+            let job = Job {
+                exec: j.exec,
+                created: now,
+                updated: now,
+                hb: now,
+                data,
+                err: None,
+                plen: plen as u32,
+                hlen: hlen as u32,
+                ep: j.ep,
+                prio: j.prio,
+                attempts: 0,
+                mgr: 0,
+                status: QUEUED,
+                flags,
+            };
+            self.statuses.push(QUEUED);
+            self.jobs.insert(id, job);
+            self.m.records_written += 1;
+            self.m.bytes_written += (plen + hlen) as u64;
+            if let Some(k) = j.d {
+                self.dedupe.insert(k.into(), id);
+            }
+            self.eps[j.ep as usize].size(QUEUED, j.prio, 1);
+            self.enqueue_ready(id, now);
+            self.log.push_back(Row { job: id, at: now, err: None, ep: j.ep, prio: j.prio, mgr: 0, kind: K_ENQUEUED, status: QUEUED });
+            self.m.records_written += 1;
+        }
+        Ok(())
+    }
+
+    // ---- consuming --------------------------------------------------------------------------
+
+    /// Request: batch u32, maxOwned f64, manager handle u32, count, per entrypoint: handle u32,
+    /// concurrencyLimit f64, requestsPerSecond f64, retryTimer f64, maxAttempts f64.
+    /// Response: count u32, then job records in pick order.
+    pub fn dequeue(&mut self, r: &mut Reader, w: &mut Writer, now: i64) -> Res {
+        struct Req {
+            ep: usize,
+            conc: u64,
+            rps: f64,
+            retry: u64,
+            max_att: u64,
+            /// Once a fresh candidate of it is skipped by rate or concurrency, the rest would be too.
+            excluded: bool,
+        }
+        let batch = r.u32().ok_or(Fail::Invalid("dequeue: truncated"))? as usize;
+        let max_owned = r.count_f().ok_or(Fail::Invalid("dequeue: bad maxOwned"))?;
+        let mgr = r.u32().ok_or(Fail::Invalid("dequeue: truncated"))?;
+        if mgr == 0 || mgr as usize > self.mgrs.len() {
+            return bad("dequeue: unknown manager handle");
+        }
+        if batch == 0 {
+            return bad("dequeue: batchSize must be >= 1");
+        }
+        let n = r.count(36).ok_or(Fail::Invalid("dequeue: bad entrypoint count"))?;
+        if n == 0 {
+            return bad("dequeue: no entrypoints");
+        }
+        let mut reqs: Vec<Req> = Vec::with_capacity(n);
+        for _ in 0..n {
+            let ep = self.ep_of(r.u32().ok_or(Fail::Invalid("dequeue: truncated"))?)? as usize;
+            let conc = r.count_f().ok_or(Fail::Invalid("dequeue: bad concurrencyLimit"))?;
+            let rps = r.f64().ok_or(Fail::Invalid("dequeue: truncated"))?;
+            if !(rps >= 0.0) || !rps.is_finite() {
+                return bad("dequeue: bad requestsPerSecond");
+            }
+            let retry = r.count_f().ok_or(Fail::Invalid("dequeue: bad retryTimer"))?;
+            let max_att = r.count_f().ok_or(Fail::Invalid("dequeue: bad maxAttempts"))?;
+            if reqs.iter().any(|q| q.ep == ep) {
+                return bad("dequeue: entrypoint named twice");
+            }
+            reqs.push(Req { ep, conc, rps, retry, max_att, excluded: false });
+        }
+        if !r.at_end() {
+            return bad("dequeue: trailing bytes");
+        }
+        let nowf = now as f64;
+        // 1. token buckets (exactly the reference's IEEE arithmetic)
+        for q in &reqs {
+            if q.rps > 0.0 {
+                let cap = f64::max(1.0, q.rps / 10.0);
+                let e = &mut self.eps[q.ep];
+                let tokens = match e.bucket {
+                    None => cap,
+                    Some((tk, at)) => f64::min(cap, tk + f64::max(0.0, nowf - at) * q.rps / 1000.0),
+                };
+                e.bucket = Some((tokens, nowf));
+            }
+        }
+        // Stale picked jobs: an ordered prefix of each heartbeat FIFO.
+        let mut exhausted: Vec<u64> = Vec::new();
+        let mut stale: Vec<(i32, u64)> = Vec::new();
+        for q in reqs.iter() {
+            if q.retry == 0 {
+                continue;
+            }
+            let thr = now.saturating_sub(q.retry.min(i64::MAX as u64) as i64);
+            let jobs = &self.jobs;
+            let e = &mut self.eps[q.ep];
+            while let Some(&(hb, id)) = e.fifo.front() {
+                if matches!(jobs.get(id), Some(j) if j.status == PICKED && j.hb == hb) {
+                    break;
+                }
+                e.fifo.pop_front();
+            }
+            for &(hb, id) in e.fifo.iter() {
+                if hb >= thr {
+                    break;
+                }
+                if let Some(j) = jobs.get(id) {
+                    if j.status == PICKED && j.hb == hb {
+                        if q.max_att > 0 && j.attempts as u64 >= q.max_att {
+                            exhausted.push(id);
+                        } else {
+                            stale.push((j.prio, id));
+                        }
+                    }
+                }
+            }
+        }
+        stale.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        stale.dedup();
+        // 2. exhausted stale jobs -> failed, in id order
+        exhausted.sort_unstable();
+        exhausted.dedup();
+        for &id in &exhausted {
+            let (ep, att) = match self.jobs.get(id) {
+                Some(j) => (j.ep as usize, j.attempts),
+                None => continue,
+            };
+            let rt = reqs.iter().find(|q| q.ep == ep).map_or(0, |q| q.retry);
+            let msg = utf16(&format_lost(rt, att as u64));
+            self.fail(id, Some(&msg), now);
+        }
+        for q in reqs.iter() {
+            self.promote(q.ep, now);
+        }
+        // 3. picks, one order across entrypoints: priority desc, id asc
+        let count_at = w.v.len();
+        w.u32(0);
+        let mut picked = 0usize;
+        let mgr_i = mgr as usize;
+        let mut si = 0usize;
+        let mut last: Option<(i32, u64)> = None;
+        while picked < batch {
+            // (prio, id, ready stream index or None for stale, from_ring)
+            let mut best: Option<(i32, u64, Option<usize>, bool)> = stale.get(si).map(|&(p, id)| (p, id, None, false));
+            for (qi, q) in reqs.iter().enumerate() {
+                if q.excluded {
+                    continue;
+                }
+                if let Some((p, id, fr)) = self.eps[q.ep].best_ready(&self.jobs) {
+                    if best.map_or(true, |b| before((p, id), (b.0, b.1))) {
+                        best = Some((p, id, Some(qi), fr));
+                    }
+                }
+            }
+            let (prio, id, from, from_ring) = match best {
+                Some(b) => b,
+                None => break,
+            };
+            let (holder, ep) = match self.jobs.get(id) {
+                Some(j) => (j.mgr, j.ep as usize),
+                None => break,
+            };
+            if self.owned[mgr_i] >= max_owned {
+                if from.is_some() || holder != mgr {
+                    break;
+                }
+                // Fresh candidates of excluded streams are still visited (and stop the pass) in order.
+                if self.excluded_between(&reqs.iter().filter(|q| q.excluded).map(|q| q.ep).collect::<Vec<_>>(), last, (prio, id)) {
+                    break;
+                }
+            }
+            last = Some((prio, id));
+            if from.is_none() {
+                si += 1;
+            }
+            let qi = match reqs.iter().position(|q| q.ep == ep) {
+                Some(x) => x,
+                None => break,
+            };
+            let has_bucket = reqs[qi].rps > 0.0 && self.eps[ep].bucket.is_some();
+            if has_bucket && self.eps[ep].bucket.map_or(0.0, |b| b.0) < 1.0 {
+                if from.is_some() {
+                    reqs[qi].excluded = true;
+                }
+                continue;
+            }
+            if from.is_some() && reqs[qi].conc > 0 && self.eps[ep].picked >= reqs[qi].conc {
+                reqs[qi].excluded = true;
+                continue;
+            }
+            if from.is_none() {
+                // stale re-pick: the job moves from its holder to the caller
+                self.owned[holder as usize] -= 1;
+                self.owned[mgr_i] += 1;
+                self.m.records_written += 1;
+            } else {
+                if let Some(l) = self.eps[ep].levels.get_mut(&Reverse(prio)) {
+                    l.pop(from_ring);
+                }
+                self.unready(id);
+                let e = &mut self.eps[ep];
+                e.picked += 1;
+                e.size(QUEUED, prio, -1);
+                e.size(PICKED, prio, 1);
+                self.owned[mgr_i] += 1;
+                self.set_status(id, PICKED);
+            }
+            let e = &mut self.eps[ep];
+            if has_bucket {
+                if let Some((tk, at)) = e.bucket {
+                    e.bucket = Some((tk - 1.0, at));
+                }
+            }
+            e.fifo.push_back((now, id));
+            let j = match self.jobs.get_mut(id) {
+                Some(j) => j,
+                None => break,
+            };
+            j.status = PICKED;
+            j.attempts = j.attempts.saturating_add(1);
+            j.hb = now;
+            j.updated = now;
+            j.mgr = mgr;
+            write_job(w, id, j);
+            let (jep, jprio) = (j.ep, j.prio);
+            self.log.push_back(Row { job: id, at: now, err: None, ep: jep, prio: jprio, mgr, kind: K_PICKED, status: PICKED });
+            self.m.records_written += 1;
+            picked += 1;
+        }
+        for q in &reqs {
+            self.compact_fifo(q.ep);
+        }
+        w.v[count_at..count_at + 4].copy_from_slice(&(picked as u32).to_le_bytes());
+        Ok(())
+    }
+
+    /// Whether a live ready job of one of `eps` lies strictly between `after` and `until` in
+    /// candidate order. Only runs when the caller is at maxOwned and re-picks its own stale jobs.
+    fn excluded_between(&self, eps: &[usize], after: Option<(i32, u64)>, until: (i32, u64)) -> bool {
+        let hi = after.map_or(i32::MAX, |a| a.0);
+        if hi < until.0 {
+            return false;
+        }
+        for &ep in eps {
+            for (&Reverse(p), l) in self.eps[ep].levels.range(Reverse(hi)..=Reverse(until.0)) {
+                for &id in l.ring.iter().chain(l.late.iter().map(|x| &x.0)) {
+                    if ready_live(&self.jobs, id) && before((p, id), until) && after.map_or(true, |a| before(a, (p, id))) {
+                        return true;
+                    }
+                }
+            }
+        }
+        false
+    }
+
+    /// Keep the heartbeat FIFO within 2x its live entries.
+    fn compact_fifo(&mut self, ep: usize) {
+        let jobs = &self.jobs;
+        let e = &mut self.eps[ep];
+        if e.fifo.len() as u64 > 2 * e.picked + 64 {
+            e.fifo.retain(|&(hb, id)| matches!(jobs.get(id), Some(j) if j.status == PICKED && j.hb == hb));
+            // A job can appear twice with the same heartbeat (picked, retried, picked at one `now`).
+            let mut last: Option<(i64, u64)> = None;
+            let mut seen = std::collections::HashSet::<u64, crate::hash::FxBuild>::default();
+            e.fifo.retain(|&x| {
+                let keep = Some(x) != last && seen.insert(x.1);
+                last = Some(x);
+                keep
+            });
+            if e.fifo.capacity() > 4 * e.fifo.len() + 64 {
+                e.fifo.shrink_to_fit();
+            }
+        }
+    }
+
+    /// Reads `count` ids; marks repeats (a repeated id applies once).
+    fn ids(r: &mut Reader) -> Result<Vec<u64>, Fail> {
+        let n = r.count(8).ok_or(Fail::Invalid("bad id count"))?;
+        let mut v = Vec::with_capacity(n);
+        for _ in 0..n {
+            v.push(r.id().ok_or(Fail::Invalid("bad job id"))?);
+        }
+        if !r.at_end() {
+            return bad("trailing bytes");
+        }
+        Ok(v)
+    }
+
+    /// Request: count, per result: id f64, status u8, error opt_blob. Response: u8 per result.
+    pub fn complete(&mut self, r: &mut Reader, w: &mut Writer, now: i64) -> Res {
+        let n = r.count(13).ok_or(Fail::Invalid("complete: bad count"))?;
+        let mut v = Vec::with_capacity(n);
+        for _ in 0..n {
+            let id = r.id().ok_or(Fail::Invalid("complete: bad id"))?;
+            let st = r.u8().ok_or(Fail::Invalid("complete: truncated"))?;
+            if !(SUCCESSFUL..=FAILED).contains(&st) {
+                return bad("complete: bad status");
+            }
+            let err = r.opt_blob().ok_or(Fail::Invalid("complete: truncated error"))?;
+            if err.map_or(false, |e| e.len() % 2 != 0) {
+                return bad("complete: error must be UTF-16LE");
+            }
+            v.push((id, st, err));
+        }
+        if !r.at_end() {
+            return bad("complete: trailing bytes");
+        }
+        for (id, st, err) in v {
+            let ok = matches!(self.jobs.get(id), Some(j) if j.status == QUEUED || j.status == PICKED);
+            w.u8(ok as u8);
+            if !ok {
+                continue;
+            }
+            if st == FAILED {
+                self.fail(id, err, now);
+            } else {
+                let kind = if st == CANCELED { K_CANCELLED } else { K_COMPLETED };
+                self.finish(id, st, kind, err, now);
+            }
+        }
+        Ok(())
+    }
+
+    /// Request: count, per request: id f64, executeAfter f64, error opt_blob. Response: u8 each.
+    pub fn retry(&mut self, r: &mut Reader, w: &mut Writer, now: i64) -> Res {
+        let n = r.count(20).ok_or(Fail::Invalid("retry: bad count"))?;
+        let mut v = Vec::with_capacity(n);
+        for _ in 0..n {
+            let id = r.id().ok_or(Fail::Invalid("retry: bad id"))?;
+            let exec = r.time().ok_or(Fail::Invalid("retry: bad executeAfter"))?;
+            let err = r.opt_blob().ok_or(Fail::Invalid("retry: truncated error"))?;
+            if err.map_or(false, |e| e.len() % 2 != 0) {
+                return bad("retry: error must be UTF-16LE");
+            }
+            v.push((id, exec, err));
+        }
+        if !r.at_end() {
+            return bad("retry: trailing bytes");
+        }
+        for (id, exec, err) in v {
+            let ok = matches!(self.jobs.get(id), Some(j) if j.status == PICKED);
+            w.u8(ok as u8);
+            if !ok {
+                continue;
+            }
+            let holder = match self.jobs.get_mut(id) {
+                Some(j) => {
+                    j.exec = exec;
+                    j.err = err.map(Into::into);
+                    j.mgr
+                }
+                None => 0,
+            };
+            self.to_queued(id, now);
+            let j = self.jobs.get(id).cloned().unwrap_or_default();
+            self.push_log(K_RETRIED, id, &j, QUEUED, now, holder, err);
+        }
+        Ok(())
+    }
+
+    /// Request: ids. Response: u8 each, or Duplicate.
+    pub fn requeue(&mut self, r: &mut Reader, w: &mut Writer, now: i64) -> Res {
+        let ids = Self::ids(r)?;
+        let mut take = vec![false; ids.len()];
+        let mut seen_ids = std::collections::HashSet::<u64, crate::hash::FxBuild>::default();
+        let mut keys: FxMap<&[u8], u32> = FxMap::default();
+        let mut dups: Vec<Box<[u8]>> = Vec::new();
+        for (i, &id) in ids.iter().enumerate() {
+            let j = match self.jobs.get(id) {
+                Some(j) if j.status == FAILED => j,
+                _ => continue,
+            };
+            if !seen_ids.insert(id) {
+                continue;
+            }
+            take[i] = true;
+            if let Some(k) = j.dedupe() {
+                *keys.entry(k).or_insert(0) += 1;
+            }
+        }
+        for (i, &id) in ids.iter().enumerate() {
+            if !take[i] {
+                continue;
+            }
+            if let Some(k) = self.jobs.get(id).and_then(|j| j.dedupe()) {
+                let clash = self.dedupe.contains_key(k) || keys.get(k).copied().unwrap_or(0) > 1;
+                if clash && !dups.iter().any(|x| &x[..] == k) {
+                    dups.push(k.into());
+                }
+            }
+        }
+        if !dups.is_empty() {
+            return Err(Fail::Duplicate(dups));
+        }
+        for (i, &id) in ids.iter().enumerate() {
+            w.u8(take[i] as u8);
+            if !take[i] {
+                continue;
+            }
+            self.failed.remove(&id);
+            if let Some(j) = self.jobs.get_mut(id) {
+                j.attempts = 0;
+                j.exec = now;
+            }
+            self.hold_key(id);
+            self.to_queued(id, now);
+            let j = self.jobs.get(id).cloned().unwrap_or_default();
+            self.push_log(K_REQUEUED, id, &j, QUEUED, now, 0, None);
+        }
+        Ok(())
+    }
+
+    pub fn heartbeat(&mut self, r: &mut Reader, w: &mut Writer, now: i64) -> Res {
+        let ids = Self::ids(r)?;
+        let mut seen = std::collections::HashSet::<u64, crate::hash::FxBuild>::default();
+        for id in ids {
+            let j = match self.jobs.get_mut(id) {
+                Some(j) if j.status == PICKED && seen.insert(id) => j,
+                _ => {
+                    w.u8(0);
+                    continue;
+                }
+            };
+            w.u8(1);
+            self.m.records_written += 1;
+            j.updated = now;
+            if j.hb != now {
+                j.hb = now;
+                let ep = j.ep as usize;
+                self.eps[ep].fifo.push_back((now, id));
+            }
+        }
+        for i in 0..self.eps.len() {
+            self.compact_fifo(i);
+        }
+        Ok(())
+    }
+
+    pub fn cancel(&mut self, r: &mut Reader, w: &mut Writer, now: i64) -> Res {
+        let ids = Self::ids(r)?;
+        for id in ids {
+            let ok = self.jobs.get(id).is_some();
+            w.u8(ok as u8);
+            if ok {
+                self.finish(id, CANCELED, K_CANCELLED, None, now);
+            }
+        }
+        Ok(())
+    }
+
+    /// Request: u8 all, count, entrypoint handles. Response: f64 count.
+    pub fn clear(&mut self, r: &mut Reader, w: &mut Writer, now: i64) -> Res {
+        let all = r.u8().ok_or(Fail::Invalid("clear: truncated"))? != 0;
+        let n = r.count(4).ok_or(Fail::Invalid("clear: bad count"))?;
+        let mut sel = vec![all; self.eps.len()];
+        for _ in 0..n {
+            let e = self.ep_of(r.u32().ok_or(Fail::Invalid("clear: truncated"))?)?;
+            sel[e as usize] = true;
+        }
+        if !r.at_end() {
+            return bad("clear: trailing bytes");
+        }
+        let ids: Vec<u64> = self.jobs.iter().filter(|(_, j)| sel[j.ep as usize]).map(|(id, _)| id).collect();
+        for &id in &ids {
+            self.finish(id, DELETED, K_COMPLETED, None, now);
+        }
+        w.f64(ids.len() as f64);
+        Ok(())
+    }
+
+    // ---- reads ------------------------------------------------------------------------------
+
+    pub fn job_status(&mut self, r: &mut Reader, w: &mut Writer) -> Res {
+        let n = r.count(8).ok_or(Fail::Invalid("jobStatus: bad count"))?;
+        for _ in 0..n {
+            let x = r.f64().ok_or(Fail::Invalid("jobStatus: truncated"))?;
+            let s = match crate::io::to_id(x) {
+                Some(id) if id < self.next_id => self.statuses.get((id - 1) as usize).copied().unwrap_or(255),
+                _ => 255,
+            };
+            w.u8(s);
+        }
+        Ok(())
+    }
+
+    pub fn get_jobs(&mut self, r: &mut Reader, w: &mut Writer) -> Res {
+        let n = r.count(8).ok_or(Fail::Invalid("getJobs: bad count"))?;
+        for _ in 0..n {
+            let x = r.f64().ok_or(Fail::Invalid("getJobs: truncated"))?;
+            match crate::io::to_id(x).and_then(|id| self.jobs.get(id).map(|j| (id, j))) {
+                Some((id, j)) => {
+                    w.u8(1);
+                    write_job(w, id, j);
+                }
+                None => w.u8(0),
+            }
+        }
+        Ok(())
+    }
+
+    /// Response: count, rows (ep u32, status u8, priority i32, count f64), unsorted by name.
+    pub fn queue_size(&mut self, w: &mut Writer) -> Res {
+        let at = w.v.len();
+        w.u32(0);
+        let mut n = 0u32;
+        for (i, e) in self.eps.iter().enumerate() {
+            for (&(st, Reverse(p)), &c) in &e.sizes {
+                w.u32(i as u32);
+                w.u8(st);
+                w.i32(p);
+                w.f64(c as f64);
+                n += 1;
+            }
+        }
+        w.v[at..at + 4].copy_from_slice(&n.to_le_bytes());
+        Ok(())
+    }
+
+    /// Request: after f64, limit u32. Response: count, job records.
+    pub fn failed_jobs(&mut self, r: &mut Reader, w: &mut Writer) -> Res {
+        let after = r.count_f().ok_or(Fail::Invalid("failedJobs: bad after"))?;
+        let limit = r.u32().ok_or(Fail::Invalid("failedJobs: truncated"))? as usize;
+        let ids: Vec<u64> = self.failed.range(after.saturating_add(1)..).take(limit).copied().collect();
+        w.u32(ids.len() as u32);
+        for id in ids {
+            if let Some(j) = self.jobs.get(id) {
+                write_job(w, id, j);
+            }
+        }
+        Ok(())
+    }
+
+    /// Request: after f64, limit u32. Response: count, rows.
+    pub fn read_log(&mut self, r: &mut Reader, w: &mut Writer) -> Res {
+        let after = r.count_f().ok_or(Fail::Invalid("log: bad after"))?;
+        let limit = r.u32().ok_or(Fail::Invalid("log: truncated"))? as usize;
+        let start = after.saturating_add(1).max(self.log_first_seq) - self.log_first_seq;
+        let start = start.min(self.log.len() as u64) as usize;
+        let end = start + limit.min(self.log.len() - start);
+        w.u32((end - start) as u32);
+        for i in start..end {
+            let row = &self.log[i];
+            w.f64((self.log_first_seq + i as u64) as f64);
+            w.u8(row.kind);
+            w.u8(row.status);
+            w.f64(row.job as f64);
+            w.u32(row.ep);
+            w.i32(row.prio);
+            w.f64(t(row.at));
+            w.u32(row.mgr);
+            w.opt_blob(row.err.as_deref());
+        }
+        Ok(())
+    }
+
+    pub fn last_seq(&self) -> u64 {
+        self.log_first_seq + self.log.len() as u64 - 1
+    }
+
+    /// Request: since f64. Response: count, rows (second f64, ep u32, status u8, prio i32, count f64), unsorted.
+    pub fn statistics(&mut self, r: &mut Reader, w: &mut Writer) -> Res {
+        let since = r.f64().ok_or(Fail::Invalid("statistics: truncated"))?;
+        let since = if since.is_nan() { i64::MIN } else { crate::io::to_time(since).ok_or(Fail::Invalid("statistics: bad since"))? };
+        let rows: Vec<_> = self.stats.range((since, 0, 0, i32::MIN)..).collect();
+        w.u32(rows.len() as u32);
+        for (&(s, ep, st, p), &c) in rows {
+            w.f64(t(s));
+            w.u32(ep);
+            w.u8(st);
+            w.i32(p);
+            w.f64(c as f64);
+        }
+        Ok(())
+    }
+
+    /// Request: count, entrypoint handles. Response: f64 (NaN = none).
+    pub fn next_due(&mut self, r: &mut Reader, w: &mut Writer) -> Res {
+        let n = r.count(4).ok_or(Fail::Invalid("nextDueAt: bad count"))?;
+        let mut best: Option<i64> = None;
+        for _ in 0..n {
+            let e = self.ep_of(r.u32().ok_or(Fail::Invalid("nextDueAt: truncated"))?)? as usize;
+            let jobs = &self.jobs;
+            let ep = &mut self.eps[e];
+            // delayed heap: drop dead tops
+            while let Some(&Reverse((ex, id))) = ep.delayed.peek() {
+                if matches!(jobs.get(id), Some(j) if j.status == QUEUED && j.flags & F_READY == 0 && j.exec == ex) {
+                    break;
+                }
+                ep.delayed.pop();
+            }
+            let mut m = ep.delayed.peek().map(|x| (x.0).0);
+            if ep.ready_count > 0 {
+                if ep.ready_min.is_none() {
+                    let mut rm: Option<i64> = None;
+                    for l in ep.levels.values() {
+                        for &id in l.ring.iter().chain(l.late.iter().map(|x| &x.0)) {
+                            if let Some(j) = jobs.get(id) {
+                                if j.status == QUEUED && j.flags & F_READY != 0 {
+                                    rm = Some(rm.map_or(j.exec, |x: i64| x.min(j.exec)));
+                                }
+                            }
+                        }
+                    }
+                    ep.ready_min = rm;
+                }
+                if let Some(rm) = ep.ready_min {
+                    m = Some(m.map_or(rm, |x| x.min(rm)));
+                }
+            }
+            if let Some(m) = m {
+                best = Some(best.map_or(m, |b| b.min(m)));
+            }
+        }
+        w.f64(best.map_or(f64::NAN, t));
+        Ok(())
+    }
+
+    // ---- schedules --------------------------------------------------------------------------
+
+    fn write_sched(w: &mut Writer, k: &Key16, s: &Sched) {
+        w.blob(&k.0);
+        w.blob(&s.ep);
+        w.blob(&s.expr);
+        w.opt_blob(s.tz.as_deref());
+        w.f64(t(s.next));
+        w.f64(s.last.map_or(f64::NAN, t));
+        w.opt_blob(s.by.as_deref());
+        w.f64(s.at.map_or(f64::NAN, t));
+    }
+
+    fn str16<'a>(r: &mut Reader<'a>) -> Result<&'a [u8], Fail> {
+        let b = r.blob().ok_or(Fail::Invalid("truncated string"))?;
+        if b.len() % 2 != 0 {
+            return bad("strings must be UTF-16LE");
+        }
+        Ok(b)
+    }
+
+    pub fn upsert_schedules(&mut self, r: &mut Reader, now: i64) -> Res {
+        let _ = now;
+        let n = r.count(20).ok_or(Fail::Invalid("upsertSchedules: bad count"))?;
+        let mut v = Vec::with_capacity(n);
+        for _ in 0..n {
+            let name = Self::str16(r)?;
+            let ep = Self::str16(r)?;
+            let expr = Self::str16(r)?;
+            let tz = r.opt_blob().ok_or(Fail::Invalid("upsertSchedules: truncated"))?;
+            let next = r.time().ok_or(Fail::Invalid("upsertSchedules: bad nextRunAt"))?;
+            if name.is_empty() || tz.map_or(false, |z| z.len() % 2 != 0) {
+                return bad("upsertSchedules: bad name or timezone");
+            }
+            v.push((name, ep, expr, tz, next));
+        }
+        if !r.at_end() {
+            return bad("upsertSchedules: trailing bytes");
+        }
+        for (name, ep, expr, tz, next) in v {
+            let key = Key16(name.into());
+            let (last, by, at) = match self.schedules.get(&key) {
+                Some(s) => (s.last, s.by.clone(), s.at),
+                None => (None, None, None),
+            };
+            self.schedules.insert(key, Sched { ep: ep.into(), expr: expr.into(), tz: tz.map(Into::into), next, last, by, at });
+            self.m.records_written += 1;
+        }
+        Ok(())
+    }
+
+    /// Request: claimer str16, staleAfter f64, limit u32. Response: count, schedules.
+    pub fn claim_schedules(&mut self, r: &mut Reader, w: &mut Writer, now: i64) -> Res {
+        let by = Self::str16(r)?;
+        let stale = r.count_f().ok_or(Fail::Invalid("claimDueSchedules: bad staleAfter"))?;
+        let limit = r.u32().ok_or(Fail::Invalid("claimDueSchedules: truncated"))? as usize;
+        let thr = now.saturating_sub(stale.min(i64::MAX as u64) as i64);
+        let mut due: Vec<(i64, Key16)> = self
+            .schedules
+            .iter()
+            .filter(|(_, s)| s.next <= now && (s.by.is_none() || s.at.map_or(true, |a| a < thr)))
+            .map(|(k, s)| (s.next, k.clone()))
+            .collect();
+        due.sort();
+        due.truncate(limit);
+        w.u32(due.len() as u32);
+        for (_, k) in due {
+            if let Some(s) = self.schedules.get_mut(&k) {
+                s.by = Some(by.into());
+                s.at = Some(now);
+                self.m.records_written += 1;
+                Self::write_sched(w, &k, s);
+            }
+        }
+        Ok(())
+    }
+
+    /// Request: count, per run: name str16, claimer str16, nextRunAt f64. Response: u8 each.
+    pub fn mark_runs(&mut self, r: &mut Reader, w: &mut Writer, now: i64) -> Res {
+        let n = r.count(16).ok_or(Fail::Invalid("markScheduleRun: bad count"))?;
+        let mut v = Vec::with_capacity(n);
+        for _ in 0..n {
+            let name = Self::str16(r)?;
+            let by = Self::str16(r)?;
+            let next = r.time().ok_or(Fail::Invalid("markScheduleRun: bad nextRunAt"))?;
+            v.push((name, by, next));
+        }
+        if !r.at_end() {
+            return bad("markScheduleRun: trailing bytes");
+        }
+        for (name, by, next) in v {
+            let ok = match self.schedules.get_mut(&Key16(name.into())) {
+                Some(s) if s.by.as_deref() == Some(by) => {
+                    s.last = Some(now);
+                    s.next = next;
+                    s.by = None;
+                    s.at = None;
+                    self.m.records_written += 1;
+                    true
+                }
+                _ => false,
+            };
+            w.u8(ok as u8);
+        }
+        Ok(())
+    }
+
+    pub fn delete_schedules(&mut self, r: &mut Reader, w: &mut Writer) -> Res {
+        let n = r.count(4).ok_or(Fail::Invalid("deleteSchedules: bad count"))?;
+        let mut v = Vec::with_capacity(n);
+        for _ in 0..n {
+            v.push(Self::str16(r)?);
+        }
+        let mut c = 0u32;
+        for name in v {
+            if self.schedules.remove(&Key16(name.into())).is_some() {
+                c += 1;
+            }
+        }
+        self.m.records_written += c as u64;
+        w.u32(c);
+        Ok(())
+    }
+
+    pub fn list_schedules(&mut self, w: &mut Writer) -> Res {
+        w.u32(self.schedules.len() as u32);
+        for (k, s) in &self.schedules {
+            Self::write_sched(w, k, s);
+        }
+        Ok(())
+    }
+
+    // ---- maintenance ------------------------------------------------------------------------
+
+    fn stale_all(&self, thr: i64) -> Vec<u64> {
+        let mut v = Vec::new();
+        for e in &self.eps {
+            for &(hb, id) in &e.fifo {
+                if hb >= thr {
+                    break;
+                }
+                if matches!(self.jobs.get(id), Some(j) if j.status == PICKED && j.hb == hb) {
+                    v.push(id);
+                }
+            }
+        }
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+
+    fn read_retention(r: &mut Reader) -> Result<(Option<u64>, Option<u64>), Fail> {
+        let has_rec = r.u8().ok_or(Fail::Invalid("retention: truncated"))? != 0;
+        let rec = r.count_f().ok_or(Fail::Invalid("retention: bad maxRecords"))?;
+        let has_age = r.u8().ok_or(Fail::Invalid("retention: truncated"))? != 0;
+        let age = r.count_f().ok_or(Fail::Invalid("retention: bad maxAge"))?;
+        Ok((if has_rec { Some(rec) } else { None }, if has_age { Some(age) } else { None }))
+    }
+
+    fn beyond(&self, rec: Option<u64>, age: Option<u64>, now: i64) -> usize {
+        let mut drop = 0usize;
+        if let Some(age) = age {
+            let thr = now.saturating_sub(age.min(i64::MAX as u64) as i64);
+            // `at` never decreases along the log (now is clamped), so old rows are a prefix.
+            drop = self.log.partition_point(|row| row.at < thr);
+        }
+        if let Some(rec) = rec {
+            let over = (self.log.len() as u64).saturating_sub(rec) as usize;
+            drop = drop.max(over);
+        }
+        drop
+    }
+
+    /// Request: staleAfter f64, retention. Response: count+ids (stale), count+ids (orphans), f64 beyond.
+    pub fn scan(&mut self, r: &mut Reader, w: &mut Writer, now: i64) -> Res {
+        let stale = r.count_f().ok_or(Fail::Invalid("scan: bad staleAfter"))?;
+        let (rec, age) = Self::read_retention(r)?;
+        let ids = self.stale_all(now.saturating_sub(stale.min(i64::MAX as u64) as i64));
+        w.u32(ids.len() as u32);
+        for id in ids {
+            w.f64(id as f64);
+        }
+        w.u32(0);
+        w.f64(self.beyond(rec, age, now) as f64);
+        self.m.scans += 1;
+        Ok(())
+    }
+
+    pub fn recover(&mut self, r: &mut Reader, w: &mut Writer, now: i64) -> Res {
+        let stale = r.count_f().ok_or(Fail::Invalid("recover: bad staleAfter"))?;
+        let ids = self.stale_all(now.saturating_sub(stale.min(i64::MAX as u64) as i64));
+        w.u32(ids.len() as u32);
+        for &id in &ids {
+            w.f64(id as f64);
+            let holder = self.jobs.get(id).map_or(0, |j| j.mgr);
+            self.to_queued(id, now);
+            let j = self.jobs.get(id).cloned().unwrap_or_default();
+            self.push_log(K_REQUEUED, id, &j, QUEUED, now, holder, None);
+        }
+        self.m.recoveries += ids.len() as u64;
+        for i in 0..self.eps.len() {
+            self.compact_fifo(i);
+        }
+        Ok(())
+    }
+
+    pub fn compact(&mut self, r: &mut Reader, w: &mut Writer, now: i64) -> Res {
+        let (rec, age) = Self::read_retention(r)?;
+        let drop = self.beyond(rec, age, now);
+        self.log.drain(..drop);
+        self.log_first_seq += drop as u64;
+        if self.log.capacity() > 2 * self.log.len() + 1024 {
+            self.log.shrink_to_fit();
+        }
+        if let Some(age) = age {
+            let thr = now.saturating_sub(age.min(i64::MAX as u64) as i64);
+            let keep = self.stats.split_off(&(thr, 0, 0, i32::MIN));
+            self.stats = keep;
+        }
+        self.m.compactions += 1;
+        self.m.compacted_records += drop as u64;
+        w.f64(drop as f64);
+        Ok(())
+    }
+
+    pub fn metrics(&self, w: &mut Writer) {
+        let m = self.m;
+        for x in [m.records_written, m.bytes_written, m.scans, m.recoveries, m.compactions, m.compacted_records] {
+            w.f64(x as f64);
+        }
+    }
+
+    // ---- snapshot support: rebuild indexes from stored jobs ---------------------------------
+
+    /// Insert a job read from a snapshot (indexes rebuilt by the caller with `reindex`).
+    pub fn restore_job(&mut self, id: u64, job: Job) {
+        self.jobs.insert(id, job);
+    }
+
+    pub fn reindex(&mut self) -> Result<(), &'static str> {
+        self.owned = vec![0; self.mgrs.len() + 1];
+        let now = self.last_now;
+        let mut ids: Vec<(i64, u64)> = Vec::new();
+        let all: Vec<u64> = self.jobs.iter().map(|(id, _)| id).collect();
+        for id in all {
+            let j = self.jobs.get(id).cloned().ok_or("job vanished")?;
+            let e = &mut self.eps[j.ep as usize];
+            e.size(j.status, j.prio, 1);
+            match j.status {
+                QUEUED | PICKED => {
+                    if let Some(k) = j.dedupe() {
+                        if self.dedupe.insert(k.into(), id).is_some() {
+                            return Err("two held jobs share a dedupe key");
+                        }
+                    }
+                    if j.status == QUEUED {
+                        if let Some(jm) = self.jobs.get_mut(id) {
+                            jm.flags &= F_STORED;
+                        }
+                        self.enqueue_ready(id, now);
+                    } else {
+                        self.eps[j.ep as usize].picked += 1;
+                        self.owned[j.mgr as usize] += 1;
+                        ids.push((j.hb, id));
+                    }
+                }
+                FAILED => {
+                    self.failed.insert(id);
+                }
+                _ => return Err("stored job with a terminal status"),
+            }
+        }
+        ids.sort_unstable();
+        for (hb, id) in ids {
+            let ep = self.jobs.get(id).map_or(0, |j| j.ep as usize);
+            self.eps[ep].fifo.push_back((hb, id));
+        }
+        Ok(())
+    }
+}
