@@ -1,0 +1,49 @@
+-- enqueue: $1 entrypoints, $2 payloads (hex or null), $3 priorities, $4 executeAfter (null = now),
+-- $5 dedupe keys (JSON string literals or null), $6 headers (JSON text or null), $7 now,
+-- $8 skip conflicts, $9 notify channel. One row per input position, in input order.
+WITH input AS (
+  SELECT t.ord, t.e, t.p, t.pr, t.ea, t.dk, t.h
+    FROM unnest($1::text[], $2::text[], $3::integer[], $4::bigint[], $5::text[], $6::text[])
+         WITH ORDINALITY AS t(e, p, pr, ea, dk, h, ord)
+), marked AS (
+  SELECT i.*,
+         i.dk IS NOT NULL AND (
+           EXISTS (SELECT 1 FROM :TIDEQ_SCHEMA.:TIDEQ_PREFIXjobs j
+                    WHERE j.dedupe_key = i.dk AND j.status IN ('queued', 'picked'))
+           OR row_number() OVER (PARTITION BY i.dk ORDER BY i.ord) > 1
+         ) AS conflict
+    FROM input i
+), go AS (
+  -- 'raise': any conflict stores nothing
+  SELECT $8::boolean OR NOT EXISTS (SELECT 1 FROM marked WHERE conflict) AS ok
+), keep AS (
+  SELECT m.*, row_number() OVER (ORDER BY m.ord) AS rn
+    FROM marked m, go
+   WHERE go.ok AND NOT m.conflict
+), n AS (
+  SELECT count(*) AS n FROM keep
+), st AS (
+  UPDATE :TIDEQ_SCHEMA.:TIDEQ_PREFIXstate
+     SET last_job_id = last_job_id + n.n, last_seq = last_seq + n.n
+    FROM n
+   WHERE n.n > 0
+  RETURNING last_job_id - n.n AS base_id, last_seq - n.n AS base_seq
+), ins AS (
+  INSERT INTO :TIDEQ_SCHEMA.:TIDEQ_PREFIXjobs
+         (id, entrypoint, payload, priority, execute_after, dedupe_key, headers, status, attempts,
+          heartbeat, created, updated, queue_manager_id, last_error)
+  SELECT st.base_id + k.rn, k.e, decode(k.p, 'hex'), k.pr, coalesce(k.ea, $7::bigint), k.dk, k.h, 'queued', 0,
+         $7::bigint, $7::bigint, $7::bigint, NULL, NULL
+    FROM keep k, st
+  RETURNING id
+), lg AS (
+  INSERT INTO :TIDEQ_SCHEMA.:TIDEQ_PREFIXlog (seq, kind, job_id, entrypoint, priority, status, at, queue_manager_id, error)
+  SELECT st.base_seq + k.rn, 'enqueued', st.base_id + k.rn, k.e, k.pr, 'queued', $7::bigint, NULL, NULL
+    FROM keep k, st
+)
+SELECT m.ord, st.base_id + k.rn AS id, m.conflict, m.dk,
+       (SELECT count(pg_notify($9::text, '')) FROM st) AS notified
+  FROM marked m
+  LEFT JOIN keep k ON k.ord = m.ord
+  LEFT JOIN st ON true
+ ORDER BY m.ord;

@@ -1,0 +1,244 @@
+/**
+ * The small interface the adapter talks to, and one-line factories over node-postgres and
+ * Neon's serverless driver. The factories take structural "Like" types, so this module imports
+ * neither library: bring the one you use.
+ */
+import { DriverMisconfiguredError } from '@tideq/core';
+import { quoteIdent } from './render.js';
+
+export { quoteIdent };
+
+export interface SqlResult {
+  rows: Record<string, unknown>[];
+  rowCount: number;
+}
+
+/** Stops a LISTEN; resolves once no further notification will be delivered. */
+export type Unlisten = () => Promise<void>;
+
+export interface SqlDriver {
+  /** For error messages: 'node-postgres Pool', 'neon http', ... */
+  readonly name: string;
+  /** One statement, parameterised ($1, $2, ...). Autocommit: each call is its own transaction. */
+  query(text: string, params?: readonly unknown[]): Promise<SqlResult>;
+  /**
+   * LISTEN on `channel` over a held session; `onNotify` runs for each NOTIFY; `onReconnect`
+   * after the session was lost and re-established (notifications may have been missed).
+   * Absent on drivers without a session (HTTP).
+   */
+  listen?(channel: string, onNotify: (payload: string) => void, onReconnect?: () => void): Promise<Unlisten>;
+  /** Checks the driver can be used as configured (throws DriverMisconfiguredError). */
+  check?(): Promise<void>;
+  /** Ends what the factory created (never the caller's pool or client). */
+  close?(): Promise<void>;
+}
+
+// ---- structural types of the libraries ------------------------------------------------------
+
+interface QueryResultLike {
+  rows: Record<string, unknown>[];
+  rowCount: number | null;
+}
+
+interface NotificationLike {
+  channel: string;
+  payload?: string | undefined;
+}
+
+/** A node-postgres or Neon WebSocket `Client` (connected by the caller). */
+export interface PgClientLike {
+  query(text: string, params?: unknown[]): Promise<QueryResultLike>;
+  on(event: 'notification', listener: (msg: NotificationLike) => void): unknown;
+  on(event: 'error', listener: (err: Error) => void): unknown;
+  removeListener(event: 'notification', listener: (msg: NotificationLike) => void): unknown;
+  removeListener(event: 'error', listener: (err: Error) => void): unknown;
+  getTransactionStatus?(): string | null;
+}
+
+/** A client checked out of a pool. */
+export interface PgPoolClientLike extends PgClientLike {
+  release(err?: Error | boolean): void;
+}
+
+/** A node-postgres or Neon WebSocket `Pool`. */
+export interface PgPoolLike {
+  query(text: string, params?: unknown[]): Promise<QueryResultLike>;
+  connect(): Promise<PgPoolClientLike>;
+  on(event: 'error', listener: (err: Error) => void): unknown;
+  listenerCount(event: string): number;
+  readonly options?: { max?: number };
+}
+
+/** What `neon(url)` (or `neon(url, { fullResults: true })`) from @neondatabase/serverless returns. */
+export interface NeonHttpLike {
+  query(text: string, params?: unknown[]): Promise<unknown>;
+}
+
+// ---- helpers --------------------------------------------------------------------------------
+
+function toResult(res: QueryResultLike): SqlResult {
+  return { rows: res.rows, rowCount: res.rowCount ?? res.rows.length };
+}
+
+const TX_CHECK = 'SELECT transaction_timestamp() = statement_timestamp() AS autocommit';
+
+async function checkAutocommit(name: string, client: PgClientLike): Promise<void> {
+  const status = client.getTransactionStatus?.();
+  let inTransaction = status === 'T' || status === 'E';
+  if (!inTransaction) {
+    // Inside an open transaction the transaction started before this statement.
+    const res = await client.query(TX_CHECK);
+    inTransaction = res.rows[0]?.autocommit !== true;
+  }
+  if (inTransaction) {
+    throw new DriverMisconfiguredError(
+      `the ${name} is inside an open transaction: tideq runs each operation as its own autocommit ` +
+        'statement and its locks and NOTIFYs only take effect at commit. COMMIT or ROLLBACK first, or give tideq its own client or a Pool',
+    );
+  }
+}
+
+async function listenOn(
+  client: PgClientLike,
+  channel: string,
+  onNotify: (payload: string) => void,
+): Promise<() => Promise<void>> {
+  const handler = (msg: NotificationLike) => {
+    if (msg.channel === channel) onNotify(msg.payload ?? '');
+  };
+  client.on('notification', handler);
+  await client.query(`LISTEN ${quoteIdent(channel)}`);
+  return async () => {
+    client.removeListener('notification', handler);
+    await client.query(`UNLISTEN ${quoteIdent(channel)}`);
+  };
+}
+
+// ---- factories ------------------------------------------------------------------------------
+
+/**
+ * A connected node-postgres `Client` or Neon WebSocket `Client`. Queries and LISTEN share its
+ * one session. The client must not be inside a transaction.
+ */
+export function clientDriver(client: PgClientLike, name = 'Client'): SqlDriver {
+  let checked = false;
+  return {
+    name,
+    async query(text, params) {
+      return toResult(await client.query(text, params as unknown[] | undefined));
+    },
+    async listen(channel, onNotify) {
+      return listenOn(client, channel, onNotify);
+    },
+    async check() {
+      if (checked) return;
+      await checkAutocommit(name, client);
+      checked = true;
+    },
+  };
+}
+
+export interface PoolDriverOptions {
+  /** Name used in error messages. */
+  name?: string;
+  /** Delay before re-acquiring a lost LISTEN connection, ms (default 250). */
+  reconnectDelay?: number;
+}
+
+/**
+ * A node-postgres or Neon WebSocket `Pool`. LISTEN holds one pooled connection for as long as a
+ * subscription lives (re-acquired if the connection is lost), so the pool needs max >= 2.
+ */
+export function poolDriver(pool: PgPoolLike, options: PoolDriverOptions = {}): SqlDriver {
+  const name = options.name ?? 'Pool';
+  const reconnectDelay = options.reconnectDelay ?? 250;
+  // A pooled connection killed by the server makes the pool emit 'error'; without a handler
+  // that is an uncaught exception. The pool recovers on its own; the query in flight rejects.
+  if (pool.listenerCount('error') === 0) pool.on('error', () => {});
+  return {
+    name,
+    async query(text, params) {
+      return toResult(await pool.query(text, params as unknown[] | undefined));
+    },
+    async listen(channel, onNotify, onReconnect) {
+      const max = pool.options?.max;
+      if (max !== undefined && max < 2) {
+        throw new DriverMisconfiguredError(
+          `the ${name} has max ${max} connection${max === 1 ? '' : 's'}: LISTEN holds one while queries need another. ` +
+            'Create it with max >= 2, or pass listen: false to poll instead',
+        );
+      }
+      let stopped = false;
+      let client: PgPoolClientLike | undefined;
+      let unlisten: (() => Promise<void>) | undefined;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const attach = async (): Promise<void> => {
+        const c = await pool.connect();
+        const onError = () => {
+          // The session is gone (server restart, pg_terminate_backend): drop it, get another.
+          c.removeListener('error', onError);
+          if (client === c) {
+            client = undefined;
+            unlisten = undefined;
+            c.release(true);
+          }
+          if (!stopped) timer = setTimeout(reconnect, reconnectDelay);
+        };
+        c.on('error', onError);
+        try {
+          unlisten = await listenOn(c, channel, onNotify);
+        } catch (error) {
+          c.removeListener('error', onError);
+          c.release(true);
+          throw error;
+        }
+        client = c;
+        (c as unknown as { tideqOnError?: unknown }).tideqOnError = onError;
+      };
+      const reconnect = () => {
+        timer = undefined;
+        if (stopped) return;
+        attach().then(
+          () => onReconnect?.(),
+          () => {
+            if (!stopped) timer = setTimeout(reconnect, reconnectDelay);
+          },
+        );
+      };
+      await attach();
+      return async () => {
+        stopped = true;
+        if (timer !== undefined) clearTimeout(timer);
+        const c = client;
+        const u = unlisten;
+        client = undefined;
+        if (c !== undefined) {
+          try {
+            await u?.();
+            const onError = (c as unknown as { tideqOnError?: (err: Error) => void }).tideqOnError;
+            if (onError) c.removeListener('error', onError);
+            c.release();
+          } catch (error) {
+            c.release(error instanceof Error ? error : true);
+          }
+        }
+      };
+    },
+  };
+}
+
+/**
+ * Neon's HTTP driver: `neonHttpDriver(neon(url))`. Each query is one HTTP request (one
+ * transaction). There is no session, so no LISTEN: subscribers poll.
+ */
+export function neonHttpDriver(sql: NeonHttpLike, name = 'Neon HTTP driver'): SqlDriver {
+  return {
+    name,
+    async query(text, params) {
+      const res = (await sql.query(text, params as unknown[] | undefined)) as unknown;
+      // neon() returns the rows unless created with { fullResults: true }.
+      if (Array.isArray(res)) return { rows: res as Record<string, unknown>[], rowCount: res.length };
+      return toResult(res as QueryResultLike);
+    },
+  };
+}

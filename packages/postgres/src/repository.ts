@@ -1,0 +1,908 @@
+/**
+ * The QueueRepository on PostgreSQL, over any SqlDriver. Every port method validates its input
+ * with the shared validators, reads the clock once, and runs ONE statement (SQL in
+ * sql/queries/*.sql): atomic on its own, so it works over one-shot HTTP queries, and time is
+ * the injected clock's (passed as a parameter, never now()).
+ */
+import {
+  type ClaimOptions,
+  type Clock,
+  type CompletionResult,
+  DEFAULT_LIMITS,
+  type DequeueOptions,
+  DriverMisconfiguredError,
+  DuplicateJobError,
+  type EnqueueOptions,
+  type EventListener,
+  InvalidArgumentError,
+  type Job,
+  type JobEvent,
+  type JobEventKind,
+  type JobStatus,
+  type Limits,
+  type NewJob,
+  type QueueRepository,
+  type QueueSizeRow,
+  type RepositoryMetrics,
+  type Retention,
+  type RetryRequest,
+  resolveLimits,
+  type ScanReport,
+  type Schedule,
+  type ScheduleInput,
+  type ScheduleRun,
+  type StatisticsRow,
+  StorageUnavailableError,
+  type SubscribeOptions,
+  systemClock,
+  TideqError,
+  type Unsubscribe,
+  type VerifyReport,
+  validateCompletionStatus,
+  validateCount,
+  validateDequeueOptions,
+  validateEntrypoints,
+  validateErrorText,
+  validateIds,
+  validateManagerId,
+  validateNewJobs,
+  validateOnConflict,
+  validateScheduleInputs,
+  validateScheduleName,
+  validateTime,
+} from '@tideq/core';
+import type { SqlDriver, Unlisten } from './driver.js';
+import * as migrate from './migrate.js';
+import { isMissingObject, notInstalledError, outdatedError, pgCode } from './migrate.js';
+import { type RenderedQueries, renderQueries, resolveSchemaConfig, type SchemaConfig } from './sql.js';
+
+export interface PostgresQueueOptions {
+  driver: SqlDriver;
+  /** Time source (default: the system clock). Every call reads it once. */
+  clock?: Clock;
+  /** Schema of the tables (default 'tideq'). */
+  schema?: string;
+  /** Prefix of table, index and function names (default ''). */
+  tablePrefix?: string;
+  /** NOTIFY/LISTEN channel (default `tideq_<schema>[_<prefix>]`, at most 63 bytes). */
+  channel?: string;
+  /**
+   * Wake subscribers with LISTEN/NOTIFY (default: when the driver holds a session). `true` on a
+   * driver without one (HTTP) is a DriverMisconfiguredError; `false` polls.
+   */
+  listen?: boolean;
+  /** How often subscribers poll the log when not listening, ms (default 250). */
+  pollInterval?: number;
+  /** Input limits (default DEFAULT_LIMITS). */
+  limits?: Partial<Limits>;
+}
+
+const STATUS_ORDER: Record<string, number> = { queued: 0, picked: 1, failed: 2 };
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+function toHex(bytes: Uint8Array): string {
+  let out = '';
+  for (let i = 0; i < bytes.length; i++) out += HEX[bytes[i]!];
+  return out;
+}
+
+function fromHex(hex: string): Uint8Array {
+  const out = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(hex.slice(i * 2, i * 2 + 2), 16);
+  return out;
+}
+
+/** bytea as the drivers return it (Buffer, Uint8Array or '\x..' text), as a plain Uint8Array copy. */
+function toBytes(value: unknown): Uint8Array | null {
+  if (value === null || value === undefined) return null;
+  if (value instanceof Uint8Array) return new Uint8Array(value);
+  if (typeof value === 'string' && value.startsWith('\\x')) return fromHex(value.slice(2));
+  throw new TypeError(`unexpected bytea value from the driver: ${typeof value}`);
+}
+
+const jsonOrNull = (value: unknown): string | null =>
+  value === null || value === undefined ? null : JSON.stringify(value);
+const parseOrNull = <T>(value: unknown): T | null =>
+  value === null || value === undefined ? null : (JSON.parse(String(value)) as T);
+const num = (value: unknown): number => Number(value);
+const numOrNull = (value: unknown): number | null =>
+  value === null || value === undefined ? null : Number(value);
+
+function toJob(r: Record<string, unknown>): Job {
+  return {
+    id: num(r.id),
+    entrypoint: String(r.entrypoint),
+    payload: toBytes(r.payload),
+    priority: num(r.priority),
+    executeAfter: num(r.execute_after),
+    dedupeKey: parseOrNull<string>(r.dedupe_key),
+    headers: parseOrNull(r.headers),
+    status: r.status as JobStatus,
+    attempts: num(r.attempts),
+    heartbeat: num(r.heartbeat),
+    created: num(r.created),
+    updated: num(r.updated),
+    queueManagerId: (r.queue_manager_id as string | null) ?? null,
+    lastError: parseOrNull<string>(r.last_error),
+  };
+}
+
+function toEvent(r: Record<string, unknown>): JobEvent {
+  return {
+    seq: num(r.seq),
+    kind: r.kind as JobEventKind,
+    jobId: num(r.job_id),
+    entrypoint: String(r.entrypoint),
+    priority: num(r.priority),
+    status: r.status as JobStatus,
+    at: num(r.at),
+    queueManagerId: (r.queue_manager_id as string | null) ?? null,
+    error: parseOrNull<string>(r.error),
+  };
+}
+
+function toSchedule(r: Record<string, unknown>): Schedule {
+  return {
+    name: String(r.name),
+    entrypoint: String(r.entrypoint),
+    expression: String(r.expression),
+    timezone: (r.timezone as string | null) ?? null,
+    nextRunAt: num(r.next_run_at),
+    lastRunAt: numOrNull(r.last_run_at),
+    claimedBy: (r.claimed_by as string | null) ?? null,
+    claimedAt: numOrNull(r.claimed_at),
+  };
+}
+
+const byString = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Per id, true at its first position where `hit` holds, false at repeats. */
+function firstHits(ids: readonly number[], hit: (id: number) => boolean): boolean[] {
+  const seen = new Set<number>();
+  return ids.map((id) => {
+    if (seen.has(id)) return false;
+    seen.add(id);
+    return hit(id);
+  });
+}
+
+class Subscription {
+  cursor: number;
+  stopped = false;
+  #running: Promise<void> | null = null;
+  #dirty = false;
+  #reportedReadError = false;
+
+  constructor(
+    private readonly repo: PostgresQueueRepository,
+    private readonly listener: EventListener,
+    after: number,
+  ) {
+    this.cursor = after;
+  }
+
+  /** Read what is new after the cursor; coalesces wakeups that arrive during a read. */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.#running !== null) {
+      this.#dirty = true;
+      return;
+    }
+    this.#running = this.#drain().finally(() => {
+      this.#running = null;
+    });
+  }
+
+  async #drain(): Promise<void> {
+    do {
+      this.#dirty = false;
+      try {
+        for (;;) {
+          const rows = await this.repo.readLog(this.cursor, 1000);
+          if (rows.length === 0 || this.stopped) break;
+          // Seq order is commit order (the state row lock), so nothing can appear below the cursor later.
+          this.cursor = rows[rows.length - 1]!.seq;
+          try {
+            this.listener(rows);
+          } catch (error) {
+            console.error('tideq: an event listener threw (it stays subscribed):', error);
+          }
+          if (rows.length < 1000) break;
+        }
+        this.#reportedReadError = false;
+      } catch (error) {
+        // The next wakeup or poll retries; report once per outage.
+        if (!this.#reportedReadError && !this.stopped)
+          console.error('tideq: reading the job log for a subscriber failed:', error);
+        this.#reportedReadError = true;
+      }
+    } while (this.#dirty && !this.stopped);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.#running;
+  }
+}
+
+function emptyMetrics(): RepositoryMetrics {
+  return {
+    recordsWritten: 0,
+    bytesWritten: 0,
+    scans: 0,
+    recoveries: 0,
+    compactions: 0,
+    compactedRecords: 0,
+    errors: 0,
+    ops: {},
+  };
+}
+
+export class PostgresQueueRepository implements QueueRepository {
+  readonly config: SchemaConfig;
+  readonly channel: string;
+  readonly #driver: SqlDriver;
+  readonly #clock: Clock;
+  readonly #limits: Limits;
+  readonly #q: RenderedQueries;
+  readonly #listen: boolean;
+  readonly #pollInterval: number;
+  #ready: Promise<void> | null = null;
+  #subs = new Set<Subscription>();
+  #unlisten: Promise<Unlisten | null> | null = null;
+  #pollTimer: ReturnType<typeof setInterval> | null = null;
+  #metrics = emptyMetrics();
+  #closed = false;
+
+  constructor(options: PostgresQueueOptions) {
+    if (options === null || typeof options !== 'object' || options.driver === undefined) {
+      throw new InvalidArgumentError(
+        'createPostgresQueue needs { driver } (e.g. pgPoolDriver(pool) or neonHttpDriver(neon(url)))',
+      );
+    }
+    this.config = resolveSchemaConfig(options);
+    this.#driver = options.driver;
+    this.#clock = options.clock ?? systemClock;
+    this.#limits = resolveLimits({ ...DEFAULT_LIMITS, ...options.limits });
+    this.#q = renderQueries(this.config);
+    this.channel =
+      options.channel ??
+      `tideq_${this.config.schema}${this.config.tablePrefix === '' ? '' : `_${this.config.tablePrefix}`}`;
+    if (
+      typeof this.channel !== 'string' ||
+      this.channel.length === 0 ||
+      new TextEncoder().encode(this.channel).length > 63
+    ) {
+      throw new InvalidArgumentError(
+        `channel must be 1..63 bytes (a Postgres identifier), got ${JSON.stringify(this.channel)}`,
+        {
+          field: 'channel',
+        },
+      );
+    }
+    if (options.listen === true && this.#driver.listen === undefined) {
+      throw new DriverMisconfiguredError(
+        `listen: true needs a driver that holds a session, and the ${this.#driver.name} has none (LISTEN over HTTP ` +
+          'cannot receive notifications): use a Neon WebSocket Pool/Client or node-postgres for subscribers, or leave listen unset to poll',
+      );
+    }
+    this.#listen = options.listen ?? this.#driver.listen !== undefined;
+    this.#pollInterval =
+      options.pollInterval === undefined
+        ? 250
+        : validateCount(options.pollInterval, 'pollInterval', 1, 3_600_000);
+  }
+
+  // ---- plumbing -------------------------------------------------------------------------------
+
+  async #run(text: string, params: readonly unknown[]): Promise<Record<string, unknown>[]> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return (await this.#driver.query(text, params)).rows;
+      } catch (error) {
+        // A deadlock or serialization failure rolled the statement back: safe to run again.
+        const code = pgCode(error);
+        if ((code === '40P01' || code === '40001') && attempt < 3) continue;
+        throw error;
+      }
+    }
+  }
+
+  /** Checked once per repository: the driver's configuration, then the installed schema version. */
+  #ensureReady(): Promise<void> {
+    if (this.#ready === null) {
+      const ready = (async () => {
+        await this.#driver.check?.();
+        const report = await migrate.verify(this.#driver, this.config);
+        if (!report.installed) throw notInstalledError(this.config);
+        if (report.version !== report.expectedVersion) throw outdatedError(this.config, report.version ?? 0);
+      })();
+      this.#ready = ready;
+      ready.catch(() => {
+        if (this.#ready === ready) this.#ready = null;
+      });
+    }
+    return this.#ready;
+  }
+
+  #mapError(error: unknown): unknown {
+    if (error instanceof TideqError) return error;
+    if (isMissingObject(error)) {
+      this.#ready = null;
+      return notInstalledError(this.config, error);
+    }
+    const code = pgCode(error);
+    if (
+      code === undefined ||
+      code.startsWith('08') ||
+      code === '57P01' ||
+      code === '57P02' ||
+      code === '57P03'
+    ) {
+      const message = error instanceof Error ? error.message : String(error);
+      return new StorageUnavailableError(
+        `PostgreSQL is unreachable through the ${this.#driver.name}: ${message}`,
+        {
+          cause: error,
+        },
+      );
+    }
+    return error;
+  }
+
+  async #op<T>(name: string, fn: () => Promise<T>, options: { needsInstall?: boolean } = {}): Promise<T> {
+    const started = performance.now();
+    const op = (this.#metrics.ops[name] ??= { count: 0, errors: 0, totalMs: 0, maxMs: 0 });
+    try {
+      if (this.#closed) throw new StorageUnavailableError('this repository was closed; create a new one');
+      if (options.needsInstall !== false) await this.#ensureReady();
+      return await fn();
+    } catch (error) {
+      op.errors++;
+      this.#metrics.errors++;
+      throw this.#mapError(error);
+    } finally {
+      const ms = performance.now() - started;
+      op.count++;
+      op.totalMs += ms;
+      if (ms > op.maxMs) op.maxMs = ms;
+    }
+  }
+
+  /** After a local write: wake polling subscribers at once (listening ones get the NOTIFY). */
+  #wrote(records: number, bytes = 0): void {
+    this.#metrics.recordsWritten += records;
+    this.#metrics.bytesWritten += bytes;
+    if (records > 0 && !this.#listen && this.#subs.size > 0) {
+      setTimeout(() => {
+        for (const sub of this.#subs) sub.wake();
+      }, 0);
+    }
+  }
+
+  // ---- producing ------------------------------------------------------------------------------
+
+  enqueue(jobs: readonly NewJob[], options: EnqueueOptions = {}): Promise<(number | null)[]> {
+    return this.#op('enqueue', async () => {
+      const onConflict = validateOnConflict(options?.onConflict);
+      const valid = validateNewJobs(jobs, this.#limits, onConflict);
+      if (valid.length === 0) return [];
+      const now = this.#clock.now();
+      const params = [
+        valid.map((j) => j.entrypoint),
+        valid.map((j) => (j.payload === null ? null : toHex(j.payload))),
+        valid.map((j) => j.priority),
+        valid.map((j) => j.executeAfter),
+        valid.map((j) => jsonOrNull(j.dedupeKey)),
+        valid.map((j) => jsonOrNull(j.headers)),
+        now,
+        onConflict === 'skip',
+        this.channel,
+      ];
+      for (let attempt = 0; ; attempt++) {
+        let rows: Record<string, unknown>[];
+        try {
+          rows = await this.#run(this.#q.enqueue, params);
+        } catch (error) {
+          // A concurrent enqueue took a key between our check and our insert: run again, the
+          // check then sees it.
+          if (pgCode(error) === '23505' && attempt < 3) continue;
+          throw error;
+        }
+        const conflicts = rows.filter((r) => r.conflict === true);
+        if (onConflict === 'raise' && conflicts.length > 0) {
+          const keys = [...new Set(conflicts.map((r) => JSON.parse(String(r.dk)) as string))];
+          throw new DuplicateJobError(keys);
+        }
+        const ids = rows.map((r) => numOrNull(r.id));
+        const stored = ids.filter((id) => id !== null).length;
+        let bytes = 0;
+        valid.forEach((j, i) => {
+          if (ids[i] !== null)
+            bytes +=
+              (j.payload?.byteLength ?? 0) + (j.headers === null ? 0 : JSON.stringify(j.headers).length);
+        });
+        this.#wrote(stored * 2, bytes);
+        return ids;
+      }
+    });
+  }
+
+  // ---- consuming ------------------------------------------------------------------------------
+
+  dequeue(options: DequeueOptions): Promise<Job[]> {
+    return this.#op('dequeue', async () => {
+      const o = validateDequeueOptions(options, this.#limits);
+      const now = this.#clock.now();
+      const eps = [...o.entrypoints.keys()];
+      const lim = [...o.entrypoints.values()];
+      const rows = await this.#run(this.#q.dequeue, [
+        now,
+        o.batchSize,
+        o.queueManagerId,
+        o.maxOwned,
+        eps,
+        lim.map((l) => l.concurrencyLimit),
+        lim.map((l) => l.requestsPerSecond),
+        lim.map((l) => l.retryTimer),
+        lim.map((l) => l.maxAttempts),
+        this.channel,
+      ]);
+      this.#wrote(rows.length * 2);
+      return rows.map(toJob);
+    });
+  }
+
+  complete(results: readonly CompletionResult[]): Promise<boolean[]> {
+    return this.#op('complete', async () => {
+      if (!Array.isArray(results))
+        throw new InvalidArgumentError('complete takes an array of { id, status, error? }');
+      if (results.length > this.#limits.maxBatch) {
+        throw new InvalidArgumentError(
+          `complete got ${results.length} results; at most ${this.#limits.maxBatch} per call`,
+        );
+      }
+      const ids = validateIds(
+        results.map((r) => (r === null || typeof r !== 'object' ? r : r.id)),
+        this.#limits,
+        'results[].id',
+      );
+      const statuses = results.map((r, i) => validateCompletionStatus(r.status, `results[${i}].status`));
+      const errors = results.map((r, i) => jsonOrNull(validateErrorText(r.error, `results[${i}].error`)));
+      if (ids.length === 0) return [];
+      const now = this.#clock.now();
+      const rows = await this.#run(this.#q.complete, [ids, statuses, errors, now, this.channel]);
+      const out = rows.map((r) => r.ok === true);
+      this.#wrote(out.filter(Boolean).length * 3);
+      return out;
+    });
+  }
+
+  retry(requests: readonly RetryRequest[]): Promise<boolean[]> {
+    return this.#op('retry', async () => {
+      if (!Array.isArray(requests))
+        throw new InvalidArgumentError('retry takes an array of { id, executeAfter, error? }');
+      const ids = validateIds(
+        requests.map((r) => (r === null || typeof r !== 'object' ? r : r.id)),
+        this.#limits,
+        'requests[].id',
+      );
+      const at = requests.map((r, i) => validateTime(r.executeAfter, `requests[${i}].executeAfter`));
+      const errors = requests.map((r, i) => jsonOrNull(validateErrorText(r.error, `requests[${i}].error`)));
+      if (ids.length === 0) return [];
+      const now = this.#clock.now();
+      const rows = await this.#run(this.#q.retry, [ids, at, errors, now, this.channel]);
+      const out = rows.map((r) => r.ok === true);
+      this.#wrote(out.filter(Boolean).length * 2);
+      return out;
+    });
+  }
+
+  requeue(ids: readonly number[]): Promise<boolean[]> {
+    return this.#op('requeue', async () => {
+      const valid = validateIds(ids, this.#limits);
+      if (valid.length === 0) return [];
+      const now = this.#clock.now();
+      const rows = await this.#run(this.#q.requeue, [valid, now, this.channel]);
+      const conflicts = parseOrNull<string[]>(rows[0]?.conflicts);
+      if (conflicts !== null && conflicts.length > 0) {
+        throw new DuplicateJobError(
+          conflicts.map((k) => JSON.parse(k) as string),
+          undefined,
+        );
+      }
+      const out = rows.map((r) => r.ok === true);
+      this.#wrote(out.filter(Boolean).length * 2);
+      return out;
+    });
+  }
+
+  heartbeat(ids: readonly number[]): Promise<boolean[]> {
+    return this.#op('heartbeat', async () => {
+      const valid = validateIds(ids, this.#limits);
+      if (valid.length === 0) return [];
+      const now = this.#clock.now();
+      const rows = await this.#run(this.#q.heartbeat, [[...new Set(valid)], now]);
+      const hit = new Set(rows.map((r) => num(r.id)));
+      this.#metrics.recordsWritten += hit.size;
+      return firstHits(valid, (id) => hit.has(id));
+    });
+  }
+
+  cancel(ids: readonly number[]): Promise<boolean[]> {
+    return this.#op('cancel', async () => {
+      const valid = validateIds(ids, this.#limits);
+      if (valid.length === 0) return [];
+      const now = this.#clock.now();
+      const rows = await this.#run(this.#q.cancel, [valid, now, this.channel]);
+      const out = rows.map((r) => r.ok === true);
+      this.#wrote(out.filter(Boolean).length * 3);
+      return out;
+    });
+  }
+
+  clear(entrypoints?: readonly string[]): Promise<number> {
+    return this.#op('clear', async () => {
+      const eps = entrypoints === undefined ? null : validateEntrypoints(entrypoints);
+      const now = this.#clock.now();
+      const rows = await this.#run(this.#q.clear, [eps, now, this.channel]);
+      const cleared = num(rows[0]?.cleared ?? 0);
+      this.#wrote(cleared * 3);
+      return cleared;
+    });
+  }
+
+  // ---- reads ----------------------------------------------------------------------------------
+
+  jobStatus(ids: readonly number[]): Promise<(JobStatus | null)[]> {
+    return this.#op('jobStatus', async () => {
+      const valid = validateIds(ids, this.#limits);
+      if (valid.length === 0) return [];
+      const rows = await this.#run(this.#q.jobStatus, [valid]);
+      return rows.map((r) => (r.status as JobStatus | null) ?? null);
+    });
+  }
+
+  getJobs(ids: readonly number[]): Promise<(Job | null)[]> {
+    return this.#op('getJobs', async () => {
+      const valid = validateIds(ids, this.#limits);
+      if (valid.length === 0) return [];
+      const rows = await this.#run(this.#q.getJobs, [[...new Set(valid)]]);
+      const byId = new Map(rows.map((r) => [num(r.id), r]));
+      return valid.map((id) => {
+        const r = byId.get(id);
+        return r === undefined ? null : toJob(r);
+      });
+    });
+  }
+
+  queueSize(): Promise<QueueSizeRow[]> {
+    return this.#op('queueSize', async () => {
+      const rows = await this.#run(this.#q.queueSize, []);
+      return rows
+        .map((r) => ({
+          entrypoint: String(r.entrypoint),
+          status: r.status as QueueSizeRow['status'],
+          priority: num(r.priority),
+          count: num(r.count),
+        }))
+        .sort(
+          (a, b) =>
+            byString(a.entrypoint, b.entrypoint) ||
+            STATUS_ORDER[a.status]! - STATUS_ORDER[b.status]! ||
+            b.priority - a.priority,
+        );
+    });
+  }
+
+  failedJobs(options: { limit?: number; after?: number } = {}): Promise<Job[]> {
+    return this.#op('failedJobs', async () => {
+      const after = options?.after === undefined ? 0 : validateCount(options.after, 'after');
+      const limit =
+        options?.limit === undefined ? 100 : validateCount(options.limit, 'limit', 0, this.#limits.maxBatch);
+      const rows = await this.#run(this.#q.failedJobs, [after, limit]);
+      return rows.map(toJob);
+    });
+  }
+
+  log(options: { after?: number; limit?: number } = {}): Promise<JobEvent[]> {
+    return this.#op('log', async () => {
+      const after = options?.after === undefined ? 0 : validateCount(options.after, 'after');
+      const limit =
+        options?.limit === undefined ? 1000 : validateCount(options.limit, 'limit', 0, this.#limits.maxBatch);
+      return this.readLog(after, limit);
+    });
+  }
+
+  /** @internal the subscribers' read (no metrics, no install check: errors retry on the next wake). */
+  async readLog(after: number, limit: number): Promise<JobEvent[]> {
+    const rows = await this.#run(this.#q.log, [after, limit]);
+    return rows.map(toEvent);
+  }
+
+  statistics(options: { since?: number; limit?: number } = {}): Promise<StatisticsRow[]> {
+    return this.#op('statistics', async () => {
+      const since =
+        options?.since === undefined ? Number.MIN_SAFE_INTEGER : validateTime(options.since, 'since');
+      const limit =
+        options?.limit === undefined ? 1000 : validateCount(options.limit, 'limit', 0, this.#limits.maxBatch);
+      const rows = await this.#run(this.#q.statistics, [since, limit]);
+      return rows
+        .map((r) => ({
+          entrypoint: String(r.entrypoint),
+          status: r.status as StatisticsRow['status'],
+          priority: num(r.priority),
+          second: num(r.second),
+          count: num(r.count),
+        }))
+        .sort(
+          (a, b) =>
+            b.second - a.second ||
+            byString(a.entrypoint, b.entrypoint) ||
+            byString(a.status, b.status) ||
+            b.priority - a.priority,
+        );
+    });
+  }
+
+  nextDueAt(entrypoints: readonly string[]): Promise<number | null> {
+    return this.#op('nextDueAt', async () => {
+      const eps = validateEntrypoints(entrypoints);
+      if (eps.length === 0) return null;
+      const rows = await this.#run(this.#q.nextDueAt, [eps]);
+      return numOrNull(rows[0]?.at);
+    });
+  }
+
+  // ---- schedules ------------------------------------------------------------------------------
+
+  upsertSchedules(schedules: readonly ScheduleInput[]): Promise<void> {
+    return this.#op('upsertSchedules', async () => {
+      const valid = validateScheduleInputs(schedules, this.#limits);
+      if (valid.length === 0) return;
+      await this.#run(this.#q.upsertSchedules, [
+        valid.map((s) => s.name),
+        valid.map((s) => s.entrypoint),
+        valid.map((s) => s.expression),
+        valid.map((s) => s.timezone),
+        valid.map((s) => s.nextRunAt),
+      ]);
+      this.#metrics.recordsWritten += valid.length;
+    });
+  }
+
+  claimDueSchedules(options: ClaimOptions): Promise<Schedule[]> {
+    return this.#op('claimDueSchedules', async () => {
+      if (options === null || typeof options !== 'object')
+        throw new InvalidArgumentError('claimDueSchedules takes an options object');
+      const claimerId = validateManagerId(options.claimerId, 'claimerId');
+      const staleAfter = validateCount(options.staleAfter, 'staleAfter');
+      const limit =
+        options.limit === undefined ? 100 : validateCount(options.limit, 'limit', 0, this.#limits.maxBatch);
+      const now = this.#clock.now();
+      const rows = await this.#run(this.#q.claimSchedules, [claimerId, staleAfter, limit, now]);
+      this.#metrics.recordsWritten += rows.length;
+      return rows.map(toSchedule).sort((a, b) => a.nextRunAt - b.nextRunAt || byString(a.name, b.name));
+    });
+  }
+
+  markScheduleRun(runs: readonly ScheduleRun[]): Promise<boolean[]> {
+    return this.#op('markScheduleRun', async () => {
+      if (!Array.isArray(runs))
+        throw new InvalidArgumentError('markScheduleRun takes an array of { name, claimerId, nextRunAt }');
+      const names = runs.map((r, i) => validateScheduleName(r?.name, `runs[${i}].name`));
+      const claimers = runs.map((r, i) => validateManagerId(r.claimerId, `runs[${i}].claimerId`));
+      const next = runs.map((r, i) => validateTime(r.nextRunAt, `runs[${i}].nextRunAt`));
+      if (names.length === 0) return [];
+      const now = this.#clock.now();
+      const rows = await this.#run(this.#q.markScheduleRun, [names, claimers, next, now]);
+      const hit = new Set(rows.map((r) => String(r.name)));
+      this.#metrics.recordsWritten += hit.size;
+      const seen = new Set<string>();
+      return names.map((n) => {
+        if (seen.has(n)) return false;
+        seen.add(n);
+        return hit.has(n);
+      });
+    });
+  }
+
+  deleteSchedules(names: readonly string[]): Promise<number> {
+    return this.#op('deleteSchedules', async () => {
+      if (!Array.isArray(names)) throw new InvalidArgumentError('deleteSchedules takes an array of names');
+      const valid = names.map((n, i) => validateScheduleName(n, `names[${i}]`));
+      if (valid.length === 0) return 0;
+      const rows = await this.#run(this.#q.deleteSchedules, [valid]);
+      return rows.length;
+    });
+  }
+
+  listSchedules(): Promise<Schedule[]> {
+    return this.#op('listSchedules', async () => {
+      const rows = await this.#run(this.#q.listSchedules, []);
+      return rows.map(toSchedule).sort((a, b) => byString(a.name, b.name));
+    });
+  }
+
+  // ---- events ---------------------------------------------------------------------------------
+
+  subscribe(listener: EventListener, options: SubscribeOptions = {}): Promise<Unsubscribe> {
+    return this.#op('subscribe', async () => {
+      if (typeof listener !== 'function')
+        throw new InvalidArgumentError('subscribe takes a listener function');
+      let after: number;
+      if (options?.after !== undefined) {
+        after = validateCount(options.after, 'after');
+      } else {
+        const rows = await this.#run(this.#q.lastSeq, []);
+        after = num(rows[0]?.last_seq ?? 0);
+      }
+      await this.#startWakeups();
+      const sub = new Subscription(this, listener, after);
+      this.#subs.add(sub);
+      // Replay, and catch anything committed between reading the cursor and LISTEN taking effect.
+      sub.wake();
+      let done: Promise<void> | null = null;
+      return () => {
+        done ??= (async () => {
+          this.#subs.delete(sub);
+          await sub.stop();
+          if (this.#subs.size === 0) await this.#stopWakeups();
+        })();
+        return done;
+      };
+    });
+  }
+
+  #wakeAll = (): void => {
+    for (const sub of this.#subs) sub.wake();
+  };
+
+  async #startWakeups(): Promise<void> {
+    if (this.#listen) {
+      if (this.#unlisten === null) {
+        const pending = this.#driver.listen!(this.channel, this.#wakeAll, this.#wakeAll);
+        this.#unlisten = pending;
+        pending.catch(() => {
+          if (this.#unlisten === pending) this.#unlisten = null;
+        });
+      }
+      await this.#unlisten;
+    } else if (this.#pollTimer === null) {
+      this.#pollTimer = setInterval(this.#wakeAll, this.#pollInterval);
+    }
+  }
+
+  async #stopWakeups(): Promise<void> {
+    if (this.#pollTimer !== null) {
+      clearInterval(this.#pollTimer);
+      this.#pollTimer = null;
+    }
+    const pending = this.#unlisten;
+    this.#unlisten = null;
+    const unlisten = await pending?.catch(() => null);
+    await unlisten?.().catch(() => {});
+  }
+
+  // ---- maintenance ----------------------------------------------------------------------------
+
+  install(): Promise<void> {
+    return this.#op(
+      'install',
+      async () => {
+        await this.#driver.check?.();
+        await migrate.install(this.#driver, this.config);
+        this.#ready = null;
+      },
+      { needsInstall: false },
+    );
+  }
+
+  upgrade(): Promise<void> {
+    return this.#op(
+      'upgrade',
+      async () => {
+        await migrate.upgrade(this.#driver, this.config);
+        this.#ready = null;
+      },
+      { needsInstall: false },
+    );
+  }
+
+  uninstall(): Promise<void> {
+    return this.#op(
+      'uninstall',
+      async () => {
+        await migrate.uninstall(this.#driver, this.config);
+        this.#ready = null;
+      },
+      { needsInstall: false },
+    );
+  }
+
+  verify(): Promise<VerifyReport> {
+    return this.#op('verify', () => migrate.verify(this.#driver, this.config), { needsInstall: false });
+  }
+
+  scan(options: { staleAfter: number; retention?: Retention }): Promise<ScanReport> {
+    return this.#op('scan', async () => {
+      if (options === null || typeof options !== 'object')
+        throw new InvalidArgumentError('scan takes { staleAfter, retention? }');
+      const staleAfter = validateCount(options.staleAfter, 'staleAfter');
+      const { maxRecords, maxAge } = this.#retention(options.retention);
+      const now = this.#clock.now();
+      const rows = await this.#run(this.#q.scan, [staleAfter, now, maxRecords, maxAge]);
+      const r = rows[0] ?? {};
+      this.#metrics.scans++;
+      return {
+        stalePicked: JSON.parse(String(r.stale ?? '[]')) as number[],
+        orphans: JSON.parse(String(r.orphans ?? '[]')) as number[],
+        logBeyondRetention: num(r.beyond ?? 0),
+      };
+    });
+  }
+
+  #retention(retention: Retention | undefined): { maxRecords: number | null; maxAge: number | null } {
+    if (retention === undefined) return { maxRecords: null, maxAge: null };
+    if (retention === null || typeof retention !== 'object')
+      throw new InvalidArgumentError('retention must be { maxRecords?, maxAge? }');
+    return {
+      maxRecords:
+        retention.maxRecords === undefined
+          ? null
+          : validateCount(retention.maxRecords, 'retention.maxRecords'),
+      maxAge: retention.maxAge === undefined ? null : validateCount(retention.maxAge, 'retention.maxAge'),
+    };
+  }
+
+  recover(options: { staleAfter: number }): Promise<number[]> {
+    return this.#op('recover', async () => {
+      if (options === null || typeof options !== 'object')
+        throw new InvalidArgumentError('recover takes { staleAfter }');
+      const staleAfter = validateCount(options.staleAfter, 'staleAfter');
+      const now = this.#clock.now();
+      const rows = await this.#run(this.#q.recover, [staleAfter, now, this.channel]);
+      const ids = rows.map((r) => num(r.id));
+      this.#metrics.recoveries += ids.length;
+      this.#wrote(ids.length * 2);
+      return ids;
+    });
+  }
+
+  compact(retention: Retention): Promise<{ removed: number }> {
+    return this.#op('compact', async () => {
+      const { maxRecords, maxAge } = this.#retention(retention);
+      const now = this.#clock.now();
+      const rows = await this.#run(this.#q.compact, [now, maxRecords, maxAge]);
+      const removed = num(rows[0]?.removed ?? 0);
+      this.#metrics.compactions++;
+      this.#metrics.compactedRecords += removed;
+      return { removed };
+    });
+  }
+
+  metrics(): Promise<RepositoryMetrics> {
+    return this.#op('metrics', async () => structuredClone(this.#metrics));
+  }
+
+  resetMetrics(): Promise<void> {
+    return this.#op('resetMetrics', async () => {
+      this.#metrics = emptyMetrics();
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const subs = [...this.#subs];
+    this.#subs.clear();
+    await Promise.all(subs.map((s) => s.stop()));
+    await this.#stopWakeups();
+    await this.#driver.close?.();
+  }
+}
+
+/** A QueueRepository on PostgreSQL / Neon. Call `install()` once (or run `npx tideq install`). */
+export function createPostgresQueue(options: PostgresQueueOptions): PostgresQueueRepository {
+  return new PostgresQueueRepository(options);
+}
