@@ -83,13 +83,13 @@ export async function verify(driver: SqlDriver, config: SchemaConfig): Promise<V
   const version = Math.max(...versions);
   const problems: string[] = [];
   if (version !== SCHEMA_VERSION) problems.push(outdatedError(config, version).message);
-  const missing: string[] = [];
-  for (const table of TABLES) {
-    const res = await driver.query('SELECT to_regclass($1) IS NOT NULL AS present', [
-      `"${config.schema}".${config.tablePrefix}${table}`,
-    ]);
-    if (res.rows[0]?.present !== true) missing.push(`${config.tablePrefix}${table}`);
-  }
+  const names = TABLES.map((t) => `${config.tablePrefix}${t}`);
+  const present = await driver.query(
+    "SELECT t.name FROM unnest($1::text[]) AS t(name) WHERE to_regclass(quote_ident($2) || '.' || quote_ident(t.name)) IS NOT NULL",
+    [names, config.schema],
+  );
+  const found = new Set(present.rows.map((r) => String(r.name)));
+  const missing = names.filter((n) => !found.has(n));
   if (missing.length > 0) {
     problems.push(
       `tables missing from ${where(config)}: ${missing.join(', ')}; run \`npx tideq uninstall${cliFlags(config)}\` then \`npx tideq install${cliFlags(config)}\` (this drops the queue)`,

@@ -696,14 +696,9 @@ export class PostgresQueueRepository implements QueueRepository {
       if (names.length === 0) return [];
       const now = this.#clock.now();
       const rows = await this.#run(this.#q.markScheduleRun, [names, claimers, next, now]);
-      const hit = new Set(rows.map((r) => String(r.name)));
+      const hit = new Set(rows.map((r) => num(r.ord) - 1));
       this.#metrics.recordsWritten += hit.size;
-      const seen = new Set<string>();
-      return names.map((n) => {
-        if (seen.has(n)) return false;
-        seen.add(n);
-        return hit.has(n);
-      });
+      return names.map((_, i) => hit.has(i));
     });
   }
 
@@ -813,6 +808,8 @@ export class PostgresQueueRepository implements QueueRepository {
     return this.#op(
       'uninstall',
       async () => {
+        if (!(await migrate.verify(this.#driver, this.config)).installed)
+          throw notInstalledError(this.config);
         await migrate.uninstall(this.#driver, this.config);
         this.#ready = null;
       },

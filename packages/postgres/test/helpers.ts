@@ -81,27 +81,27 @@ export function makeDriver(kind: DriverKind, database: string, options: { max?: 
   return { driver: neonHttpDriver(neon(connectionString, { fullResults: true })), close: async () => {} };
 }
 
-let schemaCounter = 0;
 /**
- * The conformance factory for one driver kind: one database and pool per test file, a fresh
- * schema (installed) per scenario.
+ * The conformance factory for one driver kind: one database, pool and schema per test file;
+ * each scenario starts from an empty, installed store (tables emptied and counters reset in one
+ * statement, or installed again after a scenario uninstalled it).
  */
 export async function conformanceFactory(
   kind: DriverKind,
   extra: Partial<PostgresQueueOptions> = {},
 ): Promise<(ctx: { clock: ManualClock }) => Promise<QueueRepository>> {
-  const database = await createDatabase({ fromTemplate: false });
+  const database = await createDatabase();
   const handle = makeDriver(kind, database);
   afterAll(() => handle.close());
   return async ({ clock }) => {
-    const repo = createPostgresQueue({
-      driver: handle.driver,
-      clock,
-      schema: `s${schemaCounter++}`,
-      pollInterval: 20,
-      ...extra,
-    });
-    await repo.install();
+    const repo = createPostgresQueue({ driver: handle.driver, clock, pollInterval: 20, ...extra });
+    if ((await repo.verify()).current) await handle.driver.query(RESET);
+    else await repo.install();
     return repo;
   };
 }
+
+const RESET = `DO $reset$ BEGIN
+  TRUNCATE tideq.jobs, tideq.finished, tideq.log, tideq.statistics, tideq.schedules, tideq.buckets;
+  UPDATE tideq.state SET last_job_id = 0, last_seq = 0;
+END $reset$`;
