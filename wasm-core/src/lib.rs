@@ -256,3 +256,6 @@ pub extern "C" fn tq_out_ptr() -> u32 {
 pub extern "C" fn tq_out_len() -> u32 {
     core().out.len() as u32
 }
+
+#[cfg(test)]
+mod tests;

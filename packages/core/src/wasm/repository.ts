@@ -298,7 +298,8 @@ export class WasmRepository implements WasmQueueRepository {
       if (this.#closed) {
         throw new StorageUnavailableError(`the WASM queue was closed; ${name}() needs a new repository`);
       }
-      if (this.#trapped !== undefined) throw this.#trappedError();
+      // After a trap every call fails loudly; close() still releases the repository.
+      if (this.#trapped !== undefined && name !== 'close') throw this.#trappedError();
       if (gate === 'installed' && !this.#installed) {
         throw new NotInstalledError(`the WASM queue is not installed; call install() before ${name}()`);
       }

@@ -1,0 +1,172 @@
+//! Host unit tests (`RUSTC=/usr/bin/rustc /usr/bin/cargo test`). The full semantics are checked
+//! from TypeScript against the reference adapter; these pin the core's own invariants.
+use crate::io::Writer;
+use crate::{op, Core, E_BAD_SNAPSHOT, E_DUPLICATE, E_INVALID, E_NOT_INSTALLED, OK};
+
+const NOW: f64 = 1_700_000_000_000.0;
+
+fn call(c: &mut Core, opc: u32, req: &[u8], now: f64) -> (i32, Vec<u8>) {
+    let p = c.reserve(req.len());
+    assert!(p != 0 || req.is_empty());
+    c.input[..req.len()].copy_from_slice(req);
+    let rc = c.call(opc, req.len(), now);
+    (rc, c.out.clone())
+}
+
+fn req(f: impl FnOnce(&mut Writer)) -> Vec<u8> {
+    let mut v = Vec::new();
+    f(&mut Writer { v: &mut v });
+    v
+}
+
+fn u16s(s: &str) -> Vec<u8> {
+    s.encode_utf16().flat_map(|u| u.to_le_bytes()).collect()
+}
+
+fn setup() -> Core {
+    let mut c = Core::default();
+    assert_eq!(call(&mut c, op::INTERN_EP, b"a", NOW).0, OK);
+    assert_eq!(call(&mut c, op::INTERN_MGR, &u16s("m"), NOW).0, OK);
+    c
+}
+
+fn enqueue(c: &mut Core, jobs: &[(i32, Option<&str>)], skip: bool) -> (i32, Vec<u8>) {
+    let r = req(|w| {
+        w.u8(skip as u8);
+        w.u32(jobs.len() as u32);
+        for &(p, key) in jobs {
+            w.u32(0);
+            w.i32(p);
+            w.f64(f64::NAN);
+            w.opt_blob(Some(b"payload"));
+            w.opt_blob(None);
+            w.opt_blob(key.map(u16s).as_deref());
+        }
+    });
+    call(c, op::ENQUEUE, &r, NOW)
+}
+
+fn dequeue_ids(c: &mut Core, batch: u32) -> Vec<f64> {
+    let r = req(|w| {
+        w.u32(batch);
+        w.f64(1e9);
+        w.u32(1);
+        w.u32(1);
+        w.u32(0);
+        w.f64(0.0);
+        w.f64(0.0);
+        w.f64(0.0);
+        w.f64(0.0);
+    });
+    let (rc, out) = call(c, op::DEQUEUE, &r, NOW);
+    assert_eq!(rc, OK);
+    let mut rd = crate::io::Reader::new(&out);
+    let n = rd.u32().unwrap();
+    let mut ids = Vec::new();
+    for _ in 0..n {
+        ids.push(rd.f64().unwrap());
+        rd.bytes(4 + 4 + 8 + 4 + 24 + 1 + 4).unwrap();
+        for _ in 0..4 {
+            rd.opt_blob().unwrap();
+        }
+    }
+    ids
+}
+
+#[test]
+fn dequeues_by_priority_then_id() {
+    let mut c = setup();
+    assert_eq!(enqueue(&mut c, &[(0, None), (5, None), (0, None), (5, None), (-1, None)], false).0, OK);
+    assert_eq!(dequeue_ids(&mut c, 10), vec![2.0, 4.0, 1.0, 3.0, 5.0]);
+    assert!(dequeue_ids(&mut c, 10).is_empty());
+}
+
+#[test]
+fn dedupe_raise_is_atomic_and_skip_leaves_out() {
+    let mut c = setup();
+    assert_eq!(enqueue(&mut c, &[(0, Some("k"))], false).0, OK);
+    let (rc, _) = enqueue(&mut c, &[(0, None), (0, Some("k"))], false);
+    assert_eq!(rc, E_DUPLICATE);
+    let (rc, out) = enqueue(&mut c, &[(0, None), (0, Some("k"))], true);
+    assert_eq!(rc, OK);
+    assert_eq!(&out[8..], &[1, 0]);
+    // ids stay consecutive: the rejected batch stored nothing
+    assert_eq!(f64::from_le_bytes(out[..8].try_into().unwrap()), 2.0);
+}
+
+#[test]
+fn malformed_input_is_an_error_not_a_panic() {
+    let mut c = setup();
+    enqueue(&mut c, &[(1, Some("x"))], false);
+    let before = call(&mut c, op::SNAPSHOT, &[], NOW).1;
+    let mut seed: u32 = 12345;
+    for i in 0..20_000u32 {
+        seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
+        let len = (seed >> 16) as usize % 64;
+        let bytes: Vec<u8> = (0..len).map(|k| (seed.rotate_left(k as u32) >> 3) as u8).collect();
+        let opc = [op::ENQUEUE, op::DEQUEUE, op::COMPLETE, op::RETRY, op::REQUEUE, op::CANCEL, op::CLEAR, op::RESTORE, op::MARK_RUNS, i][(i % 10) as usize];
+        let (rc, _) = call(&mut c, opc, &bytes, NOW);
+        if rc != OK {
+            assert!(rc == E_INVALID || rc == E_BAD_SNAPSHOT || rc == E_DUPLICATE, "op {opc} rc {rc}");
+            assert_eq!(call(&mut c, op::SNAPSHOT, &[], NOW).1, before);
+        } else {
+            call(&mut c, op::RESTORE, &before, NOW);
+        }
+    }
+    assert_eq!(c.call(op::ENQUEUE, usize::MAX, NOW), E_INVALID);
+    assert_eq!(c.call(op::INFO, 0, f64::NAN), E_INVALID);
+}
+
+#[test]
+fn snapshot_round_trip_and_corruption() {
+    let mut c = setup();
+    enqueue(&mut c, &[(0, Some("a")), (3, None), (1, Some("b"))], false);
+    dequeue_ids(&mut c, 1);
+    let snap = call(&mut c, op::SNAPSHOT, &[], NOW).1;
+    let mut d = Core::default();
+    assert_eq!(call(&mut d, op::RESTORE, &snap, NOW).0, OK);
+    assert_eq!(call(&mut d, op::SNAPSHOT, &[], NOW).1, snap);
+    assert_eq!(dequeue_ids(&mut d, 5), vec![3.0, 1.0]);
+    for cut in [0, 1, 8, snap.len() / 2, snap.len() - 1] {
+        assert_eq!(call(&mut d, op::RESTORE, &snap[..cut], NOW).0, E_BAD_SNAPSHOT);
+    }
+    let mut bad = snap.clone();
+    bad[30] ^= 1;
+    assert_eq!(call(&mut d, op::RESTORE, &bad, NOW).0, E_BAD_SNAPSHOT);
+}
+
+#[test]
+fn uninstall_gates_everything_but_install() {
+    let mut c = setup();
+    enqueue(&mut c, &[(0, None)], false);
+    assert_eq!(call(&mut c, op::UNINSTALL, &[], NOW).0, OK);
+    assert_eq!(enqueue(&mut c, &[(0, None)], false).0, E_NOT_INSTALLED);
+    assert_eq!(call(&mut c, op::INSTALL, &[], NOW).0, OK);
+    assert_eq!(call(&mut c, op::INTERN_EP, b"a", NOW).0, OK);
+    assert_eq!(call(&mut c, op::INTERN_MGR, &u16s("m"), NOW).0, OK);
+    let (rc, out) = enqueue(&mut c, &[(0, None)], false);
+    assert_eq!(rc, OK);
+    assert_eq!(f64::from_le_bytes(out[..8].try_into().unwrap()), 1.0);
+}
+
+#[test]
+fn memory_is_released_when_jobs_leave() {
+    let mut c = setup();
+    for _ in 0..20 {
+        enqueue(&mut c, &vec![(0, None); 1000], false);
+        let ids = dequeue_ids(&mut c, 1000);
+        let r = req(|w| {
+            w.u32(ids.len() as u32);
+            for id in &ids {
+                w.f64(*id);
+                w.u8(crate::state::SUCCESSFUL);
+                w.opt_blob(None);
+            }
+        });
+        assert_eq!(call(&mut c, op::COMPLETE, &r, NOW).0, OK);
+    }
+    // every page but the current tail was freed
+    assert!(c.st.jobs.iter().next().is_none());
+    let live_pages = (0..20_001u64).step_by(1024).filter(|&id| c.st.jobs.get(id.max(1)).is_some()).count();
+    assert_eq!(live_pages, 0);
+}
