@@ -1,0 +1,651 @@
+/**
+ * QueueManager: registers handlers by entrypoint and runs the dequeue loop over any
+ * QueueRepository (PgQueuer's QueueManager, in TypeScript).
+ *
+ * The loop, per batch: flush finished jobs (one `complete` and at most one `retry` call), dequeue
+ * up to the free slots, start the handlers, yield one macrotask. Idle, it sleeps until a store
+ * event for its entrypoints, one of its own jobs finishing, the next due `executeAfter`, or the
+ * poll interval. Running jobs are heartbeated in one batched call per interval.
+ */
+import { type Clock, systemClock } from '../clock.js';
+import { coerceError, InvalidArgumentError, TimeoutError } from '../errors.js';
+import type {
+  CompletionResult,
+  EntrypointLimits,
+  QueueRepository,
+  RetryRequest,
+  Unsubscribe,
+} from '../port.js';
+import type { Job, JobEvent, NewJob } from '../types.js';
+import { validateCount, validateEntrypoint, validateRate } from '../validation.js';
+import { codecOrBytes } from './codec.js';
+import { describeError, type Entry, failureOutcome, type RunHost, RunningJob, runJob } from './executor.js';
+import { resolveLogger } from './logger.js';
+import { EntrypointCounters } from './stats.js';
+import { randomId, systemTimers, yieldToEventLoop } from './timers.js';
+import type {
+  EnqueueJobOptions,
+  EntrypointOptions,
+  EntrypointStats,
+  ExecutionOutcome,
+  Handler,
+  Logger,
+  QueueManagerEvents,
+  QueueManagerOptions,
+  RunOptions,
+  Timers,
+} from './types.js';
+
+type Listener<K extends keyof QueueManagerEvents> = (event: QueueManagerEvents[K]) => void;
+
+const DEFAULT_RETRY = { baseDelay: 1000, maxDelay: 300_000, factor: 2, jitter: 1, retryable: () => true };
+
+/**
+ * Runs handlers for the jobs of its entrypoints. The type parameter records each entrypoint's
+ * payload type so `enqueue` is checked against the handler.
+ *
+ * @example
+ * const qm = new QueueManager(repo)
+ *   .entrypoint('sendEmail', { codec: jsonCodec<{ to: string }>(), maxAttempts: 5 }, async ({ payload }) => {
+ *     await send(payload.to);
+ *   });
+ * await qm.enqueue('sendEmail', { to: 'ada@example.com' });
+ * await qm.run({ mode: 'drain' });
+ */
+// biome-ignore lint/complexity/noBannedTypes: {} is the empty registry that entrypoint() extends
+export class QueueManager<R extends Record<string, unknown> = {}> implements RunHost {
+  readonly id: string;
+  readonly resources: Record<string, unknown>;
+  readonly logger: Logger;
+  readonly #repo: QueueRepository;
+  readonly #clock: Clock;
+  readonly #timers: Timers;
+  readonly #pollInterval: number;
+  readonly #entries = new Map<string, Entry>();
+  readonly #running = new Map<number, RunningJob>();
+  #done: CompletionResult[] = [];
+  #retries: RetryRequest[] = [];
+  /** Bumped by every wakeup; the loop sleeps only if nothing happened since it looked. */
+  #wakeGen = 0;
+  #wake: (() => void) | null = null;
+  #active = false;
+  #stopping = false;
+  #idle = false;
+  #deadlineTimer: unknown = null;
+  #deadlineAt = Number.POSITIVE_INFINITY;
+  readonly #listeners: { [K in keyof QueueManagerEvents]: Set<Listener<K>> } = {
+    job: new Set(),
+    state: new Set(),
+    error: new Set(),
+  };
+
+  /**
+   * @param repo the store (any QueueRepository adapter)
+   * @param options id, clock (the store's), timers, logger, shared resources, poll interval
+   */
+  constructor(repo: QueueRepository, options: QueueManagerOptions = {}) {
+    this.#repo = repo;
+    this.id = options.id ?? randomId('qm');
+    this.#clock = options.clock ?? systemClock;
+    this.#timers = options.timers ?? systemTimers;
+    this.logger = resolveLogger(options.logger);
+    this.resources = options.resources ?? {};
+    this.#pollInterval = validateCount(options.pollInterval ?? 10_000, 'pollInterval', 1);
+  }
+
+  /**
+   * Register the handler of an entrypoint.
+   *
+   * @param name the entrypoint (1..128 of `[A-Za-z0-9_.:-]`)
+   * @param options limits, retry policy, timeout, codec (see {@link EntrypointOptions})
+   * @param handler called with a {@link JobContext}; its throw is a failed attempt
+   * @returns this manager, typed with the new entrypoint
+   */
+  entrypoint<N extends string, P = Uint8Array | null>(
+    name: N,
+    options: EntrypointOptions<P>,
+    handler: Handler<P>,
+  ): QueueManager<R & { [K in N]: P }>;
+  entrypoint<N extends string>(name: N, handler: Handler): QueueManager<R & { [K in N]: Uint8Array | null }>;
+  // biome-ignore lint/suspicious/noExplicitAny: the overloads above carry the types; codecs are invariant in P
+  entrypoint(name: string, a: EntrypointOptions<any> | Handler<any>, b?: Handler<any>): this {
+    if (this.#active) throw new InvalidArgumentError(`register entrypoint ${name} before run() starts`);
+    validateEntrypoint(name, 'entrypoint name');
+    if (this.#entries.has(name)) throw new InvalidArgumentError(`entrypoint ${name} is already registered`);
+    const options = typeof a === 'function' ? {} : a;
+    const handler = typeof a === 'function' ? a : b;
+    if (typeof handler !== 'function')
+      throw new InvalidArgumentError(`entrypoint ${name} needs a handler function`);
+    this.#entries.set(name, resolveEntry(name, options, handler));
+    return this;
+  }
+
+  /**
+   * Enqueue one job of a registered entrypoint, its payload encoded by that entrypoint's codec.
+   * @returns the job id
+   */
+  async enqueue<N extends keyof R & string>(
+    name: N,
+    payload: R[N],
+    options?: EnqueueJobOptions,
+  ): Promise<number> {
+    const [id] = await this.#repo.enqueue([this.#newJob(name, payload, options)]);
+    return id!;
+  }
+
+  /** Enqueue a batch atomically (see the port's onConflict). */
+  async enqueueMany<N extends keyof R & string>(
+    jobs: readonly ({ entrypoint: N; payload: R[N] } & EnqueueJobOptions)[],
+    options?: { onConflict?: 'raise' | 'skip' },
+  ): Promise<(number | null)[]> {
+    return this.#repo.enqueue(
+      jobs.map((j) => this.#newJob(j.entrypoint, j.payload, j)),
+      options,
+    );
+  }
+
+  /** Cancel jobs in any state; a running handler (here or in another manager) sees its signal abort. */
+  cancel(ids: readonly number[]): Promise<boolean[]> {
+    return this.#repo.cancel(ids);
+  }
+
+  /** Counters and p50/p95 latencies per registered entrypoint. */
+  stats(): Record<string, EntrypointStats> {
+    const out: Record<string, EntrypointStats> = {};
+    for (const [name, entry] of this.#entries) out[name] = entry.counters.snapshot();
+    return out;
+  }
+
+  /** Listen to job outcomes, loop states and errors; returns a function that stops listening. */
+  on<K extends keyof QueueManagerEvents>(type: K, listener: Listener<K>): () => void {
+    const set = this.#listeners[type] as Set<Listener<K>>;
+    set.add(listener);
+    return () => set.delete(listener);
+  }
+
+  /** Whether run() is in progress. */
+  get running(): boolean {
+    return this.#active;
+  }
+
+  /**
+   * Process jobs until aborted ('continuous') or until nothing is queued or running for these
+   * entrypoints, deferred jobs included ('drain'). Rejects if the store fails (after the shutdown).
+   */
+  async run(options: RunOptions = {}): Promise<void> {
+    if (this.#active) throw new InvalidArgumentError(`QueueManager ${this.id} is already running`);
+    if (this.#entries.size === 0)
+      throw new InvalidArgumentError('register at least one entrypoint before run()');
+    const mode = options.mode ?? 'continuous';
+    if (mode !== 'continuous' && mode !== 'drain') {
+      throw new InvalidArgumentError(`mode must be 'continuous' or 'drain', got ${String(mode)}`);
+    }
+    const batchSize = validateCount(options.batchSize ?? 100, 'batchSize', 1, 10_000);
+    const maxConcurrent = validateCount(options.maxConcurrentTasks ?? 100, 'maxConcurrentTasks', 1);
+    const shutdownTimeout = validateCount(options.shutdownTimeout ?? 10_000, 'shutdownTimeout');
+    const signal = options.signal;
+
+    this.#active = true;
+    this.#stopping = false;
+    const onAbort = (): void => {
+      this.#stopping = true;
+      this.#wakeLoop();
+    };
+    signal?.addEventListener('abort', onAbort);
+    if (signal?.aborted) this.#stopping = true;
+
+    let unsubscribe: Unsubscribe | null = null;
+    const heartbeat = this.#startHeartbeats();
+    let fatal: Error | null = null;
+    this.#emit('state', { state: 'running' });
+    try {
+      // Subscribed before the first dequeue so no enqueue after it goes unnoticed.
+      unsubscribe = await this.#repo.subscribe((events) => this.#onEvents(events));
+      await this.#loop(mode, batchSize, maxConcurrent);
+    } catch (thrown) {
+      fatal = coerceError(thrown);
+      this.#report(fatal, 'run');
+    }
+    this.#stopping = true;
+    this.#emit('state', { state: 'stopping' });
+    try {
+      await this.#shutdown(shutdownTimeout);
+    } catch (thrown) {
+      fatal ??= coerceError(thrown);
+      this.#report(coerceError(thrown), 'shutdown');
+    }
+    heartbeat.stop();
+    this.#clearDeadlineTimer();
+    signal?.removeEventListener('abort', onAbort);
+    if (unsubscribe !== null)
+      await unsubscribe().catch((e: unknown) => this.#report(coerceError(e), 'unsubscribe'));
+    this.#active = false;
+    this.#emit('state', { state: 'stopped' });
+    if (fatal !== null) throw fatal;
+  }
+
+  // ---- the loop ---------------------------------------------------------------------------------
+
+  async #loop(mode: 'continuous' | 'drain', batchSize: number, maxConcurrent: number): Promise<void> {
+    const repo = this.#repo;
+    const names = [...this.#entries.keys()];
+    const limits: Record<string, EntrypointLimits> = {};
+    for (const entry of this.#entries.values()) limits[entry.name] = entry.limits;
+    const staleCheck = minPositive([...this.#entries.values()].map((e) => e.limits.retryTimer ?? 0));
+    const rateWait = minPositive(
+      [...this.#entries.values()].map((e) =>
+        e.limits.requestsPerSecond ? Math.ceil(1000 / e.limits.requestsPerSecond) : 0,
+      ),
+    );
+
+    while (true) {
+      if (this.#done.length > 0 || this.#retries.length > 0) await this.#flush();
+      if (this.#stopping) return;
+      const free = maxConcurrent - this.#running.size;
+      if (free <= 0) {
+        await this.#sleep(this.#wakeGen, this.#pollInterval);
+        // Gather the other jobs finishing in this turn into the same flush.
+        await yieldToEventLoop();
+        continue;
+      }
+      const gen = this.#wakeGen;
+      const jobs = await repo.dequeue({
+        batchSize: Math.min(batchSize, free),
+        entrypoints: limits,
+        queueManagerId: this.id,
+        maxOwned: maxConcurrent,
+      });
+      if (jobs.length > 0) {
+        this.#setIdle(false);
+        this.#start(jobs);
+        await yieldToEventLoop();
+        continue;
+      }
+      // Nothing to pick: decide whether to stop (drain) and how long to sleep.
+      if (this.#done.length > 0 || this.#retries.length > 0) continue;
+      const nextDue = await repo.nextDueAt(names);
+      if (mode === 'drain' && nextDue === null && this.#running.size === 0) {
+        if (this.#done.length === 0 && this.#retries.length === 0) return;
+        continue;
+      }
+      const now = this.#clock.now();
+      let ms = this.#pollInterval;
+      if (staleCheck > 0) ms = Math.min(ms, staleCheck);
+      if (nextDue !== null) {
+        // Due but not picked: a gate (rate or a concurrency slot held elsewhere) holds it back.
+        ms = Math.min(ms, nextDue > now ? nextDue - now : rateWait > 0 ? rateWait : ms);
+      }
+      this.#setIdle(true);
+      await this.#sleep(gen, ms);
+    }
+  }
+
+  #start(jobs: Job[]): void {
+    const now = this.#clock.now();
+    for (let i = 0; i < jobs.length; i++) {
+      const job = jobs[i]!;
+      // A stale re-pick of a job this manager still runs: keep the run that is going.
+      if (this.#running.has(job.id)) continue;
+      const entry = this.#entries.get(job.entrypoint);
+      if (entry === undefined) continue; // cannot happen: dequeue returns only named entrypoints
+      const run = new RunningJob(job, entry, this, now);
+      this.#running.set(job.id, run);
+      const counters = entry.counters;
+      counters.picked++;
+      counters.running++;
+      counters.recordWait(now - job.executeAfter);
+      if (entry.timeout > 0) this.#trackDeadline(run, now + entry.timeout);
+      void runJob(run);
+    }
+  }
+
+  /** Sleeps until a wakeup newer than `gen`, or `ms` of the timers pass. */
+  #sleep(gen: number, ms: number): Promise<void> {
+    if (gen !== this.#wakeGen) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = this.#timers.setTimeout(
+        () => {
+          if (this.#wake === done) this.#wake = null;
+          resolve();
+        },
+        Math.max(1, Math.ceil(ms)),
+      );
+      const done = (): void => {
+        this.#timers.clearTimeout(timer);
+        resolve();
+      };
+      this.#wake = done;
+    });
+  }
+
+  #wakeLoop(): void {
+    this.#wakeGen++;
+    const wake = this.#wake;
+    if (wake !== null) {
+      this.#wake = null;
+      wake();
+    }
+  }
+
+  #onEvents(events: readonly JobEvent[]): void {
+    let wake = false;
+    for (let i = 0; i < events.length; i++) {
+      const event = events[i]!;
+      const kind = event.kind;
+      if (kind === 'picked') continue;
+      if (kind === 'cancelled') {
+        const run = this.#running.get(event.jobId);
+        if (run !== undefined) this.#cancelRun(run);
+      }
+      // Enqueues, retries and requeues bring work; completions elsewhere free concurrency slots.
+      if (!wake && this.#entries.has(event.entrypoint)) wake = true;
+    }
+    if (wake) this.#wakeLoop();
+  }
+
+  // ---- settling runs ----------------------------------------------------------------------------
+
+  now(): number {
+    return this.#clock.now();
+  }
+
+  succeed(run: RunningJob): void {
+    run.settled = true;
+    this.#done.push({ id: run.job.id, status: 'successful' });
+    run.entry.counters.successful++;
+    this.#release(run);
+    if (this.#listeners.job.size > 0) this.#emitJob(run, 'successful', null);
+  }
+
+  settle(run: RunningJob, outcome: ExecutionOutcome, error: Error | null): void {
+    run.settled = true;
+    const counters = run.entry.counters;
+    const id = run.job.id;
+    let message: string | null = null;
+    switch (outcome.status) {
+      case 'successful':
+        this.#done.push({ id, status: 'successful' });
+        counters.successful++;
+        break;
+      case 'retry':
+        message = outcome.error;
+        this.#retries.push({ id, executeAfter: outcome.executeAfter, error: message });
+        counters.retried++;
+        break;
+      case 'failed':
+      case 'exception':
+        message = outcome.error;
+        this.#done.push({ id, status: outcome.status, error: message });
+        if (outcome.status === 'failed') counters.failed++;
+        else counters.exception++;
+        break;
+      default:
+        throw new TypeError(`unknown outcome ${String((outcome as { status: unknown }).status)}`);
+    }
+    if (message !== null && outcome.status !== 'retry') {
+      this.logger.warn(`job ${id} (${run.entry.name}) ${outcome.status}`, {
+        id,
+        error: message,
+        attempt: run.attempt,
+      });
+    }
+    this.#release(run);
+    if (this.#listeners.job.size > 0) {
+      const kind = error instanceof TimeoutError ? 'timeout' : outcome.status;
+      this.#emitJob(run, kind, message);
+    }
+  }
+
+  #release(run: RunningJob): void {
+    this.#running.delete(run.job.id);
+    const counters = run.entry.counters;
+    counters.running--;
+    counters.recordRun(this.#clock.now() - run.pickedAt);
+    this.#wakeLoop();
+  }
+
+  /** The job left the store as canceled: abort the handler and forget the run. */
+  #cancelRun(run: RunningJob): void {
+    if (run.settled) return;
+    run.settled = true;
+    run.abort(new DOMException(`job ${run.job.id} was cancelled`, 'AbortError'));
+    run.entry.counters.cancelled++;
+    this.#release(run);
+    if (this.#listeners.job.size > 0) this.#emitJob(run, 'cancelled', null);
+  }
+
+  async #flush(): Promise<void> {
+    while (this.#done.length > 0 || this.#retries.length > 0) {
+      const done = this.#done;
+      const retries = this.#retries;
+      this.#done = [];
+      this.#retries = [];
+      // Results of jobs cancelled or re-picked meanwhile come back false: nothing to do for them.
+      if (done.length > 0) await this.#repo.complete(done);
+      if (retries.length > 0) await this.#repo.retry(retries);
+    }
+  }
+
+  // ---- timeouts ---------------------------------------------------------------------------------
+
+  #trackDeadline(run: RunningJob, deadline: number): void {
+    run.deadline = deadline;
+    run.entry.deadlines.push(run);
+    if (deadline < this.#deadlineAt) this.#armDeadlineTimer(deadline);
+  }
+
+  #armDeadlineTimer(at: number): void {
+    this.#clearDeadlineTimer();
+    this.#deadlineAt = at;
+    this.#deadlineTimer = this.#timers.setTimeout(
+      () => this.#expireDeadlines(),
+      Math.max(1, at - this.#clock.now()),
+    );
+  }
+
+  #clearDeadlineTimer(): void {
+    if (this.#deadlineTimer !== null) this.#timers.clearTimeout(this.#deadlineTimer);
+    this.#deadlineTimer = null;
+    this.#deadlineAt = Number.POSITIVE_INFINITY;
+  }
+
+  /** One timer for all runs: expire every overdue head, then re-arm at the earliest live deadline. */
+  #expireDeadlines(): void {
+    this.#deadlineTimer = null;
+    this.#deadlineAt = Number.POSITIVE_INFINITY;
+    const now = this.#clock.now();
+    let next = Number.POSITIVE_INFINITY;
+    for (const entry of this.#entries.values()) {
+      const queue = entry.deadlines;
+      let head = entry.deadlineHead;
+      while (head < queue.length) {
+        const run = queue[head]!;
+        if (!run.settled && run.deadline > now) break;
+        head++;
+        if (!run.settled) this.#timeOut(run);
+      }
+      if (head > 1024 && head * 2 > queue.length) {
+        queue.splice(0, head);
+        head = 0;
+      }
+      entry.deadlineHead = head;
+      if (head < queue.length) next = Math.min(next, queue[head]!.deadline);
+    }
+    if (next !== Number.POSITIVE_INFINITY) this.#armDeadlineTimer(next);
+  }
+
+  #timeOut(run: RunningJob): void {
+    const error = new TimeoutError(
+      `job ${run.job.id} (${run.entry.name}) ran longer than ${run.entry.timeout} ms`,
+    );
+    run.abort(error);
+    run.entry.counters.timedOut++;
+    this.settle(run, failureOutcome(run.entry, run.job, error, this.#clock.now()), error);
+  }
+
+  // ---- heartbeats -------------------------------------------------------------------------------
+
+  /** One batched heartbeat for every running job whose entrypoint has a retryTimer. */
+  #startHeartbeats(): { stop(): void } {
+    const interval = minPositive([...this.#entries.values()].map((e) => e.limits.retryTimer ?? 0));
+    if (interval === 0) return { stop() {} };
+    const every = Math.max(1, Math.floor(interval / 3));
+    let timer: unknown = null;
+    let stopped = false;
+    const beat = (): void => {
+      const ids: number[] = [];
+      for (const run of this.#running.values()) if (run.entry.limits.retryTimer) ids.push(run.job.id);
+      const next = (): void => {
+        if (!stopped) timer = this.#timers.setTimeout(beat, every);
+      };
+      if (ids.length === 0) {
+        next();
+        return;
+      }
+      this.#repo.heartbeat(ids).then(next, (e: unknown) => {
+        this.#report(coerceError(e), 'heartbeat');
+        next();
+      });
+    };
+    timer = this.#timers.setTimeout(beat, every);
+    return {
+      stop: () => {
+        stopped = true;
+        if (timer !== null) this.#timers.clearTimeout(timer);
+      },
+    };
+  }
+
+  // ---- shutdown ---------------------------------------------------------------------------------
+
+  /**
+   * Running jobs get `timeout` ms to finish (their results are flushed as they come); then their
+   * signals abort and they go back to `queued` at once, so any manager can run them again. (Leaving
+   * them picked would delay them by retryTimer, or forever without one.)
+   */
+  async #shutdown(timeout: number): Promise<void> {
+    if (this.#running.size > 0) {
+      let timedOut = false;
+      const timer = this.#timers.setTimeout(
+        () => {
+          timedOut = true;
+          this.#wakeLoop();
+        },
+        Math.max(1, timeout),
+      );
+      while (this.#running.size > 0 && !timedOut) {
+        if (this.#done.length > 0 || this.#retries.length > 0) await this.#flush();
+        if (this.#running.size === 0) break;
+        await this.#sleep(this.#wakeGen, timeout + 1);
+      }
+      this.#timers.clearTimeout(timer);
+    }
+    if (this.#running.size > 0) {
+      const now = this.#clock.now();
+      const reason = new DOMException(`QueueManager ${this.id} shut down`, 'AbortError');
+      for (const run of [...this.#running.values()]) {
+        run.abort(reason);
+        run.settled = true;
+        this.#retries.push({
+          id: run.job.id,
+          executeAfter: now,
+          error: `shutdown: ${reason.message} before the job finished`,
+        });
+        run.entry.counters.retried++;
+        this.#release(run);
+      }
+    }
+    await this.#flush();
+  }
+
+  // ---- helpers ----------------------------------------------------------------------------------
+
+  #newJob(name: string, payload: unknown, options: EnqueueJobOptions | undefined): NewJob {
+    const entry = this.#entries.get(name);
+    if (entry === undefined) {
+      throw new InvalidArgumentError(
+        `entrypoint ${name} is not registered on this manager; register it (its codec encodes the payload) or enqueue through the repository`,
+      );
+    }
+    const job: NewJob = { entrypoint: name, payload: entry.codec.encode(payload) };
+    if (options?.priority !== undefined) job.priority = options.priority;
+    if (options?.executeAfter !== undefined) job.executeAfter = options.executeAfter;
+    if (options?.dedupeKey !== undefined) job.dedupeKey = options.dedupeKey;
+    if (options?.headers !== undefined) job.headers = options.headers;
+    return job;
+  }
+
+  #setIdle(idle: boolean): void {
+    if (this.#idle === idle) return;
+    this.#idle = idle;
+    this.#emit('state', { state: idle ? 'idle' : 'running' });
+  }
+
+  #emitJob(run: RunningJob, outcome: QueueManagerEvents['job']['outcome'], error: string | null): void {
+    this.#emit('job', { id: run.job.id, entrypoint: run.entry.name, outcome, attempt: run.attempt, error });
+  }
+
+  #emit<K extends keyof QueueManagerEvents>(type: K, event: QueueManagerEvents[K]): void {
+    for (const listener of this.#listeners[type] as Set<Listener<K>>) {
+      try {
+        listener(event);
+      } catch (thrown) {
+        // A listener must not break the loop.
+        this.logger.error(`a ${type} listener threw`, { error: coerceError(thrown) });
+      }
+    }
+  }
+
+  #report(error: Error, where: string): void {
+    this.logger.error(`${where} failed: ${describeError(error)}`, { manager: this.id, error });
+    this.#emit('error', { error, where });
+  }
+}
+
+function resolveEntry(name: string, options: EntrypointOptions<unknown>, handler: Handler<unknown>): Entry {
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidArgumentError(`options of entrypoint ${name} must be an object`);
+  }
+  const where = (field: string): string => `entrypoint ${name}: ${field}`;
+  const concurrencyLimit = options.serializedDispatch
+    ? 1
+    : validateCount(options.concurrencyLimit ?? 0, where('concurrencyLimit'));
+  const limits: EntrypointLimits = {
+    concurrencyLimit,
+    requestsPerSecond: validateRate(options.requestsPerSecond ?? 0, where('requestsPerSecond')),
+    retryTimer: validateCount(options.retryTimer ?? 0, where('retryTimer')),
+    maxAttempts: validateCount(options.maxAttempts ?? 3, where('maxAttempts')),
+  };
+  const retry = { ...DEFAULT_RETRY, ...options.retry };
+  validateCount(retry.baseDelay, where('retry.baseDelay'));
+  validateCount(retry.maxDelay, where('retry.maxDelay'));
+  validateRate(retry.factor, where('retry.factor'));
+  if (!(retry.jitter >= 0 && retry.jitter <= 1)) {
+    throw new InvalidArgumentError(`${where('retry.jitter')} must be in 0..1, got ${String(retry.jitter)}`);
+  }
+  if (typeof retry.retryable !== 'function')
+    throw new InvalidArgumentError(`${where('retry.retryable')} must be a function`);
+  if (options.executor !== undefined && typeof options.executor !== 'function') {
+    throw new InvalidArgumentError(`${where('executor')} must be a function`);
+  }
+  return {
+    name,
+    handler,
+    codec: codecOrBytes(options.codec, name),
+    limits,
+    maxAttempts: limits.maxAttempts!,
+    retry,
+    deadLetter: options.deadLetter ?? true,
+    timeout: validateCount(options.timeout ?? 0, where('timeout')),
+    executor: options.executor,
+    counters: new EntrypointCounters(),
+    deadlines: [],
+    deadlineHead: 0,
+  };
+}
+
+function minPositive(values: number[]): number {
+  let min = 0;
+  for (const v of values) if (v > 0 && (min === 0 || v < min)) min = v;
+  return min;
+}

@@ -1,0 +1,45 @@
+/** Default timers, the event-loop yield, and ids. */
+import type { Timers } from './types.js';
+
+/** @internal The global setTimeout/clearTimeout. */
+export const systemTimers: Timers = {
+  setTimeout: (callback, ms) => setTimeout(callback, ms),
+  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+};
+
+type Resolve = () => void;
+
+/**
+ * A macrotask yield that is not clamped like setTimeout(0) (4 ms after nesting): setImmediate
+ * where it exists (Node, Bun, Deno), else a MessageChannel round trip (browsers, workers, workerd).
+ * Without it an in-memory store answers every dequeue in a microtask and the loop would starve
+ * timers, signals and I/O (see PgQueuer's `await asyncio.sleep(0)` in its in-memory dequeue).
+ */
+export const yieldToEventLoop: () => Promise<void> = makeYield();
+
+function makeYield(): () => Promise<void> {
+  const g = globalThis as { setImmediate?: (cb: () => void) => unknown };
+  if (typeof g.setImmediate === 'function') {
+    const setImmediateFn = g.setImmediate;
+    return () => new Promise<void>((resolve) => setImmediateFn(resolve));
+  }
+  if (typeof MessageChannel === 'function') {
+    // One channel; resolvers queue up in post order.
+    const channel = new MessageChannel();
+    const waiting: Resolve[] = [];
+    channel.port1.onmessage = () => waiting.shift()?.();
+    return () =>
+      new Promise<void>((resolve) => {
+        waiting.push(resolve);
+        channel.port2.postMessage(null);
+      });
+  }
+  return () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+}
+
+/** @internal A random id for managers and schedulers. */
+export function randomId(prefix: string): string {
+  const c = globalThis.crypto as Crypto | undefined;
+  const rand = c?.randomUUID ? c.randomUUID().slice(0, 8) : Math.random().toString(16).slice(2, 10);
+  return `${prefix}-${rand}`;
+}

@@ -1,0 +1,228 @@
+/**
+ * Public types of the runtime: options, handler context, codecs, logger, timers, statistics.
+ * Behaviour lives in queue-manager.ts, scheduler-manager.ts, executor.ts and completion.ts.
+ */
+import type { Clock } from '../clock.js';
+import type { Job, JsonObject, Schedule } from '../types.js';
+
+/** Turns a handler's typed payload into the job's bytes and back. */
+export interface Codec<T> {
+  encode(value: T): Uint8Array | null;
+  decode(bytes: Uint8Array | null): T;
+}
+
+/** Structured logger; `fields` carry ids, entrypoints and errors. */
+export interface Logger {
+  debug(message: string, fields?: Record<string, unknown>): void;
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+/**
+ * Where the runtime waits for time to pass (sleeps, heartbeats, handler timeouts). Defaults to the
+ * global setTimeout; tests pass manual timers driven by the same ManualClock as the store.
+ */
+export interface Timers {
+  setTimeout(callback: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+/**
+ * Exponential backoff with full jitter between attempts: the n-th retry waits a random time in
+ * `[delay * (1 - jitter), delay]` where `delay = min(maxDelay, baseDelay * factor^(n-1))`.
+ */
+export interface RetryPolicy {
+  /** Delay before the first retry, ms (default 1000). */
+  baseDelay?: number;
+  /** Longest delay, ms (default 300000). */
+  maxDelay?: number;
+  /** Growth per attempt (default 2). */
+  factor?: number;
+  /** Fraction of the delay that is randomised, 0..1 (default 1: full jitter). */
+  jitter?: number;
+  /** Whether a failure may be retried (default: every error). Non-retryable errors dead-letter at once. */
+  retryable?: (error: Error, job: Job) => boolean;
+}
+
+/** What happens to a job after its handler ran; what a custom {@link Executor} returns. */
+export type ExecutionOutcome =
+  | { status: 'successful' }
+  /** Back to `queued`, due at `executeAfter` (epoch ms). */
+  | { status: 'retry'; executeAfter: number; error: string }
+  /** `failed`: kept as a dead letter (requeue-able). `exception`: terminal, the job leaves. */
+  | { status: 'failed' | 'exception'; error: string };
+
+/** Everything a handler gets for one job. */
+export interface JobContext<P = Uint8Array | null> {
+  /** The job as picked (attempts already counts this run). */
+  readonly job: Job;
+  /** The payload decoded by the entrypoint's codec. */
+  readonly payload: P;
+  /** Fires on cancellation (reason: AbortError DOMException), timeout (TimeoutError) or shutdown. */
+  readonly signal: AbortSignal;
+  /** 1 for the first run; counts stale re-picks too. */
+  readonly attempt: number;
+  /** The `resources` object given to the manager, shared by every handler. */
+  readonly resources: Record<string, unknown>;
+  readonly logger: Logger;
+}
+
+export type Handler<P = Uint8Array | null> = (context: JobContext<P>) => unknown;
+
+/**
+ * Runs a handler and decides the outcome; replaces the built-in retry policy for one entrypoint.
+ * `run()` calls the handler; throwing from the executor itself counts as a failure.
+ */
+export type Executor<P = Uint8Array | null> = (
+  context: JobContext<P>,
+  run: () => Promise<unknown>,
+) => Promise<ExecutionOutcome> | ExecutionOutcome;
+
+export interface EntrypointOptions<P = Uint8Array | null> {
+  /** Payload codec (default: bytes as stored). */
+  codec?: Codec<P>;
+  /** Most jobs of this entrypoint running at once across ALL managers of the store; 0 = unlimited. */
+  concurrencyLimit?: number;
+  /** Same as concurrencyLimit 1 (wins over it). */
+  serializedDispatch?: boolean;
+  /** Picks per second across all managers (the store's token bucket); 0 = unlimited. */
+  requestsPerSecond?: number;
+  /**
+   * A picked job whose heartbeat is older than this many ms is presumed lost and re-picked by any
+   * manager; 0 (default) = never. Running jobs are heartbeated every retryTimer / 3.
+   */
+  retryTimer?: number;
+  /** Runs a job may take, handler failures and lost workers together (default 3). */
+  maxAttempts?: number;
+  /** Backoff between failed attempts and which errors are retryable. */
+  retry?: RetryPolicy;
+  /**
+   * When attempts are exhausted: true (default) keeps the job as a `failed` dead letter with the
+   * last error; false completes it as `exception` (it leaves the store).
+   */
+  deadLetter?: boolean;
+  /**
+   * ms a run may take; then its signal aborts with a TimeoutError and the run counts as a failed
+   * attempt at once (a handler ignoring its signal keeps running, but its result is ignored).
+   */
+  timeout?: number;
+  /** Custom policy for this entrypoint (see {@link Executor}). */
+  executor?: Executor<P>;
+}
+
+export interface QueueManagerOptions {
+  /** Identifies this manager in the store (default: a random id). */
+  id?: string;
+  /** Must be the store's clock (default: the wall clock). */
+  clock?: Clock;
+  timers?: Timers;
+  /** 'console' (default), 'silent', or your own. */
+  logger?: Logger | 'console' | 'silent';
+  /** Shared by every handler through `context.resources` (db pools, HTTP clients). */
+  resources?: Record<string, unknown>;
+  /**
+   * Longest idle sleep, ms, between dequeue attempts when no event arrives (default 10000). Bounds
+   * the delay on stores that cannot notify; events wake the manager at once.
+   */
+  pollInterval?: number;
+}
+
+export interface RunOptions {
+  /** 'continuous' (default) runs until aborted; 'drain' returns once nothing is queued or running. */
+  mode?: 'continuous' | 'drain';
+  /** Most jobs per dequeue (default 100). */
+  batchSize?: number;
+  /** Most jobs this manager runs at once (passed to dequeue as maxOwned; default 100). */
+  maxConcurrentTasks?: number;
+  /** Abort to shut down: stop fetching, let running jobs finish until shutdownTimeout. */
+  signal?: AbortSignal;
+  /**
+   * ms running jobs get to finish after the abort (default 10000); then their signals abort and
+   * they go back to `queued` (a retry due now, error "shutdown") for any manager to pick up.
+   */
+  shutdownTimeout?: number;
+}
+
+/** Counters and latencies of one entrypoint, since the manager was created. */
+export interface EntrypointStats {
+  picked: number;
+  successful: number;
+  /** Failed attempts sent back to the queue. */
+  retried: number;
+  /** Dead letters written by this manager. */
+  failed: number;
+  /** Attempts exhausted with deadLetter false. */
+  exception: number;
+  /** Running jobs aborted by a cancel. */
+  cancelled: number;
+  /** Runs that hit their timeout. */
+  timedOut: number;
+  running: number;
+  /** ms from due (executeAfter) to picked, over the last 1024 jobs. */
+  waitMs: { p50: number; p95: number };
+  /** ms from picked to done, over the last 1024 jobs. */
+  runMs: { p50: number; p95: number };
+}
+
+/** What a QueueManager reports through `on()`. */
+export interface QueueManagerEvents {
+  /** A job's run ended (only computed while someone listens). */
+  job: {
+    id: number;
+    entrypoint: string;
+    outcome: 'successful' | 'retry' | 'failed' | 'exception' | 'cancelled' | 'timeout';
+    attempt: number;
+    error: string | null;
+  };
+  /** The run loop changed state. */
+  state: { state: 'running' | 'idle' | 'stopping' | 'stopped' };
+  /** A store call or a listener failed (the run loop reports and continues or stops). */
+  error: { error: Error; where: string };
+}
+
+export interface ScheduleOptions {
+  /** IANA time zone the expression is read in (default UTC). */
+  timezone?: string;
+  /** The entrypoint recorded in the store (default: the schedule name). */
+  entrypoint?: string;
+  /**
+   * After downtime: 'runOnce' (default) runs an overdue tick once, however many were missed;
+   * 'skip' drops ticks overdue by more than `missedGrace` and waits for the next one.
+   */
+  missed?: 'skip' | 'runOnce';
+  /** ms a tick may be late before 'skip' counts it as missed (default 10000). */
+  missedGrace?: number;
+}
+
+export interface ScheduleContext {
+  readonly schedule: Schedule;
+  /** The tick being run (epoch ms). */
+  readonly scheduledAt: number;
+  /** Fires when the scheduler shuts down. */
+  readonly signal: AbortSignal;
+  readonly resources: Record<string, unknown>;
+  readonly logger: Logger;
+}
+
+export type ScheduleHandler = (context: ScheduleContext) => unknown;
+
+export interface SchedulerManagerOptions {
+  id?: string;
+  clock?: Clock;
+  timers?: Timers;
+  logger?: Logger | 'console' | 'silent';
+  resources?: Record<string, unknown>;
+  /** A claim older than this (ms) may be taken over by another scheduler (default 30000). */
+  claimStaleAfter?: number;
+  /** Longest sleep between checks for due ticks, ms (default 10000). */
+  pollInterval?: number;
+}
+
+/** Headers and scheduling of a job enqueued through a manager. */
+export interface EnqueueJobOptions {
+  priority?: number;
+  executeAfter?: number | Date;
+  dedupeKey?: string | null;
+  headers?: JsonObject | null;
+}
