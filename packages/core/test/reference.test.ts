@@ -247,6 +247,13 @@ describe('reference dequeue vs the literal spec', () => {
           ]);
         } else if (op < 90 && picked.length > 0) {
           await repo.retry([{ id: r.pick(picked).id, executeAfter: now + r.pick([0, 200, 1000]) }]);
+        } else if (op < 93 && held.length > 0) {
+          // Jobs re-entering `queued` get a new generation: their old heap entries must stay dead.
+          const failed = held.filter((j) => j.status === 'failed');
+          if (failed.length > 0) await repo.requeue([r.pick(failed).id]);
+          else await repo.recover({ staleAfter: r.pick([0, 200]) });
+        } else if (op < 95 && held.length > 0) {
+          await repo.cancel([r.pick(held).id]);
         } else {
           clock.advance(r.pick([0, 50, 100, 150, 300, 600]));
         }
@@ -280,6 +287,25 @@ describe('reference dequeue vs the literal spec', () => {
       const next = await repo.dequeue({ batchSize: 10, entrypoints: { a: {} }, queueManagerId: 'm3' });
       expect(next.map((j) => j.id)).toEqual(blockerPriority === 9 ? [5, 3] : [3, 5]);
     }
+  });
+});
+
+describe('reference lazy deletion', () => {
+  it('never revives a heap entry of an earlier queued generation of the same job', async () => {
+    const { clock, repo } = setup();
+    const [id] = (await repo.enqueue([{ entrypoint: 'a' }])) as number[];
+    // queued -> failed leaves entry 1 in the ready heap; requeue adds entry 2.
+    await repo.complete([{ id: id!, status: 'failed', error: 'x' }]);
+    await repo.requeue([id!]);
+    const take = () => repo.dequeue({ batchSize: 5, entrypoints: { a: {} }, queueManagerId: 'm' });
+    expect((await take()).map((j) => j.id)).toEqual([id]);
+    // Back to queued, not due for 5 s: entry 1 has the job's id and status but an old generation.
+    await repo.retry([{ id: id!, executeAfter: clock.now() + 5_000 }]);
+    expect(await take()).toEqual([]);
+    expect(await repo.nextDueAt(['a'])).toBe(clock.now() + 5_000);
+    clock.advance(5_000);
+    expect((await take()).map((j) => j.id)).toEqual([id]);
+    expect(await take()).toEqual([]);
   });
 });
 
