@@ -164,9 +164,19 @@ export class Decoder {
   readonly u8: Uint8Array;
   readonly dv: DataView;
   pos = 0;
-  constructor(buffer: ArrayBufferLike, ptr: number, len: number) {
-    this.u8 = new Uint8Array(buffer, ptr, len);
-    this.dv = new DataView(buffer, ptr, len);
+  /** `copy`: decode from a private copy, so returned byte strings can be views of it. */
+  readonly copied: boolean;
+  constructor(buffer: ArrayBufferLike, ptr: number, len: number, copy = false) {
+    this.copied = copy;
+    if (copy) {
+      // One allocation per batch instead of one per payload (small ArrayBuffers are costly).
+      this.u8 = new Uint8Array(len);
+      this.u8.set(new Uint8Array(buffer, ptr, len));
+      this.dv = new DataView(this.u8.buffer);
+    } else {
+      this.u8 = new Uint8Array(buffer, ptr, len);
+      this.dv = new DataView(buffer, ptr, len);
+    }
   }
   u8v(): number {
     return this.u8[this.pos++]!;
@@ -195,7 +205,7 @@ export class Decoder {
   bytes(): Uint8Array | null {
     const n = this.u32();
     if (n === NULL_LEN) return null;
-    const b = this.u8.slice(this.pos, this.pos + n);
+    const b = this.copied ? this.u8.subarray(this.pos, this.pos + n) : this.u8.slice(this.pos, this.pos + n);
     this.pos += n;
     return b;
   }

@@ -193,7 +193,7 @@ export class WasmRepository implements WasmQueueRepository {
   }
 
   /** Send the encoder's bytes, run `op`, return a decoder over the result (or throw its error). */
-  #call(op: number, now: number): Decoder {
+  #call(op: number, now: number, copy = false): Decoder {
     if (this.#trapped !== undefined) throw this.#trappedError();
     const core = this.#core;
     const len = this.#enc.pos;
@@ -211,8 +211,8 @@ export class WasmRepository implements WasmQueueRepository {
       this.#trapped = error ?? new Error('trap');
       throw this.#trappedError();
     }
+    if (rc === RC.OK) return new Decoder(core.memory.buffer, core.tq_out_ptr(), core.tq_out_len(), copy);
     const d = new Decoder(core.memory.buffer, core.tq_out_ptr(), core.tq_out_len());
-    if (rc === RC.OK) return d;
     const text = () => new TextDecoder().decode(d.u8);
     switch (rc) {
       case RC.DUPLICATE: {
@@ -372,7 +372,7 @@ export class WasmRepository implements WasmQueueRepository {
           e.f64(lim.retryTimer);
           e.f64(lim.maxAttempts);
         }
-        const d = this.#call(OP.DEQUEUE, now);
+        const d = this.#call(OP.DEQUEUE, now, true);
         const n = d.u32();
         const out = new Array<Job>(n);
         for (let i = 0; i < n; i++) out[i] = readJob(d, this.#epNames, this.#mgrNames);
@@ -498,7 +498,7 @@ export class WasmRepository implements WasmQueueRepository {
       const e = this.#enc.reset();
       e.u32(valid.length);
       for (const id of valid) e.f64(id);
-      const d = this.#call(OP.GET_JOBS, now);
+      const d = this.#call(OP.GET_JOBS, now, true);
       return valid.map(() => (d.u8v() === 1 ? readJob(d, this.#epNames, this.#mgrNames) : null));
     });
   }
@@ -532,7 +532,7 @@ export class WasmRepository implements WasmQueueRepository {
       const e = this.#enc.reset();
       e.f64(after);
       e.u32(Math.min(limit, U32_MAX));
-      const d = this.#call(OP.FAILED_JOBS, now);
+      const d = this.#call(OP.FAILED_JOBS, now, true);
       const n = d.u32();
       const out: Job[] = [];
       for (let i = 0; i < n; i++) out.push(readJob(d, this.#epNames, this.#mgrNames));
