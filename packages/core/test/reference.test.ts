@@ -11,12 +11,12 @@ import {
   createReferenceQueue,
   type DequeueOptions,
   type EntrypointLimits,
-  Heap,
   type Job,
   type JobEvent,
   ManualClock,
   type QueueRepository,
 } from '../src/index.js';
+import { Heap } from '../src/reference/heap.js';
 import { StatusArray } from '../src/reference/status-array.js';
 
 const T0 = 1_700_000_000_000;

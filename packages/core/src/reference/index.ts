@@ -1,4 +1,3 @@
-export { Heap } from './heap.js';
 export {
   createReferenceQueue,
   REFERENCE_SCHEMA_VERSION,

@@ -4,7 +4,7 @@
  * docs/ARCHITECTURE.md rule by rule; the comments name the rule where the code could look
  * arbitrary.
  *
- * Indexes, so no call scans all jobs except the bulk ones (clear, failedJobs, scan's orphans):
+ * Indexes, so only `clear` walks all jobs (failedJobs sorts the failed set, scan checks the indexes):
  * - per entrypoint: a ready heap (priority desc, id asc) of due queued jobs, a delayed heap
  *   (executeAfter, id) of queued jobs not yet due, a by-time heap of every queued job (for
  *   nextDueAt), and the picked jobs in a Map kept in heartbeat order (re-inserted on every
@@ -1055,6 +1055,7 @@ export class ReferenceRepository implements QueueRepository {
     });
   }
 
+  /** Idempotent. Events committed but not yet delivered are dropped with the subscriptions. */
   close(): Promise<void> {
     if (this.#closed) return Promise.resolve();
     return this.#op(
