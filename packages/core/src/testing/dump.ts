@@ -14,6 +14,7 @@ export interface RepositoryDump {
   /** `jobStatus` over ids 1..maxId. */
   statuses: (JobStatus | null)[];
   log: JobEvent[];
+  /** The newest 1000 statistics buckets (the port has no cursor to page further). */
   statistics: StatisticsRow[];
   failedJobs: Job[];
   schedules: Schedule[];
@@ -27,6 +28,9 @@ export interface DumpOptions {
 // How far past the highest id seen in the log we probe with jobStatus: the log may have been
 // compacted, so the newest ids can be missing from it.
 const PROBE = 64;
+const MAX_PROBED_ID = 1 << 20;
+// Ids per read call, well under the default maxBatch.
+const CHUNK = 4096;
 
 /**
  * Capture the full observable state of `repo` using only public reads: queueSize, getJobs and
@@ -58,21 +62,32 @@ export async function dumpRepository(
     after = page[page.length - 1]!.id;
   }
   const queueSize = await repo.queueSize();
-  const statistics = await repo.statistics({ since: 0, limit: 1000 });
+  const statistics = await repo.statistics({ limit: 1000 });
   const schedules = await repo.listSchedules();
 
   let maxId = options.maxId ?? 0;
   for (const e of log) maxId = Math.max(maxId, e.jobId);
   for (const j of failedJobs) maxId = Math.max(maxId, j.id);
-  for (;;) {
-    const probe = Array.from({ length: PROBE }, (_, i) => maxId + 1 + i);
+  // Blocks double in size, so a store whose log was compacted away is still found quickly; the
+  // cap stops a store that reports statuses for ids it never assigned from looping forever.
+  for (let block = PROBE; ; block = Math.min(block * 2, CHUNK)) {
+    if (maxId > MAX_PROBED_ID) {
+      throw new Error(
+        `dumpRepository: jobStatus reports statuses beyond id ${MAX_PROBED_ID}; ids never assigned must be null`,
+      );
+    }
+    const probe = Array.from({ length: block }, (_, i) => maxId + 1 + i);
     const found = await repo.jobStatus(probe);
     const last = found.findLastIndex((s) => s !== null);
     if (last < 0) break;
     maxId = probe[last]!;
   }
-  const ids = Array.from({ length: maxId }, (_, i) => i + 1);
-  const jobs = ids.length === 0 ? [] : await repo.getJobs(ids);
-  const statuses = ids.length === 0 ? [] : await repo.jobStatus(ids);
+  const jobs: (Job | null)[] = [];
+  const statuses: (JobStatus | null)[] = [];
+  for (let from = 1; from <= maxId; from += CHUNK) {
+    const ids = Array.from({ length: Math.min(CHUNK, maxId - from + 1) }, (_, i) => from + i);
+    jobs.push(...(await repo.getJobs(ids)));
+    statuses.push(...(await repo.jobStatus(ids)));
+  }
   return { maxId, queueSize, jobs, statuses, log, statistics, failedJobs, schedules };
 }

@@ -3,6 +3,7 @@
  * the precise port semantics in docs/ARCHITECTURE.md.
  */
 import { describe } from 'vitest';
+import { concurrencyScenarios } from './concurrency.js';
 import { dequeueScenarios } from './dequeue.js';
 import { enqueueScenarios } from './enqueue.js';
 import { eventScenarios } from './events.js';
@@ -43,6 +44,7 @@ export function defineConformanceSuite(
     lifecycleScenarios(factory, resolved);
     readScenarios(factory, resolved);
     scheduleScenarios(factory, resolved);
+    concurrencyScenarios(factory, resolved);
     eventScenarios(factory, resolved);
     maintenanceScenarios(factory, resolved);
     invalidInputScenarios(factory, resolved);
