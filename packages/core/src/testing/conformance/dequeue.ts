@@ -178,6 +178,19 @@ export const dequeueScenarios: ScenarioGroup = (factory, options) => {
       expect(ids(await dequeue(repo, { entrypoints: stale, queueManagerId: 'm2' }))).toEqual([1]);
     });
 
+    it('re-picks stale jobs only of requested entrypoints whose retryTimer is above 0', async () => {
+      const { repo, clock } = t;
+      await enqueueIds(repo, [job('a'), job('b'), job('c')]);
+      await dequeue(repo, { entrypoints: { a: {}, b: {}, c: {} } });
+      clock.advance(10_000);
+      const again = await dequeue(repo, {
+        entrypoints: { a: { retryTimer: 1000 }, b: { retryTimer: 0 } },
+        queueManagerId: 'm2',
+      });
+      expect(ids(again)).toEqual([1]);
+      expect((await repo.getJobs([2, 3])).map((j) => j?.queueManagerId)).toEqual(['m1', 'm1']);
+    });
+
     it("re-picks the caller's own stale job too", async () => {
       const { repo, clock } = t;
       await enqueueIds(repo, [job()]);

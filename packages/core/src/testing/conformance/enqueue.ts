@@ -231,6 +231,17 @@ export const enqueueScenarios: ScenarioGroup = (factory, options) => {
       expect(await repo.enqueue([job()])).toEqual([1]);
     });
 
+    it('stores a large batch atomically with consecutive ids', async () => {
+      const { repo } = t;
+      const n = 5000;
+      const got = await repo.enqueue(
+        Array.from({ length: n }, (_, i) => job(i % 2 ? 'a' : 'b', { priority: i % 3 })),
+      );
+      expect(got).toEqual(Array.from({ length: n }, (_, i) => i + 1));
+      const total = (await repo.queueSize()).reduce((sum, row) => sum + row.count, 0);
+      expect(total).toBe(n);
+    });
+
     it('keeps the dedupe key and priority extremes of int32', async () => {
       const { repo } = t;
       await enqueueIds(repo, [

@@ -117,6 +117,17 @@ export const eventScenarios: ScenarioGroup = (factory, options) => {
       await u2();
     });
 
+    it('delivers only new events when after is at or beyond the last seq', async () => {
+      const { repo } = t;
+      await enqueueIds(repo, [job()]);
+      const last = (await repo.log()).at(-1)!.seq;
+      const r = recorder();
+      const unsubscribe = await repo.subscribe(r.listener, { after: last });
+      await settle(repo, r, wait);
+      expect(r.events.map((e) => e.jobId)).toEqual([2]);
+      await unsubscribe();
+    });
+
     it('stops delivery once unsubscribe resolves', async () => {
       const { repo } = t;
       const gone = recorder();

@@ -249,8 +249,60 @@ export const lifecycleScenarios: ScenarioGroup = (factory, options) => {
     });
   });
 
+  describe('requeue and retry keep the job', () => {
+    const t = useRepository(factory, options);
+
+    it('requeue keeps id, payload, priority, headers, dedupe key and created', async () => {
+      const { repo, clock, t0 } = t;
+      await enqueueIds(repo, [
+        job('a', { payload: Uint8Array.from([4, 2]), priority: -7, headers: { x: [1] }, dedupeKey: 'd' }),
+      ]);
+      await dequeue(repo);
+      await repo.complete([{ id: 1, status: 'failed', error: 'e' }]);
+      clock.advance(50);
+      await repo.requeue([1]);
+      const [back] = await repo.getJobs([1]);
+      expect(back).toMatchObject({
+        id: 1,
+        priority: -7,
+        headers: { x: [1] },
+        dedupeKey: 'd',
+        created: t0,
+        entrypoint: 'a',
+      });
+      expect(Array.from(back!.payload!)).toEqual([4, 2]);
+      await expectRejectedUnchanged(repo, 'DUPLICATE_JOB', () =>
+        repo.enqueue([job('a', { dedupeKey: 'd' })]),
+      );
+    });
+
+    it('retry with a past executeAfter makes the job due at once', async () => {
+      const { repo, t0 } = t;
+      await enqueueIds(repo, [job()]);
+      await dequeue(repo);
+      expect(await repo.retry([{ id: 1, executeAfter: t0 - 60_000 }])).toEqual([true]);
+      expect(await repo.nextDueAt(['a'])).toBe(t0 - 60_000);
+      expect(await dequeue(repo, { queueManagerId: 'm2' })).toMatchObject([
+        { id: 1, attempts: 2, queueManagerId: 'm2' },
+      ]);
+    });
+  });
+
   describe('heartbeat', () => {
     const t = useRepository(factory, options);
+
+    it('returns false for failed and terminal jobs', async () => {
+      const { repo } = t;
+      await enqueueIds(repo, [job(), job()]);
+      await dequeue(repo);
+      await repo.complete([
+        { id: 1, status: 'failed' },
+        { id: 2, status: 'successful' },
+      ]);
+      const before = await dumpRepository(repo);
+      expect(await repo.heartbeat([1, 2])).toEqual([false, false]);
+      expect(await dumpRepository(repo)).toEqual(before);
+    });
 
     it('refreshes heartbeat and updated of picked jobs without an event; false for others', async () => {
       const { repo, clock, t0 } = t;
@@ -373,6 +425,13 @@ export const lifecycleScenarios: ScenarioGroup = (factory, options) => {
       expect(await repo.queueSize()).toEqual([]);
       expect(await repo.clear()).toBe(0);
       expect(ids(await dequeue(repo, { entrypoints: { a: {}, b: {}, c: {} } }))).toEqual([]);
+    });
+
+    it('counts each job once when an entrypoint is named twice', async () => {
+      const { repo } = t;
+      await enqueueIds(repo, [job('a'), job('a'), job('b')]);
+      expect(await repo.clear(['a', 'a'])).toBe(2);
+      expect((await repo.log()).filter((e) => e.status === 'deleted').map((e) => e.jobId)).toEqual([1, 2]);
     });
 
     it('clears nothing for an empty list of entrypoints', async () => {

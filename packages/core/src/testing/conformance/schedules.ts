@@ -74,6 +74,19 @@ export const scheduleScenarios: ScenarioGroup = (factory, options) => {
       ]);
     });
 
+    it('lists and claims in UTF-16 name order among equal nextRunAt', async () => {
+      const { repo, t0 } = t;
+      await repo.upsertSchedules([
+        schedule('b', t0),
+        schedule('B', t0),
+        schedule('a', t0),
+        schedule('_', t0),
+      ]);
+      expect((await repo.listSchedules()).map((s) => s.name)).toEqual(['B', '_', 'a', 'b']);
+      const claimed = await repo.claimDueSchedules({ claimerId: 'c', staleAfter: 1000 });
+      expect(claimed.map((s) => s.name)).toEqual(['B', '_', 'a', 'b']);
+    });
+
     it('deletes schedules by name and returns how many existed', async () => {
       const { repo, t0 } = t;
       await repo.upsertSchedules([schedule('a', t0), schedule('b', t0), schedule('c', t0)]);
