@@ -1,6 +1,4 @@
-import { createReferenceQueue } from '../src/index.js';
-import { defineRuntimeSuite } from '../src/testing/index.js';
+import { createReferenceQueue } from '@tideq/core';
+import { defineRuntimeSuite } from '@tideq/core/testing';
 
-defineRuntimeSuite('the reference adapter', async ({ clock }) =>
-  createReferenceQueue(clock ? { clock } : {}),
-);
+defineRuntimeSuite('the reference adapter', async ({ clock }) => createReferenceQueue({ clock }));

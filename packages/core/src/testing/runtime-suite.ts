@@ -20,8 +20,18 @@ import { yieldToEventLoop } from '../runtime/timers.js';
 import type { QueueManagerOptions, RunOptions, ScheduleContext, Timers } from '../runtime/types.js';
 import type { Job, JobStatus } from '../types.js';
 
-/** Creates a fresh, empty repository; time-sensitive scenarios pass the ManualClock it must read. */
-export type RuntimeRepositoryFactory = (ctx: { clock?: ManualClock }) => Promise<QueueRepository>;
+/**
+ * Creates a fresh, empty repository reading time from `ctx.clock`. Time-sensitive scenarios pass a
+ * ManualClock; the others pass one that follows the wall clock, so a conformance factory fits as is.
+ */
+export type RuntimeRepositoryFactory = (ctx: { clock: ManualClock }) => Promise<QueueRepository>;
+
+/** A ManualClock that reads the wall clock: for scenarios that run in real time. */
+class WallClock extends ManualClock {
+  override now(): number {
+    return Date.now();
+  }
+}
 
 export interface RuntimeSuiteOptions {
   /** Timeout of each scenario, ms (default 20000). */
@@ -136,7 +146,7 @@ export function defineRuntimeSuite(
     }
 
     async function real(): Promise<QueueRepository> {
-      const repo = await factory({});
+      const repo = await factory({ clock: new WallClock() });
       repos.push(repo);
       return repo;
     }
