@@ -157,6 +157,7 @@ impl Core {
                 return Ok(());
             }
             op::SNAPSHOT => {
+                st.flush_stats();
                 snapshot::write(st, w.v);
                 return Ok(());
             }

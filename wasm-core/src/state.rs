@@ -241,7 +241,8 @@ pub struct Ep {
     /// Token bucket: (tokens, updatedAt).
     pub bucket: Option<(f64, f64)>,
     /// Held jobs per (status, priority desc), for queueSize.
-    sizes: BTreeMap<(u8, Reverse<i32>), u64>,
+    /// (status, priority, count): a handful of rows, a Vec beats a map here.
+    sizes: Vec<(u8, i32, u64)>,
     /// Cached min executeAfter of ready jobs (None = unknown, recompute).
     ready_min: Option<i64>,
     ready_count: u64,
@@ -249,11 +250,16 @@ pub struct Ep {
 
 impl Ep {
     fn size(&mut self, status: u8, prio: i32, delta: i64) {
-        let k = (status, Reverse(prio));
-        let c = self.sizes.entry(k).or_insert(0);
-        *c = (*c as i64 + delta) as u64;
-        if *c == 0 {
-            self.sizes.remove(&k);
+        match self.sizes.iter().position(|x| x.0 == status && x.1 == prio) {
+            Some(i) => {
+                let c = (self.sizes[i].2 as i64 + delta) as u64;
+                if c == 0 {
+                    self.sizes.swap_remove(i);
+                } else {
+                    self.sizes[i].2 = c;
+                }
+            }
+            None => self.sizes.push((status, prio, delta as u64)),
         }
     }
     fn best_ready(&mut self, jobs: &Jobs) -> Option<(i32, u64, bool)> {
@@ -335,6 +341,7 @@ pub struct State {
     pub log: VecDeque<Row>,
     pub log_first_seq: u64,
     pub stats: BTreeMap<(i64, u32, u8, i32), u64>,
+    stat_pending: Option<((i64, u32, u8, i32), u64)>,
     pub schedules: BTreeMap<Key16, Sched>,
     pub m: Metrics,
 }
@@ -357,6 +364,7 @@ impl Default for State {
             log: VecDeque::new(),
             log_first_seq: 1,
             stats: BTreeMap::new(),
+            stat_pending: None,
             schedules: BTreeMap::new(),
             m: Metrics::default(),
         }
@@ -410,6 +418,7 @@ fn t(x: i64) -> f64 {
 }
 
 pub fn write_job(w: &mut Writer, id: u64, j: &Job) {
+    w.v.reserve(90 + j.data.as_ref().map_or(0, |d| d.len()) + j.err.as_ref().map_or(0, |e| e.len()));
     w.f64(id as f64);
     w.u32(j.ep);
     w.i32(j.prio);
@@ -427,6 +436,12 @@ pub fn write_job(w: &mut Writer, id: u64, j: &Job) {
 }
 
 impl State {
+    pub fn flush_stats(&mut self) {
+        if let Some((k, c)) = self.stat_pending.take() {
+            *self.stats.entry(k).or_insert(0) += c;
+        }
+    }
+
     pub fn ep_count(&self) -> u32 {
         self.eps.len() as u32
     }
@@ -475,7 +490,15 @@ impl State {
 
     fn stat(&mut self, ep: u32, status: u8, prio: i32, now: i64) {
         let second = now.div_euclid(1000) * 1000;
-        *self.stats.entry((second, ep, status, prio)).or_insert(0) += 1;
+        let key = (second, ep, status, prio);
+        // Consecutive transitions usually hit the same bucket: count them before touching the map.
+        match &mut self.stat_pending {
+            Some((k, c)) if *k == key => *c += 1,
+            _ => {
+                self.flush_stats();
+                self.stat_pending = Some((key, 1));
+            }
+        }
         self.m.records_written += 1;
     }
 
@@ -1240,7 +1263,7 @@ impl State {
         w.u32(0);
         let mut n = 0u32;
         for (i, e) in self.eps.iter().enumerate() {
-            for (&(st, Reverse(p)), &c) in &e.sizes {
+            for &(st, p, c) in &e.sizes {
                 w.u32(i as u32);
                 w.u8(st);
                 w.i32(p);
@@ -1297,6 +1320,7 @@ impl State {
     pub fn statistics(&mut self, r: &mut Reader, w: &mut Writer) -> Res {
         let since = r.f64().ok_or(Fail::Invalid("statistics: truncated"))?;
         let since = if since.is_nan() { i64::MIN } else { crate::io::to_time(since).ok_or(Fail::Invalid("statistics: bad since"))? };
+        self.flush_stats();
         let rows: Vec<_> = self.stats.range((since, 0, 0, i32::MIN)..).collect();
         w.u32(rows.len() as u32);
         for (&(s, ep, st, p), &c) in rows {
@@ -1567,6 +1591,7 @@ impl State {
         }
         if let Some(age) = age {
             let thr = now.saturating_sub(age.min(i64::MAX as u64) as i64);
+            self.flush_stats();
             let keep = self.stats.split_off(&(thr, 0, 0, i32::MIN));
             self.stats = keep;
         }

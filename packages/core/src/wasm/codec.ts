@@ -52,7 +52,8 @@ export const STATUS: readonly JobStatus[] = [
   'deleted',
   'failed',
 ];
-export const STATUS_CODE: Readonly<Record<string, number>> = Object.fromEntries(STATUS.map((s, i) => [s, i]));
+/** A Map, not an object: status strings come from callers (`'constructor'` must not resolve). */
+export const STATUS_CODE: ReadonlyMap<string, number> = new Map(STATUS.map((s, i) => [s, i]));
 export const KIND: readonly JobEventKind[] = [
   'enqueued',
   'picked',

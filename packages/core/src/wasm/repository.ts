@@ -325,6 +325,8 @@ export class WasmRepository implements WasmQueueRepository {
       'enqueue',
       (now) => {
         const onConflict = validateOnConflict(optionsObject(options, 'enqueue options').onConflict);
+        const fast = this.#encodeCommonJobs(jobs, onConflict);
+        if (fast >= 0) return this.#enqueueResult(this.#call(OP.ENQUEUE, now), fast);
         const valid = validateNewJobs(jobs, this.#limits, onConflict);
         if (valid.length === 0) return [];
         const eps = valid.map((j) => this.#ep(j.entrypoint));
@@ -340,15 +342,78 @@ export class WasmRepository implements WasmQueueRepository {
           e.json(j.headers);
           e.str(j.dedupeKey);
         }
-        const d = this.#call(OP.ENQUEUE, now);
-        let id = d.f64();
-        const out = new Array<number | null>(valid.length);
-        for (let i = 0; i < valid.length; i++) out[i] = d.u8v() === 1 ? id++ : null;
-        return out;
+        return this.#enqueueResult(this.#call(OP.ENQUEUE, now), valid.length);
       },
       'installed',
       true,
     );
+  }
+
+  #enqueueResult(d: Decoder, n: number): (number | null)[] {
+    let id = d.f64();
+    const out = new Array<number | null>(n);
+    for (let i = 0; i < n; i++) out[i] = d.u8v() === 1 ? id++ : null;
+    return out;
+  }
+
+  /**
+   * The hot path: encode a batch whose jobs all have the common shape (known entrypoint, bytes
+   * or null payload, int32 priority, numeric or absent executeAfter, no dedupe key or headers)
+   * without building ValidJob objects. Accepts exactly what validateNewJobs accepts for such
+   * jobs; returns -1 (nothing decided) for anything else, which then takes the validating path.
+   */
+  #encodeCommonJobs(jobs: unknown, onConflict: 'raise' | 'skip'): number {
+    if (!Array.isArray(jobs) || jobs.length === 0 || jobs.length > this.#limits.maxBatch) return -1;
+    const maxPayload = this.#limits.maxPayloadBytes;
+    const epIds = this.#epIds;
+    const e = this.#enc.reset();
+    e.u8(onConflict === 'skip' ? 1 : 0);
+    e.u32(jobs.length);
+    for (let i = 0; i < jobs.length; i++) {
+      const job = jobs[i] as NewJob | null;
+      if (job === null || typeof job !== 'object') return -1;
+      const ep = epIds.get(job.entrypoint);
+      if (ep === undefined) return -1;
+      const { payload, priority, executeAfter } = job;
+      if (
+        (job.dedupeKey !== undefined && job.dedupeKey !== null) ||
+        (job.headers !== undefined && job.headers !== null)
+      ) {
+        return -1;
+      }
+      let p = 0;
+      if (priority !== undefined) {
+        if (
+          typeof priority !== 'number' ||
+          !Number.isInteger(priority) ||
+          priority < -2147483648 ||
+          priority > 2147483647
+        ) {
+          return -1;
+        }
+        p = priority;
+      }
+      let at = Number.NaN;
+      if (executeAfter !== undefined && executeAfter !== null) {
+        if (
+          typeof executeAfter !== 'number' ||
+          !Number.isFinite(executeAfter) ||
+          Math.abs(executeAfter) > 8.64e15
+        ) {
+          return -1;
+        }
+        at = Math.floor(executeAfter);
+      }
+      e.u32(ep);
+      e.i32(p);
+      e.f64(at);
+      if (payload === undefined || payload === null) e.bytes(null);
+      else if (payload instanceof Uint8Array && payload.byteLength <= maxPayload) e.bytes(payload);
+      else return -1;
+      e.u32(0xffffffff);
+      e.u32(0xffffffff);
+    }
+    return jobs.length;
   }
 
   // ---- consuming ------------------------------------------------------------------------------
@@ -387,6 +452,8 @@ export class WasmRepository implements WasmQueueRepository {
     return this.#op(
       'complete',
       (now) => {
+        const fast = this.#encodeCommonResults(results);
+        if (fast >= 0) return this.#bools(this.#call(OP.COMPLETE, now), fast);
         const valid = batchOf(results, this.#limits, 'results').map((value, i) => {
           const r = itemOf(value, `results[${i}]`);
           return {
@@ -399,7 +466,7 @@ export class WasmRepository implements WasmQueueRepository {
         e.u32(valid.length);
         for (const r of valid) {
           e.f64(r.id);
-          e.u8(STATUS_CODE[r.status]!);
+          e.u8(STATUS_CODE.get(r.status)!);
           e.str(r.error);
         }
         return this.#bools(this.#call(OP.COMPLETE, now), valid.length);
@@ -407,6 +474,27 @@ export class WasmRepository implements WasmQueueRepository {
       'installed',
       true,
     );
+  }
+
+  /** Like #encodeCommonJobs for complete(): plain results with short or no error texts. */
+  #encodeCommonResults(results: unknown): number {
+    if (!Array.isArray(results) || results.length > this.#limits.maxBatch) return -1;
+    const e = this.#enc.reset();
+    e.u32(results.length);
+    for (let i = 0; i < results.length; i++) {
+      const r = results[i] as CompletionResult | null;
+      if (r === null || typeof r !== 'object' || Array.isArray(r)) return -1;
+      const { id, error } = r;
+      const status = typeof r.status === 'string' ? STATUS_CODE.get(r.status) : undefined;
+      if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 1) return -1;
+      if (status === undefined || status < 2) return -1;
+      e.f64(id);
+      e.u8(status);
+      if (error === undefined || error === null) e.str(null);
+      else if (typeof error === 'string' && error.length <= 8192) e.str(error);
+      else return -1;
+    }
+    return results.length;
   }
 
   #bools(d: Decoder, n: number): boolean[] {
