@@ -21,15 +21,45 @@ const vitestArgs = process.argv.slice(2);
 const totals = { passed: 0, failed: 0, skipped: 0 };
 const failedSteps = [];
 
-/** Runs a command, streaming its output; with `capture`, also returns its stdout text. */
+// A hung step (an endless loop in a test, a server that never answers) must not eat CI's whole budget.
+const stepTimeoutMs = Number(process.env.TIDEQ_STEP_TIMEOUT_S || 1800) * 1000;
+let current = null;
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    if (current) killGroup(current, 'SIGTERM');
+    process.exit(130);
+  });
+}
+
+function killGroup(child, signal) {
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+/**
+ * Runs a command in its own process group, streaming its output; with `capture`, also returns its
+ * stdout text. Killed (with its children) after TIDEQ_STEP_TIMEOUT_S seconds (default 1800).
+ */
 function run(command, args, { cwd = root, env = process.env, capture = false } = {}) {
   return new Promise((resolve) => {
     const child = spawn(command, args, {
       cwd,
       env,
+      detached: true,
       stdio: ['ignore', capture ? 'pipe' : 'inherit', 'inherit'],
     });
+    current = child;
     let out = '';
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      console.log(`\n[test] ${command} still running after ${stepTimeoutMs / 1000} s: killing it`);
+      killGroup(child, 'SIGTERM');
+      setTimeout(() => killGroup(child, 'SIGKILL'), 5000).unref();
+    }, stepTimeoutMs);
     if (capture) {
       child.stdout.on('data', (chunk) => {
         process.stdout.write(chunk);
@@ -37,10 +67,15 @@ function run(command, args, { cwd = root, env = process.env, capture = false } =
       });
     }
     child.on('error', (error) => {
+      clearTimeout(timer);
       console.error(`[test] cannot start ${command}: ${error.message}`);
-      resolve({ code: 127, out });
+      resolve({ code: 127, out, timedOut });
     });
-    child.on('close', (code, signal) => resolve({ code: code ?? (signal ? 128 : 1), out }));
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      current = null;
+      resolve({ code: code ?? (signal ? 128 : 1), out, timedOut });
+    });
   });
 }
 
@@ -79,7 +114,7 @@ async function rust() {
   }
   const cargo = process.env.CARGO || 'cargo';
   banner('rust', `${cargo} test (in wasm-core/${process.env.RUSTC ? `, RUSTC=${process.env.RUSTC}` : ''})`);
-  const { code, out } = await run(cargo, ['test'], { cwd: crate, capture: true });
+  const { code, out, timedOut } = await run(cargo, ['test'], { cwd: crate, capture: true });
   let passed = 0;
   let failed = 0;
   let ignored = 0;
@@ -96,7 +131,10 @@ async function rust() {
   totals.skipped += ignored;
   if (code !== 0) {
     if (failed === 0) totals.failed += 1;
-    stepFailed('rust', failed > 0 ? `${failed} failed` : `cargo test exited with ${code}`);
+    const why = timedOut
+      ? `timed out after ${stepTimeoutMs / 1000} s (TIDEQ_STEP_TIMEOUT_S)`
+      : `exited with ${code}`;
+    stepFailed('rust', failed > 0 ? `${failed} failed` : `cargo test ${why}`);
   } else if (results === 0) {
     console.log('[test] rust: cargo test printed no "test result:" line');
   }
@@ -108,7 +146,7 @@ async function vitest() {
   const args = ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...vitestArgs];
   banner('vitest', `vitest ${args.join(' ')}`);
   try {
-    const { code } = await run(bin('vitest'), args);
+    const { code, timedOut } = await run(bin('vitest'), args);
     let json = null;
     try {
       json = JSON.parse(readFileSync(report, 'utf8'));
@@ -125,8 +163,10 @@ async function vitest() {
     }
     if (code !== 0 && failed === 0) failed = 1;
     totals.failed += failed;
-    if (code !== 0)
+    if (timedOut) stepFailed('vitest', `timed out after ${stepTimeoutMs / 1000} s (TIDEQ_STEP_TIMEOUT_S)`);
+    else if (code !== 0) {
       stepFailed('vitest', json ? `${failed} failed` : `vitest exited with ${code} and wrote no report`);
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
