@@ -54,23 +54,22 @@ pub fn write(s: &State, out: &mut Vec<u8>) {
         w.u32(j.attempts);
         w.u32(j.mgr);
         w.u8(j.status);
-        w.u8(j.flags & (F_PAYLOAD | F_HEADERS | F_DEDUPE));
-        w.u32(j.plen);
-        w.u32(j.hlen);
-        w.opt_blob(j.data.as_deref());
+        w.opt_blob(j.payload());
+        w.opt_blob(j.headers());
+        w.opt_blob(j.dedupe());
         w.opt_blob(j.err.as_deref());
     }
     w.u64(s.log_first_seq);
     w.u32(s.log.len() as u32);
-    for r in &s.log {
+    for (i, r) in s.log.iter().enumerate() {
         w.u64(r.job);
         w.i64(r.at);
         w.u32(r.ep);
         w.i32(r.prio);
         w.u32(r.mgr);
-        w.u8(r.kind);
+        w.u8(r.kind & !ROW_ERR);
         w.u8(r.status);
-        w.opt_blob(r.err.as_deref());
+        w.opt_blob(s.row_err(s.log_first_seq + i as u64, r));
     }
     w.u32(s.stats.len() as u32);
     for (&(sec, ep, st, p), &c) in &s.stats {
@@ -202,31 +201,23 @@ fn parse(r: &mut Reader) -> Option<Result<State, &'static str>> {
             attempts: r.u32()?,
             mgr: r.u32()?,
             status: r.u8()?,
-            flags: r.u8()?,
-            plen: r.u32()?,
-            hlen: r.u32()?,
             ..Job::default()
         };
-        j.data = r.opt_blob()?.map(Into::into);
+        let (p, h, d) = (r.opt_blob()?, r.opt_blob()?, r.opt_blob()?);
+        let (flags, data) = pack(p, h, d);
+        j.flags = flags;
+        j.data = data;
         let err = r.opt_blob()?;
         if err.map_or(false, |e| e.len() % 2 != 0) {
             return None;
         }
         j.err = err.map(Into::into);
-        let dlen = j.data.as_ref().map_or(0, |d| d.len()) as u64;
-        let used = j.plen as u64 + j.hlen as u64;
         let ok = (j.ep as usize) < s.eps.len()
             && (j.mgr as usize) <= s.mgrs.len()
             && (j.status == PICKED) == (j.mgr != 0)
             && matches!(j.status, QUEUED | PICKED | FAILED)
             && s.statuses[(id - 1) as usize] == j.status
-            && j.flags & !(F_PAYLOAD | F_HEADERS | F_DEDUPE) == 0
-            && used <= dlen
-            && (j.flags & F_PAYLOAD != 0 || j.plen == 0)
-            && (j.flags & F_HEADERS != 0 || j.hlen == 0)
-            && ((j.flags & F_DEDUPE != 0) == (dlen > used))
-            && (dlen - used) % 2 == 0
-            && (j.data.is_some() || dlen == 0);
+            && d.map_or(true, |d| !d.is_empty() && d.len() % 2 == 0);
         if !ok {
             return None;
         }
@@ -246,12 +237,12 @@ fn parse(r: &mut Reader) -> Option<Result<State, &'static str>> {
             mgr: r.u32()?,
             kind: r.u8()?,
             status: r.u8()?,
-            err: r.opt_blob()?.map(Into::into),
         };
+        let err = r.opt_blob()?;
         if row.job == 0 || row.job >= s.next_id || row.ep as usize >= s.eps.len() || row.mgr as usize > s.mgrs.len() || row.kind > K_FAILED || row.status > FAILED {
             return None;
         }
-        s.log.push_back(row);
+        s.push_row(row, err);
     }
     let ns = r.count(25)?;
     for _ in 0..ns {

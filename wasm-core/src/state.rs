@@ -24,6 +24,8 @@ pub const CANCELED: u8 = 4;
 pub const DELETED: u8 = 5;
 pub const FAILED: u8 = 6;
 const EMPTY: u8 = 255;
+/// Set on `Row::kind` when the row has an error text in `log_errs`.
+pub const ROW_ERR: u8 = 0x80;
 
 pub const K_ENQUEUED: u8 = 0;
 pub const K_PICKED: u8 = 1;
@@ -62,11 +64,11 @@ pub struct Job {
     pub created: i64,
     pub updated: i64,
     pub hb: i64,
-    /// payload ++ headers (UTF-8 JSON) ++ dedupe key (UTF-16LE), one allocation.
+    /// varint(payload len) ++ varint(headers len) ++ payload ++ headers (UTF-8 JSON) ++ dedupe
+    /// key (UTF-16LE): one allocation, and the lengths cost no bytes in the job itself (the
+    /// allocator's 8-byte rounding absorbs them). None when all three are absent or empty.
     pub data: Option<Box<[u8]>>,
     pub err: Option<Box<[u8]>>,
-    pub plen: u32,
-    pub hlen: u32,
     pub ep: u32,
     pub prio: i32,
     pub attempts: u32,
@@ -76,27 +78,77 @@ pub struct Job {
     pub flags: u8,
 }
 
+fn varint(b: &[u8], pos: &mut usize) -> usize {
+    let mut x = 0usize;
+    let mut shift = 0;
+    while let Some(&c) = b.get(*pos) {
+        *pos += 1;
+        x |= ((c & 0x7f) as usize) << shift;
+        shift += 7;
+        if c & 0x80 == 0 || shift > 28 {
+            break;
+        }
+    }
+    x
+}
+
+fn put_varint(v: &mut Vec<u8>, mut x: usize) {
+    while x >= 0x80 {
+        v.push((x as u8) | 0x80);
+        x >>= 7;
+    }
+    v.push(x as u8);
+}
+
+/// Pack a job's payload, headers and dedupe key into its flags and data blob.
+pub fn pack(p: Option<&[u8]>, h: Option<&[u8]>, d: Option<&[u8]>) -> (u8, Option<Box<[u8]>>) {
+    let flags = (p.is_some() as u8) * F_PAYLOAD | (h.is_some() as u8) * F_HEADERS | (d.is_some() as u8) * F_DEDUPE;
+    let (pb, hb, db) = (p.unwrap_or(&[]), h.unwrap_or(&[]), d.unwrap_or(&[]));
+    if pb.is_empty() && h.is_none() && d.is_none() {
+        return (flags, None);
+    }
+    let mut v = Vec::with_capacity(pb.len() + hb.len() + db.len() + 8);
+    put_varint(&mut v, pb.len());
+    put_varint(&mut v, hb.len());
+    v.extend_from_slice(pb);
+    v.extend_from_slice(hb);
+    v.extend_from_slice(db);
+    (flags, Some(v.into_boxed_slice()))
+}
+
 impl Job {
+    /// (payload, headers, dedupe) slices of the data blob; bounds-checked, never panics.
+    #[inline]
+    fn parts(&self) -> (&[u8], &[u8], &[u8]) {
+        let d = match self.data.as_deref() {
+            Some(d) => d,
+            None => return (&[], &[], &[]),
+        };
+        let mut pos = 0;
+        let pl = varint(d, &mut pos);
+        let hl = varint(d, &mut pos);
+        let a = pos.min(d.len());
+        let b = a.saturating_add(pl).min(d.len());
+        let c = b.saturating_add(hl).min(d.len());
+        (&d[a..b], &d[b..c], &d[c..])
+    }
     pub fn payload(&self) -> Option<&[u8]> {
         if self.flags & F_PAYLOAD == 0 {
             return None;
         }
-        // An empty payload (not null) may have no allocation at all.
-        Some(self.data.as_deref().map_or(&[], |d| &d[..self.plen as usize]))
+        Some(self.parts().0)
     }
     pub fn headers(&self) -> Option<&[u8]> {
         if self.flags & F_HEADERS == 0 {
             return None;
         }
-        let p = self.plen as usize;
-        self.data.as_deref().map(|d| &d[p..p + self.hlen as usize])
+        Some(self.parts().1)
     }
     pub fn dedupe(&self) -> Option<&[u8]> {
         if self.flags & F_DEDUPE == 0 {
             return None;
         }
-        let s = (self.plen + self.hlen) as usize;
-        self.data.as_deref().map(|d| &d[s..])
+        Some(self.parts().2)
     }
 }
 
@@ -283,10 +335,11 @@ pub struct Metrics {
     pub compacted_records: u64,
 }
 
+/// One log row (32 bytes). Its error text, if any, lives in `State::log_errs` by seq: errors
+/// are rare and an inline pointer would cost 8 bytes on every row.
 pub struct Row {
     pub job: u64,
     pub at: i64,
-    pub err: Option<Box<[u8]>>,
     pub ep: u32,
     pub prio: i32,
     pub mgr: u32,
@@ -340,6 +393,7 @@ pub struct State {
     failed: BTreeSet<u64>,
     pub log: VecDeque<Row>,
     pub log_first_seq: u64,
+    pub log_errs: BTreeMap<u64, Box<[u8]>>,
     pub stats: BTreeMap<(i64, u32, u8, i32), u64>,
     stat_pending: Option<((i64, u32, u8, i32), u64)>,
     pub schedules: BTreeMap<Key16, Sched>,
@@ -363,6 +417,7 @@ impl Default for State {
             failed: BTreeSet::new(),
             log: VecDeque::new(),
             log_first_seq: 1,
+            log_errs: BTreeMap::new(),
             stats: BTreeMap::new(),
             stat_pending: None,
             schedules: BTreeMap::new(),
@@ -373,6 +428,24 @@ impl Default for State {
 
 fn utf16(s: &str) -> Vec<u8> {
     s.encode_utf16().flat_map(|u| u.to_le_bytes()).collect()
+}
+
+/// Make the allocator grow linear memory in few large steps instead of one `memory.grow` per
+/// 64 KiB: each grow is expensive for the JS engine (new ArrayBuffer, external-memory GC
+/// pressure); measured 40% of a deep enqueue with 256-byte payloads. Allocating and freeing one
+/// block of at least 1/32 of the current memory leaves it free for the allocations that follow.
+fn reserve_heap(bytes: usize) {
+    #[cfg(target_arch = "wasm32")]
+    {
+        let cur = core::arch::wasm32::memory_size(0) * 65536;
+        let chunk = bytes.max(cur / 32).min(1 << 28);
+        let mut v: Vec<u8> = Vec::new();
+        if v.try_reserve_exact(chunk).is_ok() {
+            drop(v);
+        }
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    let _ = bytes;
 }
 
 /// The one candidate order: priority desc, then id asc.
@@ -436,6 +509,21 @@ pub fn write_job(w: &mut Writer, id: u64, j: &Job) {
 }
 
 impl State {
+    pub fn push_row(&mut self, mut row: Row, err: Option<&[u8]>) {
+        if let Some(e) = err {
+            row.kind |= ROW_ERR;
+            self.log_errs.insert(self.log_first_seq + self.log.len() as u64, e.into());
+        }
+        self.log.push_back(row);
+    }
+
+    pub fn row_err(&self, seq: u64, row: &Row) -> Option<&[u8]> {
+        if row.kind & ROW_ERR == 0 {
+            return None;
+        }
+        self.log_errs.get(&seq).map(|e| &e[..])
+    }
+
     pub fn flush_stats(&mut self) {
         if let Some((k, c)) = self.stat_pending.take() {
             *self.stats.entry(k).or_insert(0) += c;
@@ -484,7 +572,8 @@ impl State {
     // ---- bookkeeping ------------------------------------------------------------------------
 
     fn push_log(&mut self, kind: u8, id: u64, j: &Job, status: u8, at: i64, mgr: u32, err: Option<&[u8]>) {
-        self.log.push_back(Row { job: id, at, err: err.map(Into::into), ep: j.ep, prio: j.prio, mgr, kind, status });
+        let row = Row { job: id, at, ep: j.ep, prio: j.prio, mgr, kind, status };
+        self.push_row(row, err);
         self.m.records_written += 1;
     }
 
@@ -613,8 +702,8 @@ impl State {
         }
         self.eps[ep as usize].size(old, prio, -1);
         self.set_status(id, status);
-        let row = Row { job: id, at: now, err: err.map(Into::into), ep, prio, mgr, kind, status };
-        self.log.push_back(row);
+        let row = Row { job: id, at: now, ep, prio, mgr, kind, status };
+        self.push_row(row, err);
         self.m.records_written += 1;
         self.stat(ep, status, prio, now);
         self.jobs.remove(id, self.next_id);
@@ -704,6 +793,8 @@ impl State {
         if !r.at_end() {
             return bad("enqueue: trailing bytes");
         }
+        let need: usize = ins.iter().map(|j| 64 + j.p.map_or(0, |x| x.len()) + j.h.map_or(0, |x| x.len()) + j.d.map_or(0, |x| x.len())).sum();
+        reserve_heap(need);
         // Decide every position before storing anything (atomic).
         let mut take = vec![true; n];
         let mut seen: FxMap<&[u8], ()> = FxMap::default();
@@ -732,27 +823,8 @@ impl State {
             }
             let id = self.next_id;
             self.next_id += 1;
-            let mut flags = 0u8;
             let (plen, hlen) = (j.p.map_or(0, |x| x.len()), j.h.map_or(0, |x| x.len()));
-            let total = plen + hlen + j.d.map_or(0, |x| x.len());
-            let data = if total == 0 {
-                None
-            } else {
-                let mut v = Vec::with_capacity(total);
-                v.extend_from_slice(j.p.unwrap_or(&[]));
-                v.extend_from_slice(j.h.unwrap_or(&[]));
-                v.extend_from_slice(j.d.unwrap_or(&[]));
-                Some(v.into_boxed_slice())
-            };
-            if j.p.is_some() {
-                flags |= F_PAYLOAD;
-            }
-            if j.h.is_some() {
-                flags |= F_HEADERS;
-            }
-            if j.d.is_some() {
-                flags |= F_DEDUPE;
-            }
+            let (flags, data) = pack(j.p, j.h, j.d);
             let job = Job {
                 exec: j.exec,
                 created: now,
@@ -760,8 +832,6 @@ impl State {
                 hb: now,
                 data,
                 err: None,
-                plen: plen as u32,
-                hlen: hlen as u32,
                 ep: j.ep,
                 prio: j.prio,
                 attempts: 0,
@@ -778,7 +848,7 @@ impl State {
             }
             self.eps[j.ep as usize].size(QUEUED, j.prio, 1);
             self.enqueue_ready(id, now);
-            self.log.push_back(Row { job: id, at: now, err: None, ep: j.ep, prio: j.prio, mgr: 0, kind: K_ENQUEUED, status: QUEUED });
+            self.log.push_back(Row { job: id, at: now, ep: j.ep, prio: j.prio, mgr: 0, kind: K_ENQUEUED, status: QUEUED });
             self.m.records_written += 1;
         }
         Ok(())
@@ -982,7 +1052,7 @@ impl State {
             j.mgr = mgr;
             write_job(w, id, j);
             let (jep, jprio) = (j.ep, j.prio);
-            self.log.push_back(Row { job: id, at: now, err: None, ep: jep, prio: jprio, mgr, kind: K_PICKED, status: PICKED });
+            self.log.push_back(Row { job: id, at: now, ep: jep, prio: jprio, mgr, kind: K_PICKED, status: PICKED });
             self.m.records_written += 1;
             picked += 1;
         }
@@ -1299,15 +1369,16 @@ impl State {
         w.u32((end - start) as u32);
         for i in start..end {
             let row = &self.log[i];
-            w.f64((self.log_first_seq + i as u64) as f64);
-            w.u8(row.kind);
+            let seq = self.log_first_seq + i as u64;
+            w.f64(seq as f64);
+            w.u8(row.kind & !ROW_ERR);
             w.u8(row.status);
             w.f64(row.job as f64);
             w.u32(row.ep);
             w.i32(row.prio);
             w.f64(t(row.at));
             w.u32(row.mgr);
-            w.opt_blob(row.err.as_deref());
+            w.opt_blob(self.row_err(seq, row));
         }
         Ok(())
     }
@@ -1586,6 +1657,8 @@ impl State {
         let drop = self.beyond(rec, age, now);
         self.log.drain(..drop);
         self.log_first_seq += drop as u64;
+        let keep = self.log_errs.split_off(&self.log_first_seq);
+        self.log_errs = keep;
         if self.log.capacity() > 2 * self.log.len() + 1024 {
             self.log.shrink_to_fit();
         }
