@@ -164,6 +164,13 @@ async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const childAt = args.indexOf('--child');
   if (childAt >= 0) return child(JSON.parse(args[childAt + 1]!) as Cell[]);
+  const fromAt = args.indexOf('--from');
+  if (fromAt >= 0) {
+    // Print the tables of a saved --json result.
+    const { readFileSync } = await import('node:fs');
+    const saved = JSON.parse(readFileSync(args[fromAt + 1]!, 'utf8')) as Report;
+    return printTables(saved);
+  }
   const quick = args.includes('--quick');
   const json = args.includes('--json');
   const runsAt = args.indexOf('--runs');
@@ -223,10 +230,30 @@ async function main(): Promise<void> {
       jobs: deepest,
       bytesPerJob: median(list.map((x) => x.bytesPerJob!)),
     }));
+  const report: Report = { runs, quick, lifecycle, memory };
   if (json) {
-    process.stdout.write(`${JSON.stringify({ runs, quick, lifecycle, memory })}\n`);
+    process.stdout.write(`${JSON.stringify(report)}\n`);
     return;
   }
+  printTables(report);
+}
+
+interface Report {
+  runs: number;
+  quick: boolean;
+  lifecycle: {
+    adapter: Adapter;
+    state: State;
+    jobs: number;
+    batch: number;
+    payload: number;
+    jobsPerSec: number;
+  }[];
+  memory: { adapter: Adapter; payload: number; jobs: number; bytesPerJob: number }[];
+}
+
+function printTables({ runs, lifecycle, memory }: Report): void {
+  const deepest = Math.max(...memory.map((m) => m.jobs));
   const fmt = (n: number) => n.toLocaleString('en-US');
   console.log(`\nlifecycle (jobs/s, median of ${runs} fresh processes)\n`);
   console.log('| state | jobs | batch | payload | wasm | reference | wasm / reference |');
