@@ -53,6 +53,7 @@ export interface PgClientLike {
   removeListener(event: 'notification', listener: (msg: NotificationLike) => void): unknown;
   removeListener(event: 'error', listener: (err: Error) => void): unknown;
   getTransactionStatus?(): string | null;
+  listenerCount?(event: string): number;
 }
 
 /** A client checked out of a pool. */
@@ -122,6 +123,9 @@ async function listenOn(
  */
 export function clientDriver(client: PgClientLike, name = 'Client'): SqlDriver {
   let checked = false;
+  // A client whose connection the server ends emits 'error'; unhandled, that kills the process.
+  // Later queries reject (StorageUnavailableError) instead.
+  if (client.listenerCount?.('error') === 0) client.on('error', () => {});
   return {
     name,
     async query(text, params) {
