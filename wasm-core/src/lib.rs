@@ -7,6 +7,7 @@ pub mod hash;
 pub mod io;
 pub mod snapshot;
 pub mod state;
+pub mod vecmap;
 
 use io::{Reader, Writer};
 use state::{Fail, State};

@@ -72,7 +72,7 @@ pub fn write(s: &State, out: &mut Vec<u8>) {
         w.opt_blob(s.row_err(s.log_first_seq + i as u64, r));
     }
     w.u32(s.stats.len() as u32);
-    for (&(sec, ep, st, p), &c) in &s.stats {
+    for &((sec, ep, st, p), c) in &s.stats.v {
         w.i64(sec);
         w.u32(ep);
         w.u8(st);
@@ -80,7 +80,7 @@ pub fn write(s: &State, out: &mut Vec<u8>) {
         w.u64(c);
     }
     w.u32(s.schedules.len() as u32);
-    for (k, sc) in &s.schedules {
+    for (k, sc) in s.schedules.iter() {
         w.blob(&k.0);
         w.blob(&sc.ep);
         w.blob(&sc.expr);

@@ -12,9 +12,10 @@
 //! - picked jobs: per entrypoint, a FIFO of (heartbeat, id): time never runs backwards (`now` is
 //!   clamped to the last one seen), so appends keep it sorted by heartbeat for the stale scan.
 use crate::hash::FxMap;
+use crate::vecmap::VecMap;
 use crate::io::{Reader, Writer};
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet, BinaryHeap, VecDeque};
+use std::collections::{BinaryHeap, VecDeque};
 
 pub const QUEUED: u8 = 0;
 pub const PICKED: u8 = 1;
@@ -285,7 +286,7 @@ impl Level {
 #[derive(Default)]
 pub struct Ep {
     pub name: Box<[u8]>,
-    levels: BTreeMap<Reverse<i32>, Level>,
+    levels: VecMap<Reverse<i32>, Level>,
     delayed: BinaryHeap<Reverse<(i64, u64)>>,
     fifo: VecDeque<(i64, u64)>,
     /// Picked jobs of this entrypoint (all managers).
@@ -316,11 +317,11 @@ impl Ep {
     }
     fn best_ready(&mut self, jobs: &Jobs) -> Option<(i32, u64, bool)> {
         loop {
-            let (&Reverse(p), lvl) = self.levels.iter_mut().next()?;
+            let (Reverse(p), lvl) = self.levels.v.first_mut()?;
             if let Some((id, r)) = lvl.head(jobs) {
-                return Some((p, id, r));
+                return Some((*p, id, r));
             }
-            self.levels.remove(&Reverse(p));
+            self.levels.v.remove(0);
         }
     }
 }
@@ -383,20 +384,21 @@ pub struct State {
     /// Latest status of every id ever assigned (index id - 1).
     pub statuses: Vec<u8>,
     pub eps: Vec<Ep>,
-    pub ep_index: FxMap<Box<[u8]>, u32>,
+    pub ep_index: FxMap<Box<[u8]>, u64>,
     /// Interned manager ids (UTF-16LE); index + 1 is the handle.
     pub mgrs: Vec<Box<[u8]>>,
-    pub mgr_index: FxMap<Box<[u8]>, u32>,
+    pub mgr_index: FxMap<Box<[u8]>, u64>,
     /// Picked jobs per manager handle.
     owned: Vec<u64>,
     dedupe: FxMap<Box<[u8]>, u64>,
-    failed: BTreeSet<u64>,
+    /// Dead letters by id (failures mostly arrive in id order, so appends dominate).
+    failed: VecMap<u64, ()>,
     pub log: VecDeque<Row>,
     pub log_first_seq: u64,
-    pub log_errs: BTreeMap<u64, Box<[u8]>>,
-    pub stats: BTreeMap<(i64, u32, u8, i32), u64>,
+    pub log_errs: VecMap<u64, Box<[u8]>>,
+    pub stats: VecMap<(i64, u32, u8, i32), u64>,
     stat_pending: Option<((i64, u32, u8, i32), u64)>,
-    pub schedules: BTreeMap<Key16, Sched>,
+    pub schedules: VecMap<Key16, Sched>,
     pub m: Metrics,
 }
 
@@ -414,13 +416,13 @@ impl Default for State {
             mgr_index: FxMap::default(),
             owned: vec![0],
             dedupe: FxMap::default(),
-            failed: BTreeSet::new(),
+            failed: VecMap::default(),
             log: VecDeque::new(),
             log_first_seq: 1,
-            log_errs: BTreeMap::new(),
-            stats: BTreeMap::new(),
+            log_errs: VecMap::default(),
+            stats: VecMap::default(),
             stat_pending: None,
-            schedules: BTreeMap::new(),
+            schedules: VecMap::default(),
             m: Metrics::default(),
         }
     }
@@ -526,7 +528,7 @@ impl State {
 
     pub fn flush_stats(&mut self) {
         if let Some((k, c)) = self.stat_pending.take() {
-            *self.stats.entry(k).or_insert(0) += c;
+            *self.stats.entry_or(k, || 0) += c;
         }
     }
 
@@ -539,11 +541,11 @@ impl State {
             return bad("entrypoint name must be 1..128 characters of [A-Za-z0-9_.:-]");
         }
         if let Some(&i) = self.ep_index.get(name) {
-            return Ok(i);
+            return Ok(i as u32);
         }
         let i = self.eps.len() as u32;
         self.eps.push(Ep { name: name.into(), ..Ep::default() });
-        self.ep_index.insert(name.into(), i);
+        self.ep_index.insert(name.into(), i as u64);
         Ok(i)
     }
 
@@ -552,11 +554,11 @@ impl State {
             return bad("manager id must be 1..512 UTF-16 code units");
         }
         if let Some(&i) = self.mgr_index.get(name) {
-            return Ok(i);
+            return Ok(i as u32);
         }
         self.mgrs.push(name.into());
         let i = self.mgrs.len() as u32;
-        self.mgr_index.insert(name.into(), i);
+        self.mgr_index.insert(name.into(), i as u64);
         self.owned.push(0);
         Ok(i)
     }
@@ -610,7 +612,7 @@ impl State {
             if let Some(j) = self.jobs.get_mut(id) {
                 j.flags |= F_READY;
             }
-            e.levels.entry(Reverse(prio)).or_default().push(id);
+            e.levels.entry_or(Reverse(prio), Level::default).push(id);
             e.ready_count += 1;
             if let Some(m) = e.ready_min {
                 e.ready_min = Some(m.min(exec));
@@ -729,7 +731,7 @@ impl State {
         let e = &mut self.eps[ep as usize];
         e.size(old, prio, -1);
         e.size(FAILED, prio, 1);
-        self.failed.insert(id);
+        self.failed.insert(id, ());
         self.set_status(id, FAILED);
         let j = self.jobs.get(id).cloned().unwrap_or_default();
         self.push_log(K_FAILED, id, &j, FAILED, now, holder, err);
@@ -797,7 +799,7 @@ impl State {
         reserve_heap(need);
         // Decide every position before storing anything (atomic).
         let mut take = vec![true; n];
-        let mut seen: FxMap<&[u8], ()> = FxMap::default();
+        let mut seen: FxMap<Box<[u8]>, u64> = FxMap::default();
         let mut dups: Vec<Box<[u8]>> = Vec::new();
         for (i, j) in ins.iter().enumerate() {
             if let Some(k) = j.d {
@@ -808,7 +810,7 @@ impl State {
                         dups.push(k.into());
                     }
                 }
-                seen.insert(k, ());
+                seen.insert(k.into(), 0);
             }
         }
         if !dups.is_empty() {
@@ -1071,7 +1073,7 @@ impl State {
             return false;
         }
         for &ep in eps {
-            for (&Reverse(p), l) in self.eps[ep].levels.range(Reverse(hi)..=Reverse(until.0)) {
+            for (&Reverse(p), l) in self.eps[ep].levels.iter().filter(|(&Reverse(p), _)| p <= hi && p >= until.0) {
                 for &id in l.ring.iter().chain(l.late.iter().map(|x| &x.0)) {
                     if ready_live(&self.jobs, id) && before((p, id), until) && after.map_or(true, |a| before(a, (p, id))) {
                         return true;
@@ -1090,9 +1092,9 @@ impl State {
             e.fifo.retain(|&(hb, id)| matches!(jobs.get(id), Some(j) if j.status == PICKED && j.hb == hb));
             // A job can appear twice with the same heartbeat (picked, retried, picked at one `now`).
             let mut last: Option<(i64, u64)> = None;
-            let mut seen = std::collections::HashSet::<u64, crate::hash::FxBuild>::default();
+            let mut seen = FxMap::<u64, u64>::default();
             e.fifo.retain(|&x| {
-                let keep = Some(x) != last && seen.insert(x.1);
+                let keep = Some(x) != last && seen.insert(x.1, 0).is_none();
                 last = Some(x);
                 keep
             });
@@ -1191,20 +1193,20 @@ impl State {
     pub fn requeue(&mut self, r: &mut Reader, w: &mut Writer, now: i64) -> Res {
         let ids = Self::ids(r)?;
         let mut take = vec![false; ids.len()];
-        let mut seen_ids = std::collections::HashSet::<u64, crate::hash::FxBuild>::default();
-        let mut keys: FxMap<&[u8], u32> = FxMap::default();
+        let mut seen_ids = FxMap::<u64, u64>::default();
+        let mut keys: FxMap<Box<[u8]>, u64> = FxMap::default();
         let mut dups: Vec<Box<[u8]>> = Vec::new();
         for (i, &id) in ids.iter().enumerate() {
             let j = match self.jobs.get(id) {
                 Some(j) if j.status == FAILED => j,
                 _ => continue,
             };
-            if !seen_ids.insert(id) {
+            if seen_ids.insert(id, 0).is_some() {
                 continue;
             }
             take[i] = true;
             if let Some(k) = j.dedupe() {
-                *keys.entry(k).or_insert(0) += 1;
+                *keys.entry(k.into()).or_insert(0) += 1;
             }
         }
         for (i, &id) in ids.iter().enumerate() {
@@ -1241,10 +1243,10 @@ impl State {
 
     pub fn heartbeat(&mut self, r: &mut Reader, w: &mut Writer, now: i64) -> Res {
         let ids = Self::ids(r)?;
-        let mut seen = std::collections::HashSet::<u64, crate::hash::FxBuild>::default();
+        let mut seen = FxMap::<u64, u64>::default();
         for id in ids {
             let j = match self.jobs.get_mut(id) {
-                Some(j) if j.status == PICKED && seen.insert(id) => j,
+                Some(j) if j.status == PICKED && seen.insert(id, 0).is_none() => j,
                 _ => {
                     w.u8(0);
                     continue;
@@ -1349,7 +1351,8 @@ impl State {
     pub fn failed_jobs(&mut self, r: &mut Reader, w: &mut Writer) -> Res {
         let after = r.count_f().ok_or(Fail::Invalid("failedJobs: bad after"))?;
         let limit = r.u32().ok_or(Fail::Invalid("failedJobs: truncated"))? as usize;
-        let ids: Vec<u64> = self.failed.range(after.saturating_add(1)..).take(limit).copied().collect();
+        let from = self.failed.lower_bound(&after.saturating_add(1));
+        let ids: Vec<u64> = self.failed.v[from..].iter().take(limit).map(|x| x.0).collect();
         w.u32(ids.len() as u32);
         for id in ids {
             if let Some(j) = self.jobs.get(id) {
@@ -1392,9 +1395,10 @@ impl State {
         let since = r.f64().ok_or(Fail::Invalid("statistics: truncated"))?;
         let since = if since.is_nan() { i64::MIN } else { crate::io::to_time(since).ok_or(Fail::Invalid("statistics: bad since"))? };
         self.flush_stats();
-        let rows: Vec<_> = self.stats.range((since, 0, 0, i32::MIN)..).collect();
+        let from = self.stats.lower_bound(&(since, 0, 0, i32::MIN));
+        let rows = &self.stats.v[from..];
         w.u32(rows.len() as u32);
-        for (&(s, ep, st, p), &c) in rows {
+        for &((s, ep, st, p), c) in rows {
             w.f64(t(s));
             w.u32(ep);
             w.u8(st);
@@ -1423,7 +1427,7 @@ impl State {
             if ep.ready_count > 0 {
                 if ep.ready_min.is_none() {
                     let mut rm: Option<i64> = None;
-                    for l in ep.levels.values() {
+                    for (_, l) in ep.levels.iter() {
                         for &id in l.ring.iter().chain(l.late.iter().map(|x| &x.0)) {
                             if let Some(j) = jobs.get(id) {
                                 if j.status == QUEUED && j.flags & F_READY != 0 {
@@ -1509,7 +1513,7 @@ impl State {
             .filter(|(_, s)| s.next <= now && (s.by.is_none() || s.at.map_or(true, |a| a < thr)))
             .map(|(k, s)| (s.next, k.clone()))
             .collect();
-        due.sort();
+        due.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
         due.truncate(limit);
         w.u32(due.len() as u32);
         for (_, k) in due {
@@ -1572,7 +1576,7 @@ impl State {
 
     pub fn list_schedules(&mut self, w: &mut Writer) -> Res {
         w.u32(self.schedules.len() as u32);
-        for (k, s) in &self.schedules {
+        for (k, s) in self.schedules.iter() {
             Self::write_sched(w, k, s);
         }
         Ok(())
@@ -1657,16 +1661,14 @@ impl State {
         let drop = self.beyond(rec, age, now);
         self.log.drain(..drop);
         self.log_first_seq += drop as u64;
-        let keep = self.log_errs.split_off(&self.log_first_seq);
-        self.log_errs = keep;
+        self.log_errs.drop_before(&self.log_first_seq);
         if self.log.capacity() > 2 * self.log.len() + 1024 {
             self.log.shrink_to_fit();
         }
         if let Some(age) = age {
             let thr = now.saturating_sub(age.min(i64::MAX as u64) as i64);
             self.flush_stats();
-            let keep = self.stats.split_off(&(thr, 0, 0, i32::MIN));
-            self.stats = keep;
+            self.stats.drop_before(&(thr, 0, 0, i32::MIN));
         }
         self.m.compactions += 1;
         self.m.compacted_records += drop as u64;
@@ -1716,7 +1718,7 @@ impl State {
                     }
                 }
                 FAILED => {
-                    self.failed.insert(id);
+                    self.failed.insert(id, ());
                 }
                 _ => return Err("stored job with a terminal status"),
             }
