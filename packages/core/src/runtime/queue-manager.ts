@@ -187,6 +187,7 @@ export class QueueManager<R extends Record<string, unknown> = {}> implements Run
 
     this.#active = true;
     this.#stopping = false;
+    this.#idle = false;
     const onAbort = (): void => {
       this.#stopping = true;
       this.#wakeLoop();

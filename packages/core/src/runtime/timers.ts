@@ -24,12 +24,24 @@ function makeYield(): () => Promise<void> {
     return () => new Promise<void>((resolve) => setImmediateFn(resolve));
   }
   if (typeof MessageChannel === 'function') {
-    // One channel; resolvers queue up in post order.
-    const channel = new MessageChannel();
+    // One channel per burst of yields, closed when none is waiting: an open port would keep
+    // runtimes such as Deno from exiting.
+    let channel: MessageChannel | null = null;
     const waiting: Resolve[] = [];
-    channel.port1.onmessage = () => waiting.shift()?.();
+    const onMessage = (): void => {
+      const resolve = waiting.shift();
+      if (waiting.length === 0 && channel !== null) {
+        channel.port1.close();
+        channel = null;
+      }
+      resolve?.();
+    };
     return () =>
       new Promise<void>((resolve) => {
+        if (channel === null) {
+          channel = new MessageChannel();
+          channel.port1.onmessage = onMessage;
+        }
         waiting.push(resolve);
         channel.port2.postMessage(null);
       });
