@@ -81,6 +81,15 @@ function toResult(res: QueryResultLike): SqlResult {
   return { rows: res.rows, rowCount: res.rowCount ?? res.rows.length };
 }
 
+/** The session is gone: not an SQL error from a live server (those carry a SQLSTATE and severity). */
+export function sessionLost(error: unknown): boolean {
+  const e = error as { code?: unknown; severity?: unknown } | null;
+  if (e === null || typeof e !== 'object') return true;
+  if (typeof e.severity !== 'string') return true;
+  const code = String(e.code ?? '');
+  return code.startsWith('08') || code.startsWith('57P');
+}
+
 const TX_CHECK = 'SELECT transaction_timestamp() = statement_timestamp() AS autocommit';
 
 async function checkAutocommit(name: string, client: PgClientLike): Promise<void> {
@@ -159,10 +168,27 @@ export function poolDriver(pool: PgPoolLike, options: PoolDriverOptions = {}): S
   // A pooled connection killed by the server makes the pool emit 'error'; without a handler
   // that is an uncaught exception. The pool recovers on its own; the query in flight rejects.
   if (pool.listenerCount('error') === 0) pool.on('error', () => {});
+  // pool.query() handles only the first 'error' of a client; a killed session can emit more
+  // (EPIPE from a half-written batch), which would be uncaught. Every client we use keeps a
+  // listener for as long as it lives.
+  const guarded = new WeakSet<object>();
   return {
     name,
     async query(text, params) {
-      return toResult(await pool.query(text, params as unknown[] | undefined));
+      const client = await pool.connect();
+      if (!guarded.has(client)) {
+        client.on('error', () => {});
+        guarded.add(client);
+      }
+      try {
+        const res = await client.query(text, params as unknown[] | undefined);
+        client.release();
+        return toResult(res);
+      } catch (error) {
+        // A server-side SQL error leaves the session usable; anything else discards it.
+        client.release(sessionLost(error) ? (error as Error) : undefined);
+        throw error;
+      }
     },
     async listen(channel, onNotify, onReconnect) {
       const max = pool.options?.max;

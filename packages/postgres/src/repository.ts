@@ -332,13 +332,10 @@ export class PostgresQueueRepository implements QueueRepository {
       return notInstalledError(this.config, error);
     }
     const code = pgCode(error);
-    if (
-      code === undefined ||
-      code.startsWith('08') ||
-      code === '57P01' ||
-      code === '57P02' ||
-      code === '57P03'
-    ) {
+    // Socket errors (EPIPE, ECONNRESET: they carry a syscall), errors without a SQLSTATE, and the
+    // connection-exception / operator-intervention classes mean the server is out of reach.
+    const system = typeof (error as { syscall?: unknown } | null)?.syscall === 'string';
+    if (system || code === undefined || code.startsWith('08') || code.startsWith('57P')) {
       const message = error instanceof Error ? error.message : String(error);
       return new StorageUnavailableError(
         `PostgreSQL is unreachable through the ${this.#driver.name}: ${message}`,
