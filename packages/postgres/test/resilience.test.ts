@@ -198,10 +198,7 @@ describe('query plans', () => {
       await client.query('SET auto_explain.log_min_duration = 0');
       await client.query('SET auto_explain.log_nested_statements = on');
       await client.query("SET auto_explain.log_level = 'notice'");
-      const q = createPostgresQueue({
-        driver: { name: 'explain', query: (t, p) => client.query(t, p as unknown[]) },
-        schema,
-      });
+      const q = createPostgresQueue({ driver: pgClientDriver(client), schema });
       const jobs = await q.dequeue({ batchSize: 50, entrypoints: { e1: {}, e3: {} }, queueManagerId: 'm' });
       expect(jobs).toHaveLength(50);
     } finally {
