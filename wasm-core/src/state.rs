@@ -450,6 +450,13 @@ fn reserve_heap(bytes: usize) {
     let _ = bytes;
 }
 
+/// Every sort in the crate goes through this one instantiation: each extra `sort_unstable`
+/// monomorphisation costs ~4 KB of wasm.
+#[inline(never)]
+pub fn sort_pairs(v: &mut [(i64, u64)]) {
+    v.sort_unstable();
+}
+
 /// The one candidate order: priority desc, then id asc.
 #[inline]
 fn before(a: (i32, u64), b: (i32, u64)) -> bool {
@@ -946,10 +953,14 @@ impl State {
                 }
             }
         }
-        stale.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        let mut keyed: Vec<(i64, u64)> = stale.iter().map(|&(p, id)| (-(p as i64), id)).collect();
+        sort_pairs(&mut keyed);
+        let mut stale: Vec<(i32, u64)> = keyed.iter().map(|&(p, id)| ((-p) as i32, id)).collect();
         stale.dedup();
         // 2. exhausted stale jobs -> failed, in id order
-        exhausted.sort_unstable();
+        let mut keyed: Vec<(i64, u64)> = exhausted.iter().map(|&id| (0, id)).collect();
+        sort_pairs(&mut keyed);
+        let mut exhausted: Vec<u64> = keyed.iter().map(|x| x.1).collect();
         exhausted.dedup();
         for &id in &exhausted {
             let (ep, att) = match self.jobs.get(id) {
@@ -1507,21 +1518,23 @@ impl State {
         let stale = r.count_f().ok_or(Fail::Invalid("claimDueSchedules: bad staleAfter"))?;
         let limit = r.u32().ok_or(Fail::Invalid("claimDueSchedules: truncated"))? as usize;
         let thr = now.saturating_sub(stale.min(i64::MAX as u64) as i64);
-        let mut due: Vec<(i64, Key16)> = self
+        // (nextRunAt, index): the map is in name order, so the index breaks ties by name.
+        let mut due: Vec<(i64, u64)> = self
             .schedules
             .iter()
-            .filter(|(_, s)| s.next <= now && (s.by.is_none() || s.at.map_or(true, |a| a < thr)))
-            .map(|(k, s)| (s.next, k.clone()))
+            .enumerate()
+            .filter(|(_, (_, s))| s.next <= now && (s.by.is_none() || s.at.map_or(true, |a| a < thr)))
+            .map(|(i, (_, s))| (s.next, i as u64))
             .collect();
-        due.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
+        sort_pairs(&mut due);
         due.truncate(limit);
         w.u32(due.len() as u32);
-        for (_, k) in due {
-            if let Some(s) = self.schedules.get_mut(&k) {
+        for (_, i) in due {
+            if let Some((k, s)) = self.schedules.v.get_mut(i as usize) {
                 s.by = Some(by.into());
                 s.at = Some(now);
                 self.m.records_written += 1;
-                Self::write_sched(w, &k, s);
+                Self::write_sched(w, k, s);
             }
         }
         Ok(())
@@ -1592,11 +1605,12 @@ impl State {
                     break;
                 }
                 if matches!(self.jobs.get(id), Some(j) if j.status == PICKED && j.hb == hb) {
-                    v.push(id);
+                    v.push((0, id));
                 }
             }
         }
-        v.sort_unstable();
+        sort_pairs(&mut v);
+        let mut v: Vec<u64> = v.iter().map(|x| x.1).collect();
         v.dedup();
         v
     }
@@ -1723,7 +1737,7 @@ impl State {
                 _ => return Err("stored job with a terminal status"),
             }
         }
-        ids.sort_unstable();
+        sort_pairs(&mut ids);
         for (hb, id) in ids {
             let ep = self.jobs.get(id).map_or(0, |j| j.ep as usize);
             self.eps[ep].fifo.push_back((hb, id));
