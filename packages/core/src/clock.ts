@@ -24,7 +24,8 @@ export class ManualClock implements Clock {
   }
   /** Move forward by `ms` (negative values are rejected: time never runs backwards). */
   advance(ms: number): number {
-    if (!(ms >= 0) || !Number.isFinite(ms)) throw new RangeError(`ManualClock.advance needs a finite ms >= 0, got ${ms}`);
+    if (!(ms >= 0) || !Number.isFinite(ms))
+      throw new RangeError(`ManualClock.advance needs a finite ms >= 0, got ${ms}`);
     this.#now += Math.floor(ms);
     return this.#now;
   }

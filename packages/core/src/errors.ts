@@ -44,7 +44,11 @@ export class TideqError extends Error {
   /** Machine-readable context (the duplicate keys, the offending field, ...). */
   readonly details: Record<string, unknown> | undefined;
 
-  constructor(code: TideqErrorCode, message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+  constructor(
+    code: TideqErrorCode,
+    message: string,
+    options?: { cause?: unknown; details?: Record<string, unknown> },
+  ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.details = options?.details;
@@ -177,7 +181,9 @@ export function errorFromJSON(json: TideqErrorJSON): TideqError {
 /** Turn any thrown value into an Error, keeping the original as `cause` (handlers may throw anything). */
 export function coerceError(value: unknown): Error {
   if (value instanceof Error) return value;
-  return new Error(typeof value === 'string' ? value : `non-error thrown: ${safeString(value)}`, { cause: value });
+  return new Error(typeof value === 'string' ? value : `non-error thrown: ${safeString(value)}`, {
+    cause: value,
+  });
 }
 
 function safeString(value: unknown): string {

@@ -31,7 +31,9 @@ export function resolveLimits(overrides?: Partial<Limits>): Limits {
   const limits = { ...DEFAULT_LIMITS, ...overrides };
   for (const [name, value] of Object.entries(limits)) {
     if (!Number.isSafeInteger(value) || value < 1) {
-      throw new InvalidArgumentError(`limit ${name} must be a positive integer, got ${String(value)}`, { field: name });
+      throw new InvalidArgumentError(`limit ${name} must be a positive integer, got ${String(value)}`, {
+        field: name,
+      });
     }
   }
   return limits;
@@ -61,16 +63,21 @@ export function validateEntrypoints(names: unknown, where = 'entrypoints'): stri
 export function validateTime(value: unknown, where: string): number {
   const ms = value instanceof Date ? value.getTime() : value;
   if (typeof ms !== 'number' || !Number.isFinite(ms) || Math.abs(ms) > 8.64e15) {
-    throw new InvalidArgumentError(`${where} must be a finite epoch-ms number or a valid Date, got ${describe(value)}`, {
-      field: where,
-    });
+    throw new InvalidArgumentError(
+      `${where} must be a finite epoch-ms number or a valid Date, got ${describe(value)}`,
+      {
+        field: where,
+      },
+    );
   }
   return Math.floor(ms);
 }
 
 export function validatePriority(value: unknown, where = 'priority'): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < INT32_MIN || value > INT32_MAX) {
-    throw new InvalidArgumentError(`${where} must be an int32 integer, got ${describe(value)}`, { field: where });
+    throw new InvalidArgumentError(`${where} must be an int32 integer, got ${describe(value)}`, {
+      field: where,
+    });
   }
   return value;
 }
@@ -78,7 +85,9 @@ export function validatePriority(value: unknown, where = 'priority'): number {
 /** A non-negative integer (counts, ms durations), optionally bounded. */
 export function validateCount(value: unknown, where: string, min = 0, max = Number.MAX_SAFE_INTEGER): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
-    throw new InvalidArgumentError(`${where} must be an integer in ${min}..${max}, got ${describe(value)}`, { field: where });
+    throw new InvalidArgumentError(`${where} must be an integer in ${min}..${max}, got ${describe(value)}`, {
+      field: where,
+    });
   }
   return value;
 }
@@ -86,7 +95,9 @@ export function validateCount(value: unknown, where: string, min = 0, max = Numb
 /** A non-negative finite number (rates). */
 export function validateRate(value: unknown, where: string): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new InvalidArgumentError(`${where} must be a finite number >= 0, got ${describe(value)}`, { field: where });
+    throw new InvalidArgumentError(`${where} must be a finite number >= 0, got ${describe(value)}`, {
+      field: where,
+    });
   }
   return value;
 }
@@ -99,7 +110,9 @@ export function validateIds(ids: unknown, limits: Limits, where = 'ids'): number
   for (let i = 0; i < ids.length; i++) {
     const id = ids[i];
     if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 1) {
-      throw new InvalidArgumentError(`${where}[${i}] must be a positive safe integer job id, got ${describe(id)}`);
+      throw new InvalidArgumentError(
+        `${where}[${i}] must be a positive safe integer job id, got ${describe(id)}`,
+      );
     }
   }
   return ids as number[];
@@ -108,39 +121,49 @@ export function validateIds(ids: unknown, limits: Limits, where = 'ids'): number
 export function validateHeaders(value: unknown, limits: Limits, where = 'headers'): JsonObject | null {
   if (value === undefined || value === null) return null;
   if (typeof value !== 'object' || Array.isArray(value) || !isPlainObject(value)) {
-    throw new InvalidArgumentError(`${where} must be a plain JSON object or null, got ${describe(value)}`, { field: where });
+    throw new InvalidArgumentError(`${where} must be a plain JSON object or null, got ${describe(value)}`, {
+      field: where,
+    });
   }
   checkJson(value, where, 0);
   const bytes = encoder.encode(JSON.stringify(value)).length;
   if (bytes > limits.maxHeadersBytes) {
-    throw new PayloadTooLargeError(`${where} take ${bytes} bytes as JSON; the limit is ${limits.maxHeadersBytes}`, {
-      field: where,
-      bytes,
-      limit: limits.maxHeadersBytes,
-    });
+    throw new PayloadTooLargeError(
+      `${where} take ${bytes} bytes as JSON; the limit is ${limits.maxHeadersBytes}`,
+      {
+        field: where,
+        bytes,
+        limit: limits.maxHeadersBytes,
+      },
+    );
   }
   // A deep copy, so later mutation by the caller cannot change what was stored.
   return JSON.parse(JSON.stringify(value)) as JsonObject;
 }
 
 function checkJson(value: unknown, where: string, depth: number): void {
-  if (depth > 64) throw new InvalidArgumentError(`${where} is nested deeper than 64 levels`, { field: where });
+  if (depth > 64)
+    throw new InvalidArgumentError(`${where} is nested deeper than 64 levels`, { field: where });
   if (value === null || typeof value === 'string' || typeof value === 'boolean') return;
   if (typeof value === 'number') {
     if (!Number.isFinite(value)) {
-      throw new InvalidArgumentError(`${where} holds ${value}, which JSON cannot represent`, { field: where });
+      throw new InvalidArgumentError(`${where} holds ${value}, which JSON cannot represent`, {
+        field: where,
+      });
     }
     return;
   }
   if (Array.isArray(value)) {
-    value.forEach((v, i) => checkJson(v, `${where}[${i}]`, depth + 1));
+    for (let i = 0; i < value.length; i++) checkJson(value[i], `${where}[${i}]`, depth + 1);
     return;
   }
   if (typeof value === 'object' && isPlainObject(value)) {
     for (const [k, v] of Object.entries(value)) checkJson(v, `${where}.${k}`, depth + 1);
     return;
   }
-  throw new InvalidArgumentError(`${where} holds ${describe(value)}, which is not JSON-serialisable`, { field: where });
+  throw new InvalidArgumentError(`${where} holds ${describe(value)}, which is not JSON-serialisable`, {
+    field: where,
+  });
 }
 
 function isPlainObject(value: object): boolean {
@@ -183,7 +206,9 @@ export function validateDedupeKey(value: unknown, limits: Limits, where = 'dedup
 export function validateNewJobs(jobs: unknown, limits: Limits, onConflict: 'raise' | 'skip'): ValidJob[] {
   if (!Array.isArray(jobs)) throw new InvalidArgumentError('enqueue takes an array of jobs');
   if (jobs.length > limits.maxBatch) {
-    throw new InvalidArgumentError(`enqueue got ${jobs.length} jobs; at most ${limits.maxBatch} per call (split the batch)`);
+    throw new InvalidArgumentError(
+      `enqueue got ${jobs.length} jobs; at most ${limits.maxBatch} per call (split the batch)`,
+    );
   }
   const out: ValidJob[] = new Array(jobs.length);
   for (let i = 0; i < jobs.length; i++) {
@@ -237,24 +262,33 @@ export function validateCompletionStatus(value: unknown, where: string): Complet
 
 export function validateErrorText(value: unknown, where: string): string | null {
   if (value === undefined || value === null) return null;
-  if (typeof value !== 'string') throw new InvalidArgumentError(`${where} must be a string or null, got ${describe(value)}`);
+  if (typeof value !== 'string')
+    throw new InvalidArgumentError(`${where} must be a string or null, got ${describe(value)}`);
   // Error texts are diagnostics: keep them bounded rather than reject a long stack trace.
   return value.length > 8192 ? `${value.slice(0, 8192)}…` : value;
 }
 
 export function validateScheduleInputs(schedules: unknown, limits: Limits): Required<ScheduleInput>[] {
-  if (!Array.isArray(schedules)) throw new InvalidArgumentError('upsertSchedules takes an array of schedules');
-  if (schedules.length > limits.maxBatch) throw new InvalidArgumentError(`at most ${limits.maxBatch} schedules per call`);
+  if (!Array.isArray(schedules))
+    throw new InvalidArgumentError('upsertSchedules takes an array of schedules');
+  if (schedules.length > limits.maxBatch)
+    throw new InvalidArgumentError(`at most ${limits.maxBatch} schedules per call`);
   const names = new Set<string>();
   return schedules.map((s: ScheduleInput, i) => {
-    if (s === null || typeof s !== 'object') throw new InvalidArgumentError(`schedules[${i}] must be an object`);
+    if (s === null || typeof s !== 'object')
+      throw new InvalidArgumentError(`schedules[${i}] must be an object`);
     const name = validateScheduleName(s.name, `schedules[${i}].name`);
-    if (names.has(name)) throw new InvalidArgumentError(`schedule name ${JSON.stringify(name)} appears twice in one call`);
+    if (names.has(name))
+      throw new InvalidArgumentError(`schedule name ${JSON.stringify(name)} appears twice in one call`);
     names.add(name);
     if (typeof s.expression !== 'string' || s.expression.trim() === '' || s.expression.length > 256) {
       throw new InvalidArgumentError(`schedules[${i}].expression must be a non-empty cron expression string`);
     }
-    if (s.timezone !== undefined && s.timezone !== null && (typeof s.timezone !== 'string' || s.timezone === '')) {
+    if (
+      s.timezone !== undefined &&
+      s.timezone !== null &&
+      (typeof s.timezone !== 'string' || s.timezone === '')
+    ) {
       throw new InvalidArgumentError(`schedules[${i}].timezone must be an IANA zone name or null`);
     }
     return {
@@ -278,8 +312,10 @@ export function validateScheduleName(value: unknown, where = 'schedule name'): s
 export function describe(value: unknown): string {
   if (value === undefined) return 'undefined';
   if (value === null) return 'null';
-  if (typeof value === 'string') return value.length > 60 ? `${JSON.stringify(value.slice(0, 60))}…` : JSON.stringify(value);
-  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  if (typeof value === 'string')
+    return value.length > 60 ? `${JSON.stringify(value.slice(0, 60))}…` : JSON.stringify(value);
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint')
+    return String(value);
   if (typeof value === 'function') return 'a function';
   if (typeof value === 'symbol') return 'a symbol';
   if (Array.isArray(value)) return `an array of ${value.length}`;
@@ -311,7 +347,8 @@ export function validateManagerId(value: unknown, where = 'queueManagerId'): str
 }
 
 export function validateDequeueOptions(options: unknown, limits: Limits): ValidDequeueOptions {
-  if (options === null || typeof options !== 'object') throw new InvalidArgumentError('dequeue takes an options object');
+  if (options === null || typeof options !== 'object')
+    throw new InvalidArgumentError('dequeue takes an options object');
   const o = options as Record<string, unknown>;
   const batchSize = validateCount(o.batchSize, 'batchSize', 1, limits.maxDequeueBatch);
   const queueManagerId = validateManagerId(o.queueManagerId);
@@ -326,15 +363,22 @@ export function validateDequeueOptions(options: unknown, limits: Limits): ValidD
   for (const name of names) {
     validateEntrypoint(name, `entrypoints key`);
     const l = (eps as Record<string, unknown>)[name] ?? {};
-    if (typeof l !== 'object') throw new InvalidArgumentError(`entrypoints.${name} must be an object of limits`);
+    if (typeof l !== 'object')
+      throw new InvalidArgumentError(`entrypoints.${name} must be an object of limits`);
     const lim = l as Record<string, unknown>;
     entrypoints.set(name, {
       concurrencyLimit:
-        lim.concurrencyLimit === undefined ? 0 : validateCount(lim.concurrencyLimit, `entrypoints.${name}.concurrencyLimit`),
+        lim.concurrencyLimit === undefined
+          ? 0
+          : validateCount(lim.concurrencyLimit, `entrypoints.${name}.concurrencyLimit`),
       requestsPerSecond:
-        lim.requestsPerSecond === undefined ? 0 : validateRate(lim.requestsPerSecond, `entrypoints.${name}.requestsPerSecond`),
-      retryTimer: lim.retryTimer === undefined ? 0 : validateCount(lim.retryTimer, `entrypoints.${name}.retryTimer`),
-      maxAttempts: lim.maxAttempts === undefined ? 0 : validateCount(lim.maxAttempts, `entrypoints.${name}.maxAttempts`),
+        lim.requestsPerSecond === undefined
+          ? 0
+          : validateRate(lim.requestsPerSecond, `entrypoints.${name}.requestsPerSecond`),
+      retryTimer:
+        lim.retryTimer === undefined ? 0 : validateCount(lim.retryTimer, `entrypoints.${name}.retryTimer`),
+      maxAttempts:
+        lim.maxAttempts === undefined ? 0 : validateCount(lim.maxAttempts, `entrypoints.${name}.maxAttempts`),
     });
   }
   return { batchSize, entrypoints, queueManagerId, maxOwned };
