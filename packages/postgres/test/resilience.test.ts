@@ -75,9 +75,12 @@ describe('connections lost', () => {
       const repo = createPostgresQueue({ driver: pgPoolDriver(pool), schema });
       await repo.verify(); // connect and warm up before the cut
       const payload = new Uint8Array(200).fill(round);
-      const pending = repo.enqueue(
-        Array.from({ length: batch }, (_, i) => ({ entrypoint: 'bulk', payload, priority: i % 5 })),
-      );
+      const settled = repo
+        .enqueue(Array.from({ length: batch }, (_, i) => ({ entrypoint: 'bulk', payload, priority: i % 5 })))
+        .then(
+          (ids) => ({ ok: true as const, ids }),
+          (error: { code?: string }) => ({ ok: false as const, code: error.code }),
+        );
       // Kill the session while the statement runs (or as soon as it shows up).
       const deadline = Date.now() + 5000;
       let killed = 0;
@@ -88,10 +91,7 @@ describe('connections lost', () => {
         if (rows.length > 0) killed = await terminate('victim_enqueue');
         else await new Promise((r) => setTimeout(r, round));
       }
-      const result = await pending.then(
-        (ids) => ({ ok: true as const, ids }),
-        (error: { code?: string }) => ({ ok: false as const, code: error.code }),
-      );
+      const result = await settled;
       const held = (await reader.queueSize()).reduce((a, r) => a + r.count, 0);
       if (result.ok) {
         expected += batch;
