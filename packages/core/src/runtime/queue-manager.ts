@@ -8,7 +8,7 @@
  * poll interval. Running jobs are heartbeated in one batched call per interval.
  */
 import { type Clock, systemClock } from '../clock.js';
-import { coerceError, InvalidArgumentError, TimeoutError } from '../errors.js';
+import { coerceError, InvalidArgumentError, isTideqError, TimeoutError } from '../errors.js';
 import type {
   CompletionResult,
   EntrypointLimits,
@@ -72,6 +72,7 @@ export class QueueManager<R extends Record<string, unknown> = {}> implements Run
   #stopping = false;
   #idle = false;
   #nowCache = -1;
+  #storeFailures = 0;
   #deadlineTimer: unknown = null;
   #deadlineAt = Number.POSITIVE_INFINITY;
   readonly #listeners: { [K in keyof QueueManagerEvents]: Set<Listener<K>> } = {
@@ -189,6 +190,7 @@ export class QueueManager<R extends Record<string, unknown> = {}> implements Run
     this.#active = true;
     this.#stopping = false;
     this.#idle = false;
+    this.#storeFailures = 0;
     const onAbort = (): void => {
       this.#stopping = true;
       this.#wakeLoop();
@@ -228,7 +230,26 @@ export class QueueManager<R extends Record<string, unknown> = {}> implements Run
 
   // ---- the loop ---------------------------------------------------------------------------------
 
+  /**
+   * The loop, restarted after STORAGE_UNAVAILABLE (a dropped connection) with backoff 0.1 s .. 5 s;
+   * unsent results stay buffered. Other errors, or 10 failures in a row, end the run.
+   */
   async #loop(mode: 'continuous' | 'drain', batchSize: number, maxConcurrent: number): Promise<void> {
+    for (;;) {
+      try {
+        await this.#passes(mode, batchSize, maxConcurrent);
+        return;
+      } catch (thrown) {
+        const error = coerceError(thrown);
+        if (!(isTideqError(error) && error.code === 'STORAGE_UNAVAILABLE') || ++this.#storeFailures > 10)
+          throw error;
+        this.#report(error, `store call (retry ${this.#storeFailures} of 10)`);
+        await this.#sleep(this.#wakeGen, Math.min(5000, 100 * 2 ** (this.#storeFailures - 1)));
+      }
+    }
+  }
+
+  async #passes(mode: 'continuous' | 'drain', batchSize: number, maxConcurrent: number): Promise<void> {
     const repo = this.#repo;
     const names = [...this.#entries.keys()];
     const limits: Record<string, EntrypointLimits> = {};
@@ -257,6 +278,7 @@ export class QueueManager<R extends Record<string, unknown> = {}> implements Run
         queueManagerId: this.id,
         maxOwned: maxConcurrent,
       });
+      this.#storeFailures = 0;
       if (jobs.length > 0) {
         this.#setIdle(false);
         this.#start(jobs);
@@ -439,8 +461,15 @@ export class QueueManager<R extends Record<string, unknown> = {}> implements Run
       this.#done = [];
       this.#retries = [];
       // Results of jobs cancelled or re-picked meanwhile come back false: nothing to do for them.
-      if (done.length > 0) await this.#repo.complete(done);
-      if (retries.length > 0) await this.#repo.retry(retries);
+      try {
+        if (done.length > 0) await this.#repo.complete(done);
+        if (retries.length > 0) await this.#repo.retry(retries);
+      } catch (error) {
+        // Keep them for the next flush: sending a result twice is harmless (false the second time).
+        this.#done = done.concat(this.#done);
+        this.#retries = retries.concat(this.#retries);
+        throw error;
+      }
     }
   }
 

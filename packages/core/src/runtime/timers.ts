@@ -1,9 +1,12 @@
 /** Default timers, the event-loop yield, and ids. */
 import type { Timers } from './types.js';
 
-/** @internal The global setTimeout/clearTimeout. */
+/** Longest delay setTimeout honours; longer ones fire at once (Node, browsers). */
+const MAX_DELAY = 2_147_483_647;
+
+/** @internal The global setTimeout/clearTimeout (long sleeps wake early and re-check; harmless). */
 export const systemTimers: Timers = {
-  setTimeout: (callback, ms) => setTimeout(callback, ms),
+  setTimeout: (callback, ms) => setTimeout(callback, Math.min(ms, MAX_DELAY)),
   clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
 };
 

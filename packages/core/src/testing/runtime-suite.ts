@@ -10,7 +10,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../clock.js';
-import { InvalidArgumentError, TimeoutError } from '../errors.js';
+import { InvalidArgumentError, StorageUnavailableError, TimeoutError } from '../errors.js';
 import type { QueueRepository } from '../port.js';
 import { jsonCodec } from '../runtime/codec.js';
 import { waitFor } from '../runtime/completion.js';
@@ -397,17 +397,20 @@ export function defineRuntimeSuite(
         const repo = await real();
         const qm = new QueueManager(repo, managerOptions()).entrypoint('busy', async () => {});
         await repo.enqueue(Array.from({ length: 2000 }, () => ({ entrypoint: 'busy' })));
-        let immediates = 0;
+        // A ticker on the same macrotask queue (setImmediate in Node, MessageChannel in browsers).
+        let ticks = 0;
         let stop = false;
-        const tick = (): void => {
-          immediates++;
-          if (!stop) setImmediate(tick);
-        };
-        setImmediate(tick);
+        const ticker = (async () => {
+          while (!stop) {
+            await yieldToEventLoop();
+            ticks++;
+          }
+        })();
         await qm.run({ mode: 'drain', batchSize: 10, maxConcurrentTasks: 10 });
         stop = true;
+        await ticker;
         // 200 batches: a loop that never yielded would let the ticker run only after it ended.
-        expect(immediates).toBeGreaterThan(100);
+        expect(ticks).toBeGreaterThan(100);
       });
     });
 
@@ -807,6 +810,57 @@ export function defineRuntimeSuite(
         await qm.run({ mode: 'drain' });
         expect(await repo.jobStatus([id!])).toEqual(['failed']);
         expect((await jobOf(repo, id!)).lastError).toMatch(/SyntaxError/);
+      });
+
+      it('rides out a store that is briefly unavailable, resending unsent results; other store errors end the run', async () => {
+        const { repo, clock, timers } = await manual();
+        // Fault injection in front of the real store: the first two dequeues and the first complete fail.
+        const failures = { dequeue: 2, complete: 1 };
+        const flaky = new Proxy(repo, {
+          get(target, key, receiver) {
+            const value = Reflect.get(target, key, receiver);
+            if (typeof value !== 'function') return value;
+            return (...args: unknown[]) => {
+              const left = failures[key as keyof typeof failures];
+              if (left !== undefined && left > 0) {
+                failures[key as keyof typeof failures]--;
+                return Promise.reject(new StorageUnavailableError('connection reset by peer'));
+              }
+              return value.apply(target, args);
+            };
+          },
+        });
+        const seen = new Map<number, number>();
+        const qm = new QueueManager(flaky, managerOptions({ clock, timers })).entrypoint(
+          'x',
+          async ({ job }) => {
+            seen.set(job.id, (seen.get(job.id) ?? 0) + 1);
+          },
+        );
+        const errors: string[] = [];
+        qm.on('error', ({ error }) => errors.push(error.message));
+        const ids = (await repo.enqueue(Array.from({ length: 5 }, () => ({ entrypoint: 'x' })))) as number[];
+        const drained = qm.run({ mode: 'drain' });
+        await timers.advance(10_000);
+        await drained;
+        expect(await repo.jobStatus(ids)).toEqual(ids.map(() => 'successful'));
+        expect([...seen.values()]).toEqual([1, 1, 1, 1, 1]);
+        expect(errors).toEqual(Array.from({ length: 3 }, () => 'connection reset by peer'));
+
+        const broken = new Proxy(repo, {
+          get(target, key, receiver) {
+            const value = Reflect.get(target, key, receiver);
+            if (key === 'dequeue') return () => Promise.reject(new InvalidArgumentError('schema mismatch'));
+            return typeof value === 'function' ? value.bind(target) : value;
+          },
+        });
+        await repo.enqueue([{ entrypoint: 'x' }]);
+        const doomed = new QueueManager(broken, managerOptions({ clock, timers })).entrypoint(
+          'x',
+          async () => {},
+        );
+        await expect(doomed.run({ mode: 'drain' })).rejects.toThrow('schema mismatch');
+        expect(doomed.running).toBe(false);
       });
 
       it('rejects bad options with InvalidArgumentError', async () => {
