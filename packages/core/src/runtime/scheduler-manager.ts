@@ -9,7 +9,7 @@
  */
 import { Cron } from 'croner';
 import { type Clock, systemClock } from '../clock.js';
-import { coerceError, InvalidArgumentError } from '../errors.js';
+import { coerceError, InvalidArgumentError, isTideqError } from '../errors.js';
 import type { QueueRepository, ScheduleRun } from '../port.js';
 import type { Schedule, ScheduleInput } from '../types.js';
 import { validateCount, validateEntrypoint } from '../validation.js';
@@ -127,16 +127,31 @@ export class SchedulerManager {
     signal?.addEventListener('abort', onAbort);
     try {
       await this.#sync();
+      let failures = 0;
       while (!signal?.aborted) {
-        await this.#tick(handlers.signal, running);
-        if (signal?.aborted) break;
-        const ms = await this.#nextWait();
+        let ms: number;
+        try {
+          await this.#tick(handlers.signal, running);
+          if (signal?.aborted) break;
+          ms = await this.#nextWait();
+          failures = 0;
+        } catch (thrown) {
+          // A dropped connection: back off and try again (as QueueManager does); anything else ends the run.
+          const error = coerceError(thrown);
+          if (!(isTideqError(error) && error.code === 'STORAGE_UNAVAILABLE') || ++failures > 10) throw error;
+          this.logger.error(
+            `scheduler store call failed (retry ${failures} of 10): ${describeError(error)}`,
+            { error },
+          );
+          ms = Math.min(5000, 100 * 2 ** (failures - 1));
+        }
         await new Promise<void>((resolve) => {
           const timer = this.#timers.setTimeout(resolve, ms);
           wake = () => {
             this.#timers.clearTimeout(timer);
             resolve();
           };
+          if (signal?.aborted) wake(); // aborted while the store was being asked
         });
         wake = null;
       }
