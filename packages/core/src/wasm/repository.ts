@@ -162,6 +162,9 @@ export class WasmRepository implements WasmQueueRepository {
   readonly #limits: Limits;
   #core: CoreExports;
   readonly #enc = new Encoder();
+  #memBuffer: ArrayBufferLike | undefined;
+  #memU8 = new Uint8Array(0);
+  #memDv = new DataView(new ArrayBuffer(0));
   #installed = true;
   #closed = false;
   #trapped: unknown = undefined;
@@ -192,6 +195,17 @@ export class WasmRepository implements WasmQueueRepository {
     );
   }
 
+  /** Views over WASM memory, renewed only when memory has grown (a new buffer). */
+  #memory(): Uint8Array {
+    const buffer = this.#core.memory.buffer;
+    if (this.#memBuffer !== buffer) {
+      this.#memBuffer = buffer;
+      this.#memU8 = new Uint8Array(buffer);
+      this.#memDv = new DataView(buffer);
+    }
+    return this.#memU8;
+  }
+
   /** Send the encoder's bytes, run `op`, return a decoder over the result (or throw its error). */
   #call(op: number, now: number, copy = false): Decoder {
     if (this.#trapped !== undefined) throw this.#trappedError();
@@ -203,7 +217,7 @@ export class WasmRepository implements WasmQueueRepository {
       if (ptr === 0 && len > 0) {
         throw new InvalidArgumentError(`a request of ${len} bytes does not fit in the WASM core's memory`);
       }
-      if (len > 0) new Uint8Array(core.memory.buffer, ptr, len).set(this.#enc.buf.subarray(0, len));
+      if (len > 0) this.#memory().set(this.#enc.buf.subarray(0, len), ptr);
       rc = core.tq_call(op, len, now);
     } catch (error) {
       if (error instanceof InvalidArgumentError) throw error;
@@ -211,9 +225,17 @@ export class WasmRepository implements WasmQueueRepository {
       this.#trapped = error ?? new Error('trap');
       throw this.#trappedError();
     }
-    if (rc === RC.OK) return new Decoder(core.memory.buffer, core.tq_out_ptr(), core.tq_out_len(), copy);
-    const d = new Decoder(core.memory.buffer, core.tq_out_ptr(), core.tq_out_len());
-    const text = () => new TextDecoder().decode(d.u8);
+    const ptr = core.tq_out_ptr();
+    const outLen = core.tq_out_len();
+    const mem = this.#memory();
+    if (rc === RC.OK && copy) {
+      // One allocation per batch instead of one per payload (small ArrayBuffers are costly).
+      const c = mem.slice(ptr, ptr + outLen);
+      return new Decoder(c, new DataView(c.buffer), 0, outLen, true);
+    }
+    const d = new Decoder(mem, this.#memDv, ptr, ptr + outLen);
+    if (rc === RC.OK) return d;
+    const text = () => new TextDecoder().decode(d.rest());
     switch (rc) {
       case RC.DUPLICATE: {
         const n = d.u32();
@@ -499,7 +521,9 @@ export class WasmRepository implements WasmQueueRepository {
 
   #bools(d: Decoder, n: number): boolean[] {
     const out = new Array<boolean>(n);
-    for (let i = 0; i < n; i++) out[i] = d.u8[i] === 1;
+    const u8 = d.u8;
+    const base = d.pos;
+    for (let i = 0; i < n; i++) out[i] = u8[base + i] === 1;
     return out;
   }
 
@@ -576,7 +600,7 @@ export class WasmRepository implements WasmQueueRepository {
       e.u32(valid.length);
       for (const id of valid) e.f64(id);
       const d = this.#call(OP.JOB_STATUS, now);
-      return valid.map((_, i) => STATUS[d.u8[i]!] ?? null);
+      return valid.map((_, i) => STATUS[d.u8[d.pos + i]!] ?? null);
     });
   }
 
@@ -982,7 +1006,7 @@ export class WasmRepository implements WasmQueueRepository {
         throw new StorageUnavailableError('the WASM queue was closed; snapshot() needs a new repository');
       this.#enc.reset();
       const d = this.#call(OP.SNAPSHOT, Math.floor(this.#clock.now()));
-      return Promise.resolve(d.u8.slice());
+      return Promise.resolve(d.rest().slice());
     } catch (error) {
       return Promise.reject(error);
     }
