@@ -61,6 +61,7 @@ export class QueueManager<R extends Record<string, unknown> = {}> implements Run
   readonly #clock: Clock;
   readonly #timers: Timers;
   readonly #pollInterval: number;
+  readonly #heartbeatInterval: number;
   readonly #entries = new Map<string, Entry>();
   readonly #running = new Map<number, RunningJob>();
   #done: CompletionResult[] = [];
@@ -93,6 +94,7 @@ export class QueueManager<R extends Record<string, unknown> = {}> implements Run
     this.logger = resolveLogger(options.logger);
     this.resources = options.resources ?? {};
     this.#pollInterval = validateCount(options.pollInterval ?? 10_000, 'pollInterval', 1);
+    this.#heartbeatInterval = validateCount(options.heartbeatInterval ?? 10_000, 'heartbeatInterval', 1);
   }
 
   /**
@@ -532,16 +534,21 @@ export class QueueManager<R extends Record<string, unknown> = {}> implements Run
 
   // ---- heartbeats -------------------------------------------------------------------------------
 
-  /** One batched heartbeat for every running job whose entrypoint has a retryTimer. */
+  /** One batched heartbeat for every running job, every min(heartbeatInterval, retryTimer / 3). */
   #startHeartbeats(): { stop(): void } {
-    const interval = minPositive([...this.#entries.values()].map((e) => e.limits.retryTimer ?? 0));
-    if (interval === 0) return { stop() {} };
-    const every = Math.max(1, Math.floor(interval / 3));
+    // Every running job, not only those with a retryTimer: `scan`/`recover` judge all picked jobs by it.
+    const retryTimer = minPositive([...this.#entries.values()].map((e) => e.limits.retryTimer ?? 0));
+    const every = Math.max(
+      1,
+      retryTimer > 0
+        ? Math.min(this.#heartbeatInterval, Math.floor(retryTimer / 3))
+        : this.#heartbeatInterval,
+    );
     let timer: unknown = null;
     let stopped = false;
     const beat = (): void => {
       const ids: number[] = [];
-      for (const run of this.#running.values()) if (run.entry.limits.retryTimer) ids.push(run.job.id);
+      for (const id of this.#running.keys()) ids.push(id);
       const next = (): void => {
         if (!stopped) timer = this.#timers.setTimeout(beat, every);
       };

@@ -126,6 +126,11 @@ export interface QueueManagerOptions {
    * the delay on stores that cannot notify; events wake the manager at once.
    */
   pollInterval?: number;
+  /**
+   * ms between the batched heartbeats of running jobs (default 10000); entrypoints with a
+   * retryTimer get at least three per retryTimer.
+   */
+  heartbeatInterval?: number;
 }
 
 export interface RunOptions {

@@ -733,6 +733,26 @@ export function defineRuntimeSuite(
         expect((await runB.stop()).ok).toBe(true);
       });
 
+      it('heartbeats jobs without a retryTimer too, so scan/recover never take a running job for lost', async () => {
+        const { repo, clock, timers } = await manual();
+        let release!: () => void;
+        const gate = new Promise<void>((r) => {
+          release = r;
+        });
+        const qm = new QueueManager(
+          repo,
+          managerOptions({ clock, timers, heartbeatInterval: 1000 }),
+        ).entrypoint('plain', () => gate);
+        const [id] = (await repo.enqueue([{ entrypoint: 'plain' }])) as number[];
+        const run = start(qm);
+        await eventually(async () => (await repo.jobStatus([id!]))[0] === 'picked', 'the pick');
+        await timers.advance(5000);
+        expect((await repo.scan({ staleAfter: 2000 })).stalePicked).toEqual([]);
+        release();
+        expect(await waitFor(repo, [id!])).toEqual(['successful']);
+        expect((await run.stop()).ok).toBe(true);
+      });
+
       it('a job that keeps crashing its manager ends failed after maxAttempts', async () => {
         const { repo, clock, timers } = await manual();
         const limits = { retryTimer: 1000, maxAttempts: 3 };
