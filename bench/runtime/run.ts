@@ -7,6 +7,7 @@
  *   npm run bench:runtime -- --json    # one JSON line per entry: { adapter, scenario, jobsPerSec, ... }
  *   npm run bench:runtime -- --jobs 500000 --rounds 5
  */
+// The sources, not dist: the numbers are for the code in this tree.
 import {
   createMemoryQueue,
   createReferenceQueue,
@@ -15,7 +16,7 @@ import {
   type NewJob,
   QueueManager,
   type QueueRepository,
-} from '@tideq/core';
+} from '../../packages/core/src/index.js';
 
 interface Entry {
   adapter: string;
