@@ -111,8 +111,11 @@ export async function runJob(run: RunningJob): Promise<void> {
   let error: Error | null = null;
   try {
     outcome = await entry.executor(run, async () => entry.handler(run));
-    if (!isOutcome(outcome))
-      throw new TypeError(`executor of ${entry.name} returned ${String(outcome)}, not an outcome`);
+    if (!isOutcome(outcome)) {
+      throw new TypeError(
+        `executor of ${entry.name} returned ${safeJson(outcome)}, not an ExecutionOutcome ({ status, error?, executeAfter? })`,
+      );
+    }
   } catch (thrown) {
     error = coerceError(thrown);
     outcome = failureOutcome(entry, run.job, error, run.host.now());
@@ -121,9 +124,12 @@ export async function runJob(run: RunningJob): Promise<void> {
 }
 
 function isOutcome(value: unknown): value is ExecutionOutcome {
-  return (
-    typeof value === 'object' && value !== null && typeof (value as { status?: unknown }).status === 'string'
-  );
+  if (typeof value !== 'object' || value === null) return false;
+  const o = value as { status?: unknown; executeAfter?: unknown; error?: unknown };
+  if (o.status === 'successful') return true;
+  if (typeof o.error !== 'string') return false;
+  if (o.status === 'retry') return typeof o.executeAfter === 'number' && Number.isFinite(o.executeAfter);
+  return o.status === 'failed' || o.status === 'exception';
 }
 
 /** @internal The built-in policy: retry with backoff while attempts remain and the error is retryable. */
@@ -153,4 +159,12 @@ export function backoffDelay(policy: Required<RetryPolicy>, attempt: number): nu
 /** @internal The text recorded for an error: `Name: message`. */
 export function describeError(error: Error): string {
   return error.name && error.name !== 'Error' ? `${error.name}: ${error.message}` : error.message;
+}
+
+function safeJson(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
 }

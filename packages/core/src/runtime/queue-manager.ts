@@ -243,8 +243,9 @@ export class QueueManager<R extends Record<string, unknown> = {}> implements Run
         return;
       } catch (thrown) {
         const error = coerceError(thrown);
-        if (!(isTideqError(error) && error.code === 'STORAGE_UNAVAILABLE') || ++this.#storeFailures > 10)
-          throw error;
+        const transient = isTideqError(error) && error.code === 'STORAGE_UNAVAILABLE';
+        // Shutting down: no more waiting for the store (the shutdown's own flush tries once more).
+        if (!transient || this.#stopping || ++this.#storeFailures > 10) throw error;
         this.#report(error, `store call (retry ${this.#storeFailures} of 10)`);
         await this.#sleep(this.#wakeGen, Math.min(5000, 100 * 2 ** (this.#storeFailures - 1)));
       }
@@ -398,15 +399,12 @@ export class QueueManager<R extends Record<string, unknown> = {}> implements Run
         this.#retries.push({ id, executeAfter: outcome.executeAfter, error: message });
         counters.retried++;
         break;
-      case 'failed':
-      case 'exception':
+      default:
+        // 'failed' | 'exception' (runJob has checked custom executors' outcomes)
         message = outcome.error;
         this.#done.push({ id, status: outcome.status, error: message });
         if (outcome.status === 'failed') counters.failed++;
         else counters.exception++;
-        break;
-      default:
-        throw new TypeError(`unknown outcome ${String((outcome as { status: unknown }).status)}`);
     }
     if (message !== null && outcome.status !== 'retry') {
       this.logger.warn(`job ${id} (${run.entry.name}) ${outcome.status}`, {

@@ -17,7 +17,13 @@ import { waitFor } from '../runtime/completion.js';
 import { QueueManager } from '../runtime/queue-manager.js';
 import { SchedulerManager } from '../runtime/scheduler-manager.js';
 import { yieldToEventLoop } from '../runtime/timers.js';
-import type { QueueManagerOptions, RunOptions, ScheduleContext, Timers } from '../runtime/types.js';
+import type {
+  ExecutionOutcome,
+  QueueManagerOptions,
+  RunOptions,
+  ScheduleContext,
+  Timers,
+} from '../runtime/types.js';
 import type { Job, JobStatus } from '../types.js';
 
 /**
@@ -498,12 +504,14 @@ export function defineRuntimeSuite(
           'custom',
           {
             codec: json<{ n: number }>(),
+            maxAttempts: 1, // applies to failures of the executor itself, not to the outcomes it returns
             executor: async (ctx, run) => {
               try {
                 await run();
                 return { status: 'successful' };
               } catch (error) {
                 seen.push(`${ctx.payload.n}:${(error as Error).message}`);
+                if (ctx.payload.n === 3) return { status: 'bogus' } as unknown as ExecutionOutcome;
                 return ctx.payload.n === 1
                   ? { status: 'exception', error: 'custom says no' }
                   : { status: 'retry', executeAfter: clock.now() + 1000, error: 'later' };
@@ -514,25 +522,24 @@ export function defineRuntimeSuite(
             if (payload.n > 0) throw new Error('nope');
           },
         );
-        const [ok, no, later] = await qm.enqueueMany([
+        const [ok, no, later, bogus] = await qm.enqueueMany([
           { entrypoint: 'custom', payload: { n: 0 } },
           { entrypoint: 'custom', payload: { n: 1 } },
           { entrypoint: 'custom', payload: { n: 2 } },
+          { entrypoint: 'custom', payload: { n: 3 } },
         ]);
         const run = start(qm);
-        await eventually(
-          async () =>
-            (await repo.jobStatus([ok!, no!])).every((s) => s === 'successful' || s === 'exception'),
-          'outcomes',
+        expect(await waitFor(repo, [ok!, no!, bogus!])).toEqual(['successful', 'exception', 'failed']);
+        await eventually(async () => (await jobOf(repo, later!)).lastError === 'later', 'custom retry');
+        expect((await jobOf(repo, bogus!)).lastError).toMatch(
+          /TypeError: executor of custom returned .*bogus.*not an ExecutionOutcome/,
         );
-        await eventually(async () => (await jobOf(repo, later!)).status === 'queued', 'custom retry');
-        expect(await repo.jobStatus([ok!, no!])).toEqual(['successful', 'exception']);
         expect(await jobOf(repo, later!)).toMatchObject({
           executeAfter: T0 + 1000,
           lastError: 'later',
           attempts: 1,
         });
-        expect(seen).toEqual(['1:nope', '2:nope']);
+        expect(seen).toEqual(['1:nope', '2:nope', '3:nope']);
         expect((await run.stop()).ok).toBe(true);
       });
 
