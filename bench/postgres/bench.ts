@@ -99,7 +99,10 @@ function tideq(
       for (let i = 0; i < WORKERS; i++) {
         const d = makeDriver();
         drivers.push(d);
-        const repo = createPostgresQueue({ driver: d.driver });
+        const repo = createPostgresQueue({
+          driver: d.driver,
+          ...(process.env.TQ_POLL ? { listen: false, pollInterval: Number(process.env.TQ_POLL) } : {}),
+        });
         const qm = new QueueManager(repo, { logger: 'silent' }).entrypoint('noop', { codec }, ({ payload }) =>
           onJob(payload),
         );

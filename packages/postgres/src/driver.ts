@@ -19,8 +19,11 @@ export type Unlisten = () => Promise<void>;
 export interface SqlDriver {
   /** For error messages: 'node-postgres Pool', 'neon http', ... */
   readonly name: string;
-  /** One statement, parameterised ($1, $2, ...). Autocommit: each call is its own transaction. */
-  query(text: string, params?: readonly unknown[]): Promise<SqlResult>;
+  /**
+   * One statement, parameterised ($1, $2, ...). Autocommit: each call is its own transaction.
+   * `name` asks session drivers to prepare the statement once per connection and reuse its plan.
+   */
+  query(text: string, params?: readonly unknown[], options?: { name?: string }): Promise<SqlResult>;
   /**
    * LISTEN on `channel` over a held session; `onNotify` runs for each NOTIFY; `onReconnect`
    * after the session was lost and re-established (notifications may have been missed).
@@ -45,9 +48,16 @@ interface NotificationLike {
   payload?: string | undefined;
 }
 
+/** A query with a statement name (prepared once per connection). */
+export interface QueryConfigLike {
+  name?: string;
+  text: string;
+  values?: unknown[];
+}
+
 /** A node-postgres or Neon WebSocket `Client` (connected by the caller). */
 export interface PgClientLike {
-  query(text: string, params?: unknown[]): Promise<QueryResultLike>;
+  query(text: string | QueryConfigLike, params?: unknown[]): Promise<QueryResultLike>;
   on(event: 'notification', listener: (msg: NotificationLike) => void): unknown;
   on(event: 'error', listener: (err: Error) => void): unknown;
   removeListener(event: 'notification', listener: (msg: NotificationLike) => void): unknown;
@@ -63,7 +73,7 @@ export interface PgPoolClientLike extends PgClientLike {
 
 /** A node-postgres or Neon WebSocket `Pool`. */
 export interface PgPoolLike {
-  query(text: string, params?: unknown[]): Promise<QueryResultLike>;
+  query(text: string | QueryConfigLike, params?: unknown[]): Promise<QueryResultLike>;
   connect(): Promise<PgPoolClientLike>;
   on(event: 'error', listener: (err: Error) => void): unknown;
   listenerCount(event: string): number;
@@ -76,6 +86,16 @@ export interface NeonHttpLike {
 }
 
 // ---- helpers --------------------------------------------------------------------------------
+
+function config(
+  text: string,
+  params: readonly unknown[] | undefined,
+  options: { name?: string } | undefined,
+): QueryConfigLike {
+  const out: QueryConfigLike = { text, values: params as unknown[] | undefined };
+  if (options?.name !== undefined) out.name = options.name;
+  return out;
+}
 
 function toResult(res: QueryResultLike): SqlResult {
   return { rows: res.rows, rowCount: res.rowCount ?? res.rows.length };
@@ -137,8 +157,8 @@ export function clientDriver(client: PgClientLike, name = 'Client'): SqlDriver {
   if (client.listenerCount?.('error') === 0) client.on('error', () => {});
   return {
     name,
-    async query(text, params) {
-      return toResult(await client.query(text, params as unknown[] | undefined));
+    async query(text, params, options) {
+      return toResult(await client.query(config(text, params, options)));
     },
     async listen(channel, onNotify) {
       return listenOn(client, channel, onNotify);
@@ -174,14 +194,14 @@ export function poolDriver(pool: PgPoolLike, options: PoolDriverOptions = {}): S
   const guarded = new WeakSet<object>();
   return {
     name,
-    async query(text, params) {
+    async query(text, params, options) {
       const client = await pool.connect();
       if (!guarded.has(client)) {
         client.on('error', () => {});
         guarded.add(client);
       }
       try {
-        const res = await client.query(text, params as unknown[] | undefined);
+        const res = await client.query(config(text, params, options));
         client.release();
         return toResult(res);
       } catch (error) {

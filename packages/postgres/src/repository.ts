@@ -154,6 +154,16 @@ function toSchedule(r: Record<string, unknown>): Schedule {
   };
 }
 
+/** 64-bit FNV-1a of the statement text, as hex: names its prepared statement. */
+function fnv1a(text: string): string {
+  let h = 0xcbf29ce484222325n;
+  for (let i = 0; i < text.length; i++) {
+    h ^= BigInt(text.charCodeAt(i));
+    h = (h * 0x100000001b3n) & 0xffffffffffffffffn;
+  }
+  return h.toString(16);
+}
+
 const byString = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /** Per id, true at its first position where `hit` holds, false at repeats. */
@@ -253,6 +263,7 @@ export class PostgresQueueRepository implements QueueRepository {
   #pollTimer: ReturnType<typeof setInterval> | null = null;
   #metrics = emptyMetrics();
   #closed = false;
+  #names = new Map<string, string>();
 
   constructor(options: PostgresQueueOptions) {
     if (options === null || typeof options !== 'object' || options.driver === undefined) {
@@ -296,9 +307,15 @@ export class PostgresQueueRepository implements QueueRepository {
   // ---- plumbing -------------------------------------------------------------------------------
 
   async #run(text: string, params: readonly unknown[]): Promise<Record<string, unknown>[]> {
+    // Prepared once per connection: planning these CTE statements costs more than running them.
+    let name = this.#names.get(text);
+    if (name === undefined) {
+      name = `tideq_${fnv1a(text)}`;
+      this.#names.set(text, name);
+    }
     for (let attempt = 0; ; attempt++) {
       try {
-        return (await this.#driver.query(text, params)).rows;
+        return (await this.#driver.query(text, params, { name })).rows;
       } catch (error) {
         // A deadlock or serialization failure rolled the statement back: safe to run again.
         const code = pgCode(error);

@@ -1,10 +1,12 @@
 -- dequeue as one server-side step, called by one statement (queries/dequeue.sql), so it works
 -- over one-shot HTTP queries. It is a function rather than a bare CTE statement because the
 -- gates are sequential (tokens and concurrency slots are spent candidate by candidate, maxOwned
--- stops the walk) and because it must read the picked counts AFTER taking the state row lock:
--- a single READ COMMITTED statement keeps the snapshot it started with, while each statement
--- of a volatile function takes a fresh one. Candidates are still taken with FOR UPDATE SKIP
--- LOCKED, per entrypoint along the dequeue index.
+-- stops the walk) and because, when a global gate is requested (concurrencyLimit or
+-- requestsPerSecond), it must read the picked counts and buckets AFTER taking the state row
+-- lock: a single READ COMMITTED statement keeps the snapshot it started with, while each
+-- statement of a volatile function takes a fresh one. Without a global gate, the row locks of
+-- FOR UPDATE SKIP LOCKED are all the exclusion needed, and the state row is locked only to
+-- number the log rows, at the end, so concurrent dequeues overlap.
 CREATE FUNCTION :TIDEQ_SCHEMA.:TIDEQ_PREFIXdequeue(
   p_now bigint,
   p_batch integer,
@@ -19,6 +21,7 @@ CREATE FUNCTION :TIDEQ_SCHEMA.:TIDEQ_PREFIXdequeue(
 ) RETURNS SETOF :TIDEQ_SCHEMA.:TIDEQ_PREFIXjobs
 LANGUAGE plpgsql VOLATILE AS $dequeue$
 DECLARE
+  v_gated boolean := 0 < ANY (p_rps) OR 0 < ANY (p_conc);
   v_seq bigint;
   v_first_seq bigint;
   v_n bigint;
@@ -26,6 +29,7 @@ DECLARE
   v_owned bigint;
   v_tokens double precision[];
   v_picked bigint[];
+  v_dead bigint[] := '{}';
   v_ids bigint[] := '{}';
   v_reach_priority integer;
   v_reach_id bigint;
@@ -34,64 +38,67 @@ DECLARE
   i integer;
   c record;
 BEGIN
-  -- Serialize with every other log writer (held until commit: seq order = commit order).
-  SELECT s.last_seq INTO v_seq FROM :TIDEQ_SCHEMA.:TIDEQ_PREFIXstate s FOR UPDATE;
-  v_first_seq := v_seq;
+  -- Nothing to do: no bucket to refill (rate limits), no due queued job, no stale picked job.
+  -- Return before taking any lock, so idle managers woken together do not queue up.
+  IF NOT (0 < ANY (p_rps)) AND NOT EXISTS (
+    SELECT 1 FROM unnest(p_eps, p_retry) AS t(e, rt)
+     WHERE EXISTS (SELECT 1 FROM :TIDEQ_SCHEMA.:TIDEQ_PREFIXjobs j
+                    WHERE j.entrypoint = t.e AND j.status = 'queued' AND j.execute_after <= p_now)
+        OR (t.rt > 0 AND EXISTS (SELECT 1 FROM :TIDEQ_SCHEMA.:TIDEQ_PREFIXjobs j
+                    WHERE j.entrypoint = t.e AND j.status = 'picked' AND j.heartbeat < p_now - t.rt))
+  ) THEN
+    RETURN;
+  END IF;
+
+  IF v_gated THEN
+    -- Serialize with every other log writer (held until commit: seq order = commit order).
+    SELECT s.last_seq INTO v_seq FROM :TIDEQ_SCHEMA.:TIDEQ_PREFIXstate s FOR UPDATE;
+  END IF;
 
   -- 1. Token buckets: refill (IEEE double, the exact form of the reference), create missing ones full.
-  UPDATE :TIDEQ_SCHEMA.:TIDEQ_PREFIXbuckets b
-     SET tokens = least(greatest(1::double precision, t.rps / 10),
-                        b.tokens + greatest(0, p_now - b.updated_at)::double precision * t.rps / 1000),
-         updated_at = p_now
-    FROM unnest(p_eps, p_rps) AS t(e, rps)
-   WHERE t.rps > 0 AND b.entrypoint = t.e;
-  INSERT INTO :TIDEQ_SCHEMA.:TIDEQ_PREFIXbuckets (entrypoint, tokens, updated_at)
-  SELECT t.e, greatest(1::double precision, t.rps / 10), p_now
-    FROM unnest(p_eps, p_rps) AS t(e, rps)
-   WHERE t.rps > 0
-  ON CONFLICT (entrypoint) DO NOTHING;
-  SELECT array_agg(b.tokens ORDER BY t.idx) INTO v_tokens
-    FROM unnest(p_eps) WITH ORDINALITY AS t(e, idx)
-    LEFT JOIN :TIDEQ_SCHEMA.:TIDEQ_PREFIXbuckets b ON b.entrypoint = t.e;
+  IF 0 < ANY (p_rps) THEN
+    UPDATE :TIDEQ_SCHEMA.:TIDEQ_PREFIXbuckets b
+       SET tokens = least(greatest(1::double precision, t.rps / 10),
+                          b.tokens + greatest(0, p_now - b.updated_at)::double precision * t.rps / 1000),
+           updated_at = p_now
+      FROM unnest(p_eps, p_rps) AS t(e, rps)
+     WHERE t.rps > 0 AND b.entrypoint = t.e;
+    INSERT INTO :TIDEQ_SCHEMA.:TIDEQ_PREFIXbuckets (entrypoint, tokens, updated_at)
+    SELECT t.e, greatest(1::double precision, t.rps / 10), p_now
+      FROM unnest(p_eps, p_rps) AS t(e, rps)
+     WHERE t.rps > 0
+    ON CONFLICT (entrypoint) DO NOTHING;
+    SELECT array_agg(b.tokens ORDER BY t.idx) INTO v_tokens
+      FROM unnest(p_eps) WITH ORDINALITY AS t(e, idx)
+      LEFT JOIN :TIDEQ_SCHEMA.:TIDEQ_PREFIXbuckets b ON b.entrypoint = t.e;
+  END IF;
 
-  -- 2. Stale picked jobs that used up their attempts become dead letters, in id order.
-  WITH lim AS (
-    SELECT t.e, t.rt, t.ma FROM unnest(p_eps, p_retry, p_max_attempts) AS t(e, rt, ma)
-     WHERE t.rt > 0 AND t.ma > 0
-  ), dead AS (
-    SELECT j.id, lim.rt
-      FROM :TIDEQ_SCHEMA.:TIDEQ_PREFIXjobs j JOIN lim ON j.entrypoint = lim.e
-     WHERE j.status = 'picked' AND j.heartbeat < p_now - lim.rt AND j.attempts >= lim.ma
-       FOR UPDATE OF j SKIP LOCKED
-  ), upd AS (
-    UPDATE :TIDEQ_SCHEMA.:TIDEQ_PREFIXjobs j
-       SET status = 'failed', queue_manager_id = NULL, updated = p_now,
-           last_error = to_json('worker lost: no heartbeat for ' || dead.rt || ' ms after ' || j.attempts || ' attempts')::text
-      FROM dead
-     WHERE j.id = dead.id
-    RETURNING j.id, j.entrypoint, j.priority, j.last_error
-  ), num AS (
-    SELECT upd.*, row_number() OVER (ORDER BY upd.id) AS rn FROM upd
-  ), lg AS (
-    INSERT INTO :TIDEQ_SCHEMA.:TIDEQ_PREFIXlog (seq, kind, job_id, entrypoint, priority, status, at, queue_manager_id, error)
-    SELECT v_seq + num.rn, 'failed', num.id, num.entrypoint, num.priority, 'failed', p_now, NULL, num.last_error FROM num
-  ), st AS (
-    INSERT INTO :TIDEQ_SCHEMA.:TIDEQ_PREFIXstatistics AS s (entrypoint, status, priority, second, count)
-    SELECT upd.entrypoint, 'failed', upd.priority, v_second, count(*) FROM upd GROUP BY upd.entrypoint, upd.priority
-    ON CONFLICT (entrypoint, status, priority, second) DO UPDATE SET count = s.count + EXCLUDED.count
-  )
-  SELECT count(*) INTO v_n FROM num;
-  v_seq := v_seq + v_n;
+  -- 2. Stale picked jobs that used up their attempts: locked now, failed below (their events
+  -- come first); they count as gone for the gates and are never candidates.
+  IF 0 < ANY (p_retry) AND 0 < ANY (p_max_attempts) THEN
+    SELECT coalesce(array_agg(d.id), '{}') INTO v_dead FROM (
+      SELECT j.id
+        FROM :TIDEQ_SCHEMA.:TIDEQ_PREFIXjobs j
+        JOIN unnest(p_eps, p_retry, p_max_attempts) AS t(e, rt, ma) ON j.entrypoint = t.e
+       WHERE t.rt > 0 AND t.ma > 0
+         AND j.status = 'picked' AND j.heartbeat < p_now - t.rt AND j.attempts >= t.ma
+         FOR UPDATE OF j SKIP LOCKED
+    ) d;
+  END IF;
 
-  -- 3. Gate state after step 2: the caller's picked jobs, and each limited entrypoint's.
+  -- 3. Gate state: the caller's picked jobs, and each limited entrypoint's.
   SELECT count(*) INTO v_owned FROM :TIDEQ_SCHEMA.:TIDEQ_PREFIXjobs j
-   WHERE j.status = 'picked' AND j.queue_manager_id = p_manager;
-  SELECT array_agg(x.n ORDER BY t.idx) INTO v_picked
-    FROM unnest(p_eps, p_conc) WITH ORDINALITY AS t(e, lim, idx)
-    CROSS JOIN LATERAL (
-      SELECT count(*) AS n FROM :TIDEQ_SCHEMA.:TIDEQ_PREFIXjobs j
-       WHERE t.lim > 0 AND j.entrypoint = t.e AND j.status = 'picked'
-    ) x;
+   WHERE j.status = 'picked' AND j.queue_manager_id = p_manager AND NOT (j.id = ANY (v_dead));
+  IF 0 < ANY (p_conc) THEN
+    SELECT array_agg(x.n ORDER BY t.idx) INTO v_picked
+      FROM unnest(p_eps, p_conc) WITH ORDINALITY AS t(e, lim, idx)
+      CROSS JOIN LATERAL (
+        SELECT count(*) AS n FROM :TIDEQ_SCHEMA.:TIDEQ_PREFIXjobs j
+         WHERE t.lim > 0 AND j.entrypoint = t.e AND j.status = 'picked' AND NOT (j.id = ANY (v_dead))
+      ) x;
+  ELSE
+    v_picked := array_fill(0::bigint, ARRAY[cardinality(p_eps)]);
+  END IF;
 
   -- Walk the candidates in pick order. Per entrypoint, the picks are a prefix of its queued
   -- and of its stale candidates, so the first p_batch of each list suffice.
@@ -111,6 +118,7 @@ BEGIN
      CROSS JOIN LATERAL (
        SELECT j.id, j.priority, j.status, j.queue_manager_id FROM :TIDEQ_SCHEMA.:TIDEQ_PREFIXjobs j
         WHERE t.rt > 0 AND j.entrypoint = t.e AND j.status = 'picked' AND j.heartbeat < p_now - t.rt
+          AND NOT (j.id = ANY (v_dead))
         ORDER BY j.priority DESC, j.id
         LIMIT p_batch
           FOR UPDATE SKIP LOCKED
@@ -129,7 +137,7 @@ BEGIN
           JOIN :TIDEQ_SCHEMA.:TIDEQ_PREFIXjobs j ON j.entrypoint = t.e
          WHERE ((j.status = 'queued' AND j.execute_after <= p_now)
              OR (t.rt > 0 AND j.status = 'picked' AND j.heartbeat < p_now - t.rt
-                 AND j.queue_manager_id IS DISTINCT FROM p_manager))
+                 AND j.queue_manager_id IS DISTINCT FROM p_manager AND NOT (j.id = ANY (v_dead))))
            AND (j.priority > c.priority OR (j.priority = c.priority AND j.id < c.id))
            AND (v_reach_id IS NULL OR j.priority < v_reach_priority
                 OR (j.priority = v_reach_priority AND j.id > v_reach_id))
@@ -157,32 +165,65 @@ BEGIN
     EXIT WHEN cardinality(v_ids) >= p_batch;
   END LOOP;
 
+  IF cardinality(v_dead) = 0 AND cardinality(v_ids) = 0 THEN
+    RETURN; -- nothing written (buckets, if any, were refilled under the lock)
+  END IF;
+
+  IF NOT v_gated THEN
+    -- Only now: number the log rows (the lock is held until commit).
+    SELECT s.last_seq INTO v_seq FROM :TIDEQ_SCHEMA.:TIDEQ_PREFIXstate s FOR UPDATE;
+  END IF;
+  v_first_seq := v_seq;
+
+  IF cardinality(v_dead) > 0 THEN
+    WITH upd AS (
+      UPDATE :TIDEQ_SCHEMA.:TIDEQ_PREFIXjobs j
+         SET status = 'failed', queue_manager_id = NULL, updated = p_now,
+             last_error = to_json('worker lost: no heartbeat for ' || t.rt || ' ms after ' || j.attempts || ' attempts')::text
+        FROM unnest(p_eps, p_retry) AS t(e, rt)
+       WHERE j.id = ANY (v_dead) AND j.entrypoint = t.e
+      RETURNING j.id, j.entrypoint, j.priority, j.last_error
+    ), num AS (
+      SELECT upd.*, row_number() OVER (ORDER BY upd.id) AS rn FROM upd
+    ), lg AS (
+      INSERT INTO :TIDEQ_SCHEMA.:TIDEQ_PREFIXlog (seq, kind, job_id, entrypoint, priority, status, at, queue_manager_id, error)
+      SELECT v_seq + num.rn, 'failed', num.id, num.entrypoint, num.priority, 'failed', p_now, NULL, num.last_error FROM num
+    ), st AS (
+      INSERT INTO :TIDEQ_SCHEMA.:TIDEQ_PREFIXstatistics AS s (entrypoint, status, priority, second, count)
+      SELECT upd.entrypoint, 'failed', upd.priority, v_second, count(*) FROM upd GROUP BY upd.entrypoint, upd.priority
+      ON CONFLICT (entrypoint, status, priority, second) DO UPDATE SET count = s.count + EXCLUDED.count
+    )
+    SELECT count(*) INTO v_n FROM num;
+    v_seq := v_seq + v_n;
+  END IF;
+
   IF cardinality(v_ids) > 0 THEN
-    UPDATE :TIDEQ_SCHEMA.:TIDEQ_PREFIXbuckets b SET tokens = v_tokens[t.idx]
-      FROM unnest(p_eps, p_rps) WITH ORDINALITY AS t(e, rps, idx)
-     WHERE t.rps > 0 AND b.entrypoint = t.e;
+    IF 0 < ANY (p_rps) THEN
+      UPDATE :TIDEQ_SCHEMA.:TIDEQ_PREFIXbuckets b SET tokens = v_tokens[t.idx]
+        FROM unnest(p_eps, p_rps) WITH ORDINALITY AS t(e, rps, idx)
+       WHERE t.rps > 0 AND b.entrypoint = t.e;
+    END IF;
     RETURN QUERY
     WITH picked AS (
       UPDATE :TIDEQ_SCHEMA.:TIDEQ_PREFIXjobs j
          SET status = 'picked', attempts = j.attempts + 1, heartbeat = p_now, updated = p_now,
              queue_manager_id = p_manager
-        FROM unnest(v_ids) WITH ORDINALITY AS u(id, ord)
-       WHERE j.id = u.id
-      RETURNING j.*, u.ord
+       WHERE j.id = ANY (v_ids)
+      RETURNING j.*
+    ), ordered AS (
+      SELECT p.*, u.ord FROM picked p JOIN unnest(v_ids) WITH ORDINALITY AS u(id, ord) ON u.id = p.id
     ), lg AS (
       INSERT INTO :TIDEQ_SCHEMA.:TIDEQ_PREFIXlog (seq, kind, job_id, entrypoint, priority, status, at, queue_manager_id, error)
-      SELECT v_seq + p.ord, 'picked', p.id, p.entrypoint, p.priority, 'picked', p_now, p_manager, NULL FROM picked p
+      SELECT v_seq + o.ord, 'picked', o.id, o.entrypoint, o.priority, 'picked', p_now, p_manager, NULL FROM ordered o
     )
-    SELECT p.id, p.entrypoint, p.payload, p.priority, p.execute_after, p.dedupe_key, p.headers, p.status,
-           p.attempts, p.heartbeat, p.created, p.updated, p.queue_manager_id, p.last_error
-      FROM picked p ORDER BY p.ord;
+    SELECT o.id, o.entrypoint, o.payload, o.priority, o.execute_after, o.dedupe_key, o.headers, o.status,
+           o.attempts, o.heartbeat, o.created, o.updated, o.queue_manager_id, o.last_error
+      FROM ordered o ORDER BY o.ord;
     v_seq := v_seq + cardinality(v_ids);
   END IF;
 
-  IF v_seq > v_first_seq THEN
-    UPDATE :TIDEQ_SCHEMA.:TIDEQ_PREFIXstate SET last_seq = v_seq;
-    PERFORM pg_notify(p_channel, '');
-  END IF;
+  UPDATE :TIDEQ_SCHEMA.:TIDEQ_PREFIXstate SET last_seq = v_seq;
+  PERFORM pg_notify(p_channel, '');
   RETURN;
 END
 $dequeue$;

@@ -1,5 +1,6 @@
 -- complete: $1 ids, $2 statuses, $3 errors (JSON string literals or null), $4 now, $5 channel.
--- Job rows are locked first, the state row after them (the lock order of every log writer).
+-- Job rows are locked first; the state row (the log numbering, held until commit) is taken
+-- last: its WHERE reads the other writes' counts, which makes them run before it.
 WITH input AS (
   SELECT t.id, t.status, t.error, t.ord
     FROM unnest($1::bigint[], $2::text[], $3::text[]) WITH ORDINALITY AS t(id, status, error, ord)
@@ -11,36 +12,42 @@ WITH input AS (
    WHERE j.status IN ('queued', 'picked')
      FOR UPDATE OF j
 ), done AS (
-  SELECT t.*, row_number() OVER (ORDER BY t.ord) AS rn, count(*) OVER () AS n FROM target t
+  SELECT t.*, row_number() OVER (ORDER BY t.ord) AS rn FROM target t
+), del AS (
+  DELETE FROM :TIDEQ_SCHEMA.:TIDEQ_PREFIXjobs j USING done d
+   WHERE j.id = d.id AND d.new_status <> 'failed'
+  RETURNING j.id
+), upd AS (
+  UPDATE :TIDEQ_SCHEMA.:TIDEQ_PREFIXjobs j
+     SET status = 'failed', last_error = d.error, queue_manager_id = NULL, updated = $4::bigint
+    FROM done d
+   WHERE j.id = d.id AND d.new_status = 'failed'
+  RETURNING j.id
+), fin AS (
+  INSERT INTO :TIDEQ_SCHEMA.:TIDEQ_PREFIXfinished (id, status)
+  SELECT d.id, d.new_status FROM done d WHERE d.new_status <> 'failed'
+  ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status
+  RETURNING id
+), stats AS (
+  INSERT INTO :TIDEQ_SCHEMA.:TIDEQ_PREFIXstatistics AS s (entrypoint, status, priority, second, count)
+  SELECT d.entrypoint, d.new_status, d.priority, floor($4::bigint / 1000.0)::bigint * 1000, count(*)
+    FROM done d
+   GROUP BY d.entrypoint, d.new_status, d.priority
+  ON CONFLICT (entrypoint, status, priority, second) DO UPDATE SET count = s.count + EXCLUDED.count
+  RETURNING 1
 ), st AS (
   UPDATE :TIDEQ_SCHEMA.:TIDEQ_PREFIXstate s
      SET last_seq = s.last_seq + (SELECT count(*) FROM done)
    WHERE EXISTS (SELECT 1 FROM done)
+     AND (SELECT count(*) FROM del) + (SELECT count(*) FROM upd) + (SELECT count(*) FROM fin)
+         + (SELECT count(*) FROM stats) >= 0
   RETURNING s.last_seq - (SELECT count(*) FROM done) AS base_seq
-), del AS (
-  DELETE FROM :TIDEQ_SCHEMA.:TIDEQ_PREFIXjobs j USING done d, st
-   WHERE j.id = d.id AND d.new_status <> 'failed'
-), upd AS (
-  UPDATE :TIDEQ_SCHEMA.:TIDEQ_PREFIXjobs j
-     SET status = 'failed', last_error = d.error, queue_manager_id = NULL, updated = $4::bigint
-    FROM done d, st
-   WHERE j.id = d.id AND d.new_status = 'failed'
 ), lg AS (
   INSERT INTO :TIDEQ_SCHEMA.:TIDEQ_PREFIXlog (seq, kind, job_id, entrypoint, priority, status, at, queue_manager_id, error)
   SELECT st.base_seq + d.rn,
          CASE d.new_status WHEN 'canceled' THEN 'cancelled' WHEN 'failed' THEN 'failed' ELSE 'completed' END,
          d.id, d.entrypoint, d.priority, d.new_status, $4::bigint, d.queue_manager_id, d.error
     FROM done d, st
-), fin AS (
-  INSERT INTO :TIDEQ_SCHEMA.:TIDEQ_PREFIXfinished (id, status)
-  SELECT d.id, d.new_status FROM done d, st WHERE d.new_status <> 'failed'
-  ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status
-), stats AS (
-  INSERT INTO :TIDEQ_SCHEMA.:TIDEQ_PREFIXstatistics AS s (entrypoint, status, priority, second, count)
-  SELECT d.entrypoint, d.new_status, d.priority, floor($4::bigint / 1000.0)::bigint * 1000, count(*)
-    FROM done d, st
-   GROUP BY d.entrypoint, d.new_status, d.priority
-  ON CONFLICT (entrypoint, status, priority, second) DO UPDATE SET count = s.count + EXCLUDED.count
 )
 SELECT i.ord, d.id IS NOT NULL AND st.base_seq IS NOT NULL AS ok,
        (SELECT count(pg_notify($5::text, '')) FROM st) AS notified
