@@ -26,6 +26,8 @@ interface Entry {
   seconds: number;
   jobsPerSec: number;
   usPerJob: number;
+  /** QueueManager entries: µs per job over the raw lifecycle of the same adapter. */
+  overheadUsPerJob?: number;
 }
 
 const args = process.argv.slice(2);
@@ -159,23 +161,30 @@ function round(x: number): number {
 
 const results: Entry[] = [];
 for (const adapter of adapters) {
+  let rawUs: number | undefined;
   if (adapter.name !== 'stub port') {
-    results.push(entry(adapter.name, 'raw lifecycle', await best(adapter.create, (r) => raw(r, 0))));
+    const rawEntry = entry(adapter.name, 'raw lifecycle', await best(adapter.create, (r) => raw(r, 0)));
+    rawUs = rawEntry.usPerJob;
+    results.push(rawEntry);
     results.push(
       entry(adapter.name, 'raw lifecycle + 1 subscriber', await best(adapter.create, (r) => raw(r, 1))),
     );
   }
-  results.push(entry(adapter.name, 'QueueManager drain', await best(adapter.create, managed)));
+  const run = entry(adapter.name, 'QueueManager drain', await best(adapter.create, managed));
+  // What the runtime adds over driving the adapter by hand (the stub port: the runtime's whole cost).
+  run.overheadUsPerJob = round(run.usPerJob - (rawUs ?? 0));
+  results.push(run);
 }
 
 if (JSON_OUT) {
   for (const r of results) console.log(JSON.stringify(r));
 } else {
   console.log(`runtime bench: ${JOBS} jobs, batches of ${BATCH}, best of ${ROUNDS}, node ${process.version}`);
-  console.log('adapter    scenario                          jobs/s      µs/job');
+  console.log('adapter    scenario                          jobs/s      µs/job   overhead µs/job');
   for (const r of results) {
+    const overhead = r.overheadUsPerJob === undefined ? '' : r.overheadUsPerJob.toFixed(3).padStart(18);
     console.log(
-      `${r.adapter.padEnd(10)} ${r.scenario.padEnd(30)} ${String(r.jobsPerSec).padStart(10)} ${r.usPerJob.toFixed(3).padStart(10)}`,
+      `${r.adapter.padEnd(10)} ${r.scenario.padEnd(30)} ${String(r.jobsPerSec).padStart(10)} ${r.usPerJob.toFixed(3).padStart(10)}${overhead}`,
     );
   }
 }
