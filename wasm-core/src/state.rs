@@ -439,11 +439,20 @@ fn utf16(s: &str) -> Vec<u8> {
 fn reserve_heap(bytes: usize) {
     #[cfg(target_arch = "wasm32")]
     {
+        // (memory size after our last pre-grow, bytes of it not yet promised to a batch)
+        static mut LAST: (usize, usize) = (0, 0);
         let cur = core::arch::wasm32::memory_size(0) * 65536;
+        // Single-threaded instance: no concurrent access to LAST.
+        let (last, headroom) = unsafe { LAST };
+        if cur == last && headroom >= bytes {
+            unsafe { LAST = (last, headroom - bytes) };
+            return;
+        }
         let chunk = bytes.max(cur / 32).min(1 << 28);
         let mut v: Vec<u8> = Vec::new();
         if v.try_reserve_exact(chunk).is_ok() {
             drop(v);
+            unsafe { LAST = (core::arch::wasm32::memory_size(0) * 65536, chunk - bytes) };
         }
     }
     #[cfg(not(target_arch = "wasm32"))]
