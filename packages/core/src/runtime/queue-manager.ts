@@ -53,11 +53,12 @@ const DEFAULT_RETRY = { baseDelay: 1000, maxDelay: 300_000, factor: 2, jitter: 1
  * await qm.run({ mode: 'drain' });
  */
 // biome-ignore lint/complexity/noBannedTypes: {} is the empty registry that entrypoint() extends
-export class QueueManager<R extends Record<string, unknown> = {}> implements RunHost {
+export class QueueManager<R extends Record<string, unknown> = {}> {
   readonly id: string;
   readonly resources: Record<string, unknown>;
   readonly logger: Logger;
   readonly #repo: QueueRepository;
+  readonly #host: RunHost;
   readonly #clock: Clock;
   readonly #timers: Timers;
   readonly #pollInterval: number;
@@ -93,6 +94,14 @@ export class QueueManager<R extends Record<string, unknown> = {}> implements Run
     this.#timers = options.timers ?? systemTimers;
     this.logger = resolveLogger(options.logger);
     this.resources = options.resources ?? {};
+    // What runs report back through; kept off the public surface.
+    this.#host = {
+      resources: this.resources,
+      logger: this.logger,
+      now: () => this.#clock.now(),
+      succeed: (run) => this.#succeed(run),
+      settle: (run, outcome, error) => this.#settle(run, outcome, error),
+    };
     this.#pollInterval = validateCount(options.pollInterval ?? 10_000, 'pollInterval', 1);
     this.#heartbeatInterval = validateCount(options.heartbeatInterval ?? 10_000, 'heartbeatInterval', 1);
   }
@@ -315,7 +324,7 @@ export class QueueManager<R extends Record<string, unknown> = {}> implements Run
       if (this.#running.has(job.id)) continue;
       const entry = this.#entries.get(job.entrypoint);
       if (entry === undefined) continue; // cannot happen: dequeue returns only named entrypoints
-      const run = new RunningJob(job, entry, this, now);
+      const run = new RunningJob(job, entry, this.#host, now);
       this.#running.set(job.id, run);
       const counters = entry.counters;
       counters.picked++;
@@ -372,11 +381,7 @@ export class QueueManager<R extends Record<string, unknown> = {}> implements Run
 
   // ---- settling runs ----------------------------------------------------------------------------
 
-  now(): number {
-    return this.#clock.now();
-  }
-
-  succeed(run: RunningJob): void {
+  #succeed(run: RunningJob): void {
     run.settled = true;
     this.#done.push({ id: run.job.id, status: 'successful' });
     run.entry.counters.successful++;
@@ -384,7 +389,7 @@ export class QueueManager<R extends Record<string, unknown> = {}> implements Run
     if (this.#listeners.job.size > 0) this.#emitJob(run, 'successful', null);
   }
 
-  settle(run: RunningJob, outcome: ExecutionOutcome, error: Error | null): void {
+  #settle(run: RunningJob, outcome: ExecutionOutcome, error: Error | null): void {
     run.settled = true;
     const counters = run.entry.counters;
     const id = run.job.id;
@@ -527,7 +532,7 @@ export class QueueManager<R extends Record<string, unknown> = {}> implements Run
     );
     run.abort(error);
     run.entry.counters.timedOut++;
-    this.settle(run, failureOutcome(run.entry, run.job, error, this.#clock.now()), error);
+    this.#settle(run, failureOutcome(run.entry, run.job, error, this.#clock.now()), error);
   }
 
   // ---- heartbeats -------------------------------------------------------------------------------
