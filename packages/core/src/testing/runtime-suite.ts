@@ -960,6 +960,35 @@ export function defineRuntimeSuite(
         await r2;
       });
 
+      it('a throwing schedule handler is logged and the schedule goes on', async () => {
+        const { repo, clock, timers } = await manual();
+        const logged: string[] = [];
+        const logger = {
+          debug() {},
+          info() {},
+          warn() {},
+          error: (message: string) => void logged.push(message),
+        };
+        const ticks: number[] = [];
+        const stop = new AbortController();
+        stops.push(stop);
+        const scheduler = new SchedulerManager(repo, { clock, timers, logger }).schedule(
+          'fragile',
+          '* * * * *',
+          ({ scheduledAt }) => {
+            ticks.push(scheduledAt);
+            if (ticks.length === 1) throw new Error('first tick breaks');
+          },
+        );
+        const r = scheduler.run({ signal: stop.signal });
+        await timers.advance(2 * 60_000);
+        expect(ticks).toHaveLength(2);
+        expect(ticks[1]! - ticks[0]!).toBe(60_000);
+        expect(logged).toEqual(['schedule fragile failed: first tick breaks']);
+        stop.abort();
+        await r;
+      });
+
       it('evaluates expressions in their time zone and rejects invalid ones by name', async () => {
         const { repo, clock, timers } = await manual();
         const s = new SchedulerManager(repo, { clock, timers, logger: 'silent' }).schedule(
