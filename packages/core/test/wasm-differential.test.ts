@@ -294,6 +294,68 @@ describe('WASM core vs reference adapter (differential)', () => {
     );
   });
 
+  it('agrees on the maxOwned corner: own stale re-picks behind an excluded entrypoint', async () => {
+    // m1 holds job 1 (stale); b is excluded by its concurrency limit; a fresh pick brings m1 to
+    // maxOwned; an excluded candidate of b between that pick and the stale job stops the pass.
+    const setup = (withBlocker: boolean): Cmd[] => [
+      { op: 'enqueue', jobs: [{ entrypoint: 'a', priority: 5 }], skip: false },
+      {
+        op: 'enqueue',
+        jobs: [
+          { entrypoint: 'b', priority: 10 },
+          { entrypoint: 'b', priority: 10 },
+        ],
+        skip: false,
+      },
+      { op: 'dequeue', options: { batchSize: 1, queueManagerId: 'm2', entrypoints: { b: {} } } },
+      {
+        op: 'dequeue',
+        options: { batchSize: 1, queueManagerId: 'm1', entrypoints: { a: { retryTimer: 1000 } } },
+      },
+      { op: 'advance', ms: 2000 },
+      { op: 'heartbeat', ids: [2] },
+      {
+        op: 'enqueue',
+        jobs: withBlocker
+          ? [
+              { entrypoint: 'a', priority: 6 },
+              { entrypoint: 'b', priority: 6 },
+            ]
+          : [{ entrypoint: 'a', priority: 6 }],
+        skip: false,
+      },
+      {
+        op: 'dequeue',
+        options: {
+          batchSize: 5,
+          queueManagerId: 'm1',
+          maxOwned: 2,
+          entrypoints: { a: { retryTimer: 1000 }, b: { concurrencyLimit: 1 } },
+        },
+      },
+      { op: 'reads' },
+    ];
+    for (const withBlocker of [true, false]) await compare(setup(withBlocker));
+    // and the scenario really takes both branches on the reference
+    const clock = new ManualClock(T0);
+    for (const [withBlocker, picked] of [
+      [true, [4]],
+      [false, [4, 1]],
+    ] as const) {
+      const ref = createReferenceQueue({ clock });
+      for (const c of setup(withBlocker)) {
+        if (c.op === 'advance') {
+          clock.advance(c.ms);
+          continue;
+        }
+        const result = await run(ref, c, clock.now());
+        if (c.op === 'dequeue' && c.options.maxOwned === 2) {
+          expect((result as { id: number }[]).map((j) => j.id)).toEqual(picked);
+        }
+      }
+    }
+  });
+
   it('agrees on long sequences with deep queues', { timeout: 60_000 }, async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(cmd, { minLength: 100, maxLength: 250 }), (cmds) => compare(cmds)),
