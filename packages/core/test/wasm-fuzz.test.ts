@@ -208,6 +208,38 @@ describe('WASM core fuzz', () => {
     );
   });
 
+  it('survives restoring mutated snapshots that carry a valid checksum', { timeout: 30_000 }, () => {
+    const good = snapshot();
+    const body = good.length - 8;
+    const followUps = validRequests();
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 3 }),
+        (flips) => {
+          const bytes = good.slice();
+          // keep the magic and version: get past the header into the body parser
+          for (const [at, value] of flips) bytes[8 + (at % (body - 8))] = value;
+          let h = 0xcbf29ce484222325n;
+          for (let i = 0; i < body; i++) h = BigInt.asUintN(64, (h ^ BigInt(bytes[i]!)) * 0x100000001b3n);
+          new DataView(bytes.buffer).setBigUint64(body, h, true);
+          const { rc } = call(OP.RESTORE, bytes);
+          expect([RC.OK, RC.BAD_SNAPSHOT]).toContain(rc);
+          if (rc === RC.OK) {
+            // whatever was accepted must be a state every operation can run on
+            for (const [op, req] of followUps) {
+              expect([RC.OK, RC.INVALID, RC.DUPLICATE, RC.NOT_INSTALLED]).toContain(
+                call(op, req, NOW + 50).rc,
+              );
+            }
+            restore(good);
+          }
+        },
+      ),
+      { numRuns: 400 },
+    );
+    expect(snapshot()).toEqual(good);
+  });
+
   it('rejects lengths beyond the reserved buffer and absurd reservations without trapping', () => {
     const before = snapshot();
     expect(core.tq_in_reserve(0xffffffff)).toBe(0);
