@@ -91,7 +91,14 @@ pub fn write(s: &State, out: &mut Vec<u8>) {
         opt_i64(&mut w, sc.at);
     }
     let m = s.m;
-    for x in [m.records_written, m.bytes_written, m.scans, m.recoveries, m.compactions, m.compacted_records] {
+    for x in [
+        m.records_written,
+        m.bytes_written,
+        m.scans,
+        m.recoveries,
+        m.compactions,
+        m.compacted_records,
+    ] {
         w.u64(x);
     }
     let h = fnv(&w.v[start..]);
@@ -239,7 +246,13 @@ fn parse(r: &mut Reader) -> Option<Result<State, &'static str>> {
             status: r.u8()?,
         };
         let err = r.opt_blob()?;
-        if row.job == 0 || row.job >= s.next_id || row.ep as usize >= s.eps.len() || row.mgr as usize > s.mgrs.len() || row.kind > K_FAILED || row.status > FAILED {
+        if row.job == 0
+            || row.job >= s.next_id
+            || row.ep as usize >= s.eps.len()
+            || row.mgr as usize > s.mgrs.len()
+            || row.kind > K_FAILED
+            || row.status > FAILED
+        {
             return None;
         }
         s.push_row(row, err);

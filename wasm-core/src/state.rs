@@ -4,7 +4,7 @@
 //! Layout, chosen for the access paths:
 //! - jobs: pages of 1024 slots indexed by `id - 1` (ids are dense); a page is freed when all
 //!   its jobs have left, so a long-lived dead letter pins one page, not the whole history.
-//! - ready jobs: per entrypoint, per priority level (BTreeMap, priority desc) a FIFO ring of ids
+//! - ready jobs: per entrypoint, per priority level (a sorted Vec, priority desc) a FIFO ring of ids
 //!   (fresh ids only grow, so appends stay sorted) plus a min-heap for late arrivals (retried,
 //!   requeued, promoted delayed jobs). Entries are removed lazily: an entry is live while its job
 //!   is `queued` with the READY flag.
@@ -12,8 +12,8 @@
 //! - picked jobs: per entrypoint, a FIFO of (heartbeat, id): time never runs backwards (`now` is
 //!   clamped to the last one seen), so appends keep it sorted by heartbeat for the stale scan.
 use crate::hash::FxMap;
-use crate::vecmap::VecMap;
 use crate::io::{Reader, Writer};
+use crate::vecmap::VecMap;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 
@@ -194,7 +194,13 @@ impl Jobs {
         }
         let page = self.pages[pi].get_or_insert_with(|| {
             let mut jobs = Vec::with_capacity(PAGE);
-            jobs.resize(PAGE, Job { status: EMPTY, ..Job::default() });
+            jobs.resize(
+                PAGE,
+                Job {
+                    status: EMPTY,
+                    ..Job::default()
+                },
+            );
             Box::new(Page { jobs, live: 0 })
         });
         page.jobs[i & (PAGE - 1)] = job;
@@ -206,7 +212,10 @@ impl Jobs {
         let pi = i >> PAGE_BITS;
         let mut free = false;
         if let Some(Some(page)) = self.pages.get_mut(pi) {
-            page.jobs[i & (PAGE - 1)] = Job { status: EMPTY, ..Job::default() };
+            page.jobs[i & (PAGE - 1)] = Job {
+                status: EMPTY,
+                ..Job::default()
+            };
             page.live -= 1;
             free = page.live == 0 && ((pi as u64 + 1) << PAGE_BITS) < next_id;
         }
@@ -217,7 +226,11 @@ impl Jobs {
     pub fn iter(&self) -> impl Iterator<Item = (u64, &Job)> + '_ {
         self.pages.iter().enumerate().flat_map(|(pi, p)| {
             p.iter().flat_map(move |p| {
-                p.jobs.iter().enumerate().filter(|(_, j)| j.status != EMPTY).map(move |(k, j)| (((pi << PAGE_BITS) + k + 1) as u64, j))
+                p.jobs
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, j)| j.status != EMPTY)
+                    .map(move |(k, j)| (((pi << PAGE_BITS) + k + 1) as u64, j))
             })
         })
     }
@@ -499,7 +512,10 @@ fn push_u64(s: &mut String, mut x: u64) {
 }
 
 fn valid_ep_name(b: &[u8]) -> bool {
-    !b.is_empty() && b.len() <= 128 && b.iter().all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b':' | b'-'))
+    !b.is_empty()
+        && b.len() <= 128
+        && b.iter()
+            .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b':' | b'-'))
 }
 
 /// Reads a job record field for encode: f64 of an integer time/id.
@@ -560,7 +576,10 @@ impl State {
             return Ok(i as u32);
         }
         let i = self.eps.len() as u32;
-        self.eps.push(Ep { name: name.into(), ..Ep::default() });
+        self.eps.push(Ep {
+            name: name.into(),
+            ..Ep::default()
+        });
         self.ep_index.insert(name.into(), i as u64);
         Ok(i)
     }
@@ -590,7 +609,15 @@ impl State {
     // ---- bookkeeping ------------------------------------------------------------------------
 
     fn push_log(&mut self, kind: u8, id: u64, j: &Job, status: u8, at: i64, mgr: u32, err: Option<&[u8]>) {
-        let row = Row { job: id, at, ep: j.ep, prio: j.prio, mgr, kind, status };
+        let row = Row {
+            job: id,
+            at,
+            ep: j.ep,
+            prio: j.prio,
+            mgr,
+            kind,
+            status,
+        };
         self.push_row(row, err);
         self.m.records_written += 1;
     }
@@ -720,7 +747,15 @@ impl State {
         }
         self.eps[ep as usize].size(old, prio, -1);
         self.set_status(id, status);
-        let row = Row { job: id, at: now, ep, prio, mgr, kind, status };
+        let row = Row {
+            job: id,
+            at: now,
+            ep,
+            prio,
+            mgr,
+            kind,
+            status,
+        };
         self.push_row(row, err);
         self.m.records_written += 1;
         self.stat(ep, status, prio, now);
@@ -797,7 +832,11 @@ impl State {
             let ep = self.ep_of(r.u32().ok_or(Fail::Invalid("enqueue: truncated"))?)?;
             let prio = r.i32().ok_or(Fail::Invalid("enqueue: truncated"))?;
             let ex = r.f64().ok_or(Fail::Invalid("enqueue: truncated"))?;
-            let exec = if ex.is_nan() { now } else { crate::io::to_time(ex).ok_or(Fail::Invalid("enqueue: bad executeAfter"))? };
+            let exec = if ex.is_nan() {
+                now
+            } else {
+                crate::io::to_time(ex).ok_or(Fail::Invalid("enqueue: bad executeAfter"))?
+            };
             let p = r.opt_blob().ok_or(Fail::Invalid("enqueue: truncated payload"))?;
             let h = r.opt_blob().ok_or(Fail::Invalid("enqueue: truncated headers"))?;
             let d = r.opt_blob().ok_or(Fail::Invalid("enqueue: truncated dedupe key"))?;
@@ -811,7 +850,10 @@ impl State {
         if !r.at_end() {
             return bad("enqueue: trailing bytes");
         }
-        let need: usize = ins.iter().map(|j| 64 + j.p.map_or(0, |x| x.len()) + j.h.map_or(0, |x| x.len()) + j.d.map_or(0, |x| x.len())).sum();
+        let need: usize = ins
+            .iter()
+            .map(|j| 64 + j.p.map_or(0, |x| x.len()) + j.h.map_or(0, |x| x.len()) + j.d.map_or(0, |x| x.len()))
+            .sum();
         reserve_heap(need);
         // Decide every position before storing anything (atomic).
         let mut take = vec![true; n];
@@ -866,7 +908,15 @@ impl State {
             }
             self.eps[j.ep as usize].size(QUEUED, j.prio, 1);
             self.enqueue_ready(id, now);
-            self.log.push_back(Row { job: id, at: now, ep: j.ep, prio: j.prio, mgr: 0, kind: K_ENQUEUED, status: QUEUED });
+            self.log.push_back(Row {
+                job: id,
+                at: now,
+                ep: j.ep,
+                prio: j.prio,
+                mgr: 0,
+                kind: K_ENQUEUED,
+                status: QUEUED,
+            });
             self.m.records_written += 1;
         }
         Ok(())
@@ -913,7 +963,14 @@ impl State {
             if reqs.iter().any(|q| q.ep == ep) {
                 return bad("dequeue: entrypoint named twice");
             }
-            reqs.push(Req { ep, conc, rps, retry, max_att, excluded: false });
+            reqs.push(Req {
+                ep,
+                conc,
+                rps,
+                retry,
+                max_att,
+                excluded: false,
+            });
         }
         if !r.at_end() {
             return bad("dequeue: trailing bytes");
@@ -1016,7 +1073,11 @@ impl State {
                     break;
                 }
                 // Fresh candidates of excluded streams are still visited (and stop the pass) in order.
-                if self.excluded_between(&reqs.iter().filter(|q| q.excluded).map(|q| q.ep).collect::<Vec<_>>(), last, (prio, id)) {
+                if self.excluded_between(
+                    &reqs.iter().filter(|q| q.excluded).map(|q| q.ep).collect::<Vec<_>>(),
+                    last,
+                    (prio, id),
+                ) {
                     break;
                 }
             }
@@ -1074,7 +1135,15 @@ impl State {
             j.mgr = mgr;
             write_job(w, id, j);
             let (jep, jprio) = (j.ep, j.prio);
-            self.log.push_back(Row { job: id, at: now, ep: jep, prio: jprio, mgr, kind: K_PICKED, status: PICKED });
+            self.log.push_back(Row {
+                job: id,
+                at: now,
+                ep: jep,
+                prio: jprio,
+                mgr,
+                kind: K_PICKED,
+                status: PICKED,
+            });
             self.m.records_written += 1;
             picked += 1;
         }
@@ -1109,7 +1178,8 @@ impl State {
         let jobs = &self.jobs;
         let e = &mut self.eps[ep];
         if e.fifo.len() as u64 > 2 * e.picked + 64 {
-            e.fifo.retain(|&(hb, id)| matches!(jobs.get(id), Some(j) if j.status == PICKED && j.hb == hb));
+            e.fifo
+                .retain(|&(hb, id)| matches!(jobs.get(id), Some(j) if j.status == PICKED && j.hb == hb));
             // A job can appear twice with the same heartbeat (picked, retried, picked at one `now`).
             let mut last: Option<(i64, u64)> = None;
             let mut seen = FxMap::<u64, u64>::default();
@@ -1413,7 +1483,11 @@ impl State {
     /// Request: since f64. Response: count, rows (second f64, ep u32, status u8, prio i32, count f64), unsorted.
     pub fn statistics(&mut self, r: &mut Reader, w: &mut Writer) -> Res {
         let since = r.f64().ok_or(Fail::Invalid("statistics: truncated"))?;
-        let since = if since.is_nan() { i64::MIN } else { crate::io::to_time(since).ok_or(Fail::Invalid("statistics: bad since"))? };
+        let since = if since.is_nan() {
+            i64::MIN
+        } else {
+            crate::io::to_time(since).ok_or(Fail::Invalid("statistics: bad since"))?
+        };
         self.flush_stats();
         let from = self.stats.lower_bound(&(since, 0, 0, i32::MIN));
         let rows = &self.stats.v[from..];
@@ -1515,7 +1589,18 @@ impl State {
                 Some(s) => (s.last, s.by.clone(), s.at),
                 None => (None, None, None),
             };
-            self.schedules.insert(key, Sched { ep: ep.into(), expr: expr.into(), tz: tz.map(Into::into), next, last, by, at });
+            self.schedules.insert(
+                key,
+                Sched {
+                    ep: ep.into(),
+                    expr: expr.into(),
+                    tz: tz.map(Into::into),
+                    next,
+                    last,
+                    by,
+                    at,
+                },
+            );
             self.m.records_written += 1;
         }
         Ok(())
@@ -1701,7 +1786,14 @@ impl State {
 
     pub fn metrics(&self, w: &mut Writer) {
         let m = self.m;
-        for x in [m.records_written, m.bytes_written, m.scans, m.recoveries, m.compactions, m.compacted_records] {
+        for x in [
+            m.records_written,
+            m.bytes_written,
+            m.scans,
+            m.recoveries,
+            m.compactions,
+            m.compacted_records,
+        ] {
             w.f64(x as f64);
         }
     }

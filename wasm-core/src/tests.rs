@@ -76,7 +76,10 @@ fn dequeue_ids(c: &mut Core, batch: u32) -> Vec<f64> {
 #[test]
 fn dequeues_by_priority_then_id() {
     let mut c = setup();
-    assert_eq!(enqueue(&mut c, &[(0, None), (5, None), (0, None), (5, None), (-1, None)], false).0, OK);
+    assert_eq!(
+        enqueue(&mut c, &[(0, None), (5, None), (0, None), (5, None), (-1, None)], false).0,
+        OK
+    );
     assert_eq!(dequeue_ids(&mut c, 10), vec![2.0, 4.0, 1.0, 3.0, 5.0]);
     assert!(dequeue_ids(&mut c, 10).is_empty());
 }
@@ -104,7 +107,18 @@ fn malformed_input_is_an_error_not_a_panic() {
         seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
         let len = (seed >> 16) as usize % 64;
         let bytes: Vec<u8> = (0..len).map(|k| (seed.rotate_left(k as u32) >> 3) as u8).collect();
-        let opc = [op::ENQUEUE, op::DEQUEUE, op::COMPLETE, op::RETRY, op::REQUEUE, op::CANCEL, op::CLEAR, op::RESTORE, op::MARK_RUNS, i][(i % 10) as usize];
+        let opc = [
+            op::ENQUEUE,
+            op::DEQUEUE,
+            op::COMPLETE,
+            op::RETRY,
+            op::REQUEUE,
+            op::CANCEL,
+            op::CLEAR,
+            op::RESTORE,
+            op::MARK_RUNS,
+            i,
+        ][(i % 10) as usize];
         let (rc, _) = call(&mut c, opc, &bytes, NOW);
         if rc != OK {
             assert!(rc == E_INVALID || rc == E_BAD_SNAPSHOT || rc == E_DUPLICATE, "op {opc} rc {rc}");
@@ -167,6 +181,9 @@ fn memory_is_released_when_jobs_leave() {
     }
     // every page but the current tail was freed
     assert!(c.st.jobs.iter().next().is_none());
-    let live_pages = (0..20_001u64).step_by(1024).filter(|&id| c.st.jobs.get(id.max(1)).is_some()).count();
+    let live_pages = (0..20_001u64)
+        .step_by(1024)
+        .filter(|&id| c.st.jobs.get(id.max(1)).is_some())
+        .count();
     assert_eq!(live_pages, 0);
 }
