@@ -176,12 +176,15 @@ function firstHits(ids: readonly number[], hit: (id: number) => boolean): boolea
   });
 }
 
+const READ_SPACING_MS = 5;
+
 class Subscription {
   cursor: number;
   stopped = false;
   #running: Promise<void> | null = null;
   #dirty = false;
   #reportedReadError = false;
+  #lastRead = 0;
 
   constructor(
     private readonly repo: PostgresQueueRepository,
@@ -200,11 +203,20 @@ class Subscription {
     }
     this.#running = this.#drain().finally(() => {
       this.#running = null;
+      this.#lastRead = 0; // the next wakeup after an idle spell reads at once
     });
   }
 
   async #drain(): Promise<void> {
     do {
+      // Under load (NOTIFYs arriving while a read runs) read at most every READ_SPACING_MS, so
+      // a burst of commits costs one read, not one each; an idle subscriber reads at once.
+      if (this.#lastRead > 0) {
+        const wait = this.#lastRead + READ_SPACING_MS - performance.now();
+        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+        if (this.stopped) return;
+      }
+      this.#lastRead = performance.now();
       this.#dirty = false;
       try {
         for (;;) {
@@ -231,6 +243,7 @@ class Subscription {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.#lastRead = 0;
     await this.#running;
   }
 }
@@ -264,6 +277,7 @@ export class PostgresQueueRepository implements QueueRepository {
   #metrics = emptyMetrics();
   #closed = false;
   #names = new Map<string, string>();
+  #finishChain: Promise<unknown> = Promise.resolve();
 
   constructor(options: PostgresQueueOptions) {
     if (options === null || typeof options !== 'object' || options.driver === undefined) {
@@ -383,6 +397,18 @@ export class PostgresQueueRepository implements QueueRepository {
     }
   }
 
+  /**
+   * complete, cancel, retry, requeue and clear of one repository apply in call order (session
+   * order), as on a single-threaded store: otherwise a pooled driver may commit a later
+   * complete(failed) before an earlier cancel, and the cancel then finds a dead letter. The
+   * runtime issues these from one loop, so the chain costs it nothing.
+   */
+  #finishing<T>(run: () => Promise<T>): Promise<T> {
+    const result = this.#finishChain.then(run, run);
+    this.#finishChain = result.catch(() => undefined);
+    return result;
+  }
+
   /** After a local write: wake polling subscribers at once (listening ones get the NOTIFY). */
   #wrote(records: number, bytes = 0): void {
     this.#metrics.recordsWritten += records;
@@ -468,67 +494,73 @@ export class PostgresQueueRepository implements QueueRepository {
   }
 
   complete(results: readonly CompletionResult[]): Promise<boolean[]> {
-    return this.#op('complete', async () => {
-      if (!Array.isArray(results))
-        throw new InvalidArgumentError('complete takes an array of { id, status, error? }');
-      if (results.length > this.#limits.maxBatch) {
-        throw new InvalidArgumentError(
-          `complete got ${results.length} results; at most ${this.#limits.maxBatch} per call`,
+    return this.#finishing(() =>
+      this.#op('complete', async () => {
+        if (!Array.isArray(results))
+          throw new InvalidArgumentError('complete takes an array of { id, status, error? }');
+        if (results.length > this.#limits.maxBatch) {
+          throw new InvalidArgumentError(
+            `complete got ${results.length} results; at most ${this.#limits.maxBatch} per call`,
+          );
+        }
+        const ids = validateIds(
+          results.map((r) => (r === null || typeof r !== 'object' ? r : r.id)),
+          this.#limits,
+          'results[].id',
         );
-      }
-      const ids = validateIds(
-        results.map((r) => (r === null || typeof r !== 'object' ? r : r.id)),
-        this.#limits,
-        'results[].id',
-      );
-      const statuses = results.map((r, i) => validateCompletionStatus(r.status, `results[${i}].status`));
-      const errors = results.map((r, i) => jsonOrNull(validateErrorText(r.error, `results[${i}].error`)));
-      if (ids.length === 0) return [];
-      const now = this.#clock.now();
-      const rows = await this.#run(this.#q.complete, [ids, statuses, errors, now, this.channel]);
-      const out = rows.map((r) => r.ok === true);
-      this.#wrote(out.filter(Boolean).length * 3);
-      return out;
-    });
+        const statuses = results.map((r, i) => validateCompletionStatus(r.status, `results[${i}].status`));
+        const errors = results.map((r, i) => jsonOrNull(validateErrorText(r.error, `results[${i}].error`)));
+        if (ids.length === 0) return [];
+        const now = this.#clock.now();
+        const rows = await this.#run(this.#q.complete, [ids, statuses, errors, now, this.channel]);
+        const out = rows.map((r) => r.ok === true);
+        this.#wrote(out.filter(Boolean).length * 3);
+        return out;
+      }),
+    );
   }
 
   retry(requests: readonly RetryRequest[]): Promise<boolean[]> {
-    return this.#op('retry', async () => {
-      if (!Array.isArray(requests))
-        throw new InvalidArgumentError('retry takes an array of { id, executeAfter, error? }');
-      const ids = validateIds(
-        requests.map((r) => (r === null || typeof r !== 'object' ? r : r.id)),
-        this.#limits,
-        'requests[].id',
-      );
-      const at = requests.map((r, i) => validateTime(r.executeAfter, `requests[${i}].executeAfter`));
-      const errors = requests.map((r, i) => jsonOrNull(validateErrorText(r.error, `requests[${i}].error`)));
-      if (ids.length === 0) return [];
-      const now = this.#clock.now();
-      const rows = await this.#run(this.#q.retry, [ids, at, errors, now, this.channel]);
-      const out = rows.map((r) => r.ok === true);
-      this.#wrote(out.filter(Boolean).length * 2);
-      return out;
-    });
+    return this.#finishing(() =>
+      this.#op('retry', async () => {
+        if (!Array.isArray(requests))
+          throw new InvalidArgumentError('retry takes an array of { id, executeAfter, error? }');
+        const ids = validateIds(
+          requests.map((r) => (r === null || typeof r !== 'object' ? r : r.id)),
+          this.#limits,
+          'requests[].id',
+        );
+        const at = requests.map((r, i) => validateTime(r.executeAfter, `requests[${i}].executeAfter`));
+        const errors = requests.map((r, i) => jsonOrNull(validateErrorText(r.error, `requests[${i}].error`)));
+        if (ids.length === 0) return [];
+        const now = this.#clock.now();
+        const rows = await this.#run(this.#q.retry, [ids, at, errors, now, this.channel]);
+        const out = rows.map((r) => r.ok === true);
+        this.#wrote(out.filter(Boolean).length * 2);
+        return out;
+      }),
+    );
   }
 
   requeue(ids: readonly number[]): Promise<boolean[]> {
-    return this.#op('requeue', async () => {
-      const valid = validateIds(ids, this.#limits);
-      if (valid.length === 0) return [];
-      const now = this.#clock.now();
-      const rows = await this.#run(this.#q.requeue, [valid, now, this.channel]);
-      const conflicts = parseOrNull<string[]>(rows[0]?.conflicts);
-      if (conflicts !== null && conflicts.length > 0) {
-        throw new DuplicateJobError(
-          conflicts.map((k) => JSON.parse(k) as string),
-          undefined,
-        );
-      }
-      const out = rows.map((r) => r.ok === true);
-      this.#wrote(out.filter(Boolean).length * 2);
-      return out;
-    });
+    return this.#finishing(() =>
+      this.#op('requeue', async () => {
+        const valid = validateIds(ids, this.#limits);
+        if (valid.length === 0) return [];
+        const now = this.#clock.now();
+        const rows = await this.#run(this.#q.requeue, [valid, now, this.channel]);
+        const conflicts = parseOrNull<string[]>(rows[0]?.conflicts);
+        if (conflicts !== null && conflicts.length > 0) {
+          throw new DuplicateJobError(
+            conflicts.map((k) => JSON.parse(k) as string),
+            undefined,
+          );
+        }
+        const out = rows.map((r) => r.ok === true);
+        this.#wrote(out.filter(Boolean).length * 2);
+        return out;
+      }),
+    );
   }
 
   heartbeat(ids: readonly number[]): Promise<boolean[]> {
@@ -544,26 +576,30 @@ export class PostgresQueueRepository implements QueueRepository {
   }
 
   cancel(ids: readonly number[]): Promise<boolean[]> {
-    return this.#op('cancel', async () => {
-      const valid = validateIds(ids, this.#limits);
-      if (valid.length === 0) return [];
-      const now = this.#clock.now();
-      const rows = await this.#run(this.#q.cancel, [valid, now, this.channel]);
-      const out = rows.map((r) => r.ok === true);
-      this.#wrote(out.filter(Boolean).length * 3);
-      return out;
-    });
+    return this.#finishing(() =>
+      this.#op('cancel', async () => {
+        const valid = validateIds(ids, this.#limits);
+        if (valid.length === 0) return [];
+        const now = this.#clock.now();
+        const rows = await this.#run(this.#q.cancel, [valid, now, this.channel]);
+        const out = rows.map((r) => r.ok === true);
+        this.#wrote(out.filter(Boolean).length * 3);
+        return out;
+      }),
+    );
   }
 
   clear(entrypoints?: readonly string[]): Promise<number> {
-    return this.#op('clear', async () => {
-      const eps = entrypoints === undefined ? null : validateEntrypoints(entrypoints);
-      const now = this.#clock.now();
-      const rows = await this.#run(this.#q.clear, [eps, now, this.channel]);
-      const cleared = num(rows[0]?.cleared ?? 0);
-      this.#wrote(cleared * 3);
-      return cleared;
-    });
+    return this.#finishing(() =>
+      this.#op('clear', async () => {
+        const eps = entrypoints === undefined ? null : validateEntrypoints(entrypoints);
+        const now = this.#clock.now();
+        const rows = await this.#run(this.#q.clear, [eps, now, this.channel]);
+        const cleared = num(rows[0]?.cleared ?? 0);
+        this.#wrote(cleared * 3);
+        return cleared;
+      }),
+    );
   }
 
   // ---- reads ----------------------------------------------------------------------------------
