@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import {
   compileCore,
   createMemoryQueue,
-  DEFAULT_WASM_URL,
+  defaultWasmUrl,
   instantiateCore,
   ManualClock,
   WasmRepository,
@@ -41,14 +41,14 @@ async function populated() {
 
 describe('loader', () => {
   it('accepts a Module, bytes, a file URL, a URL string and a Response', async () => {
-    const bytes = await readFile(DEFAULT_WASM_URL);
+    const bytes = await readFile(defaultWasmUrl());
     const module = await compileCore(bytes);
     const sources = [
       module,
       bytes,
       bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength),
-      DEFAULT_WASM_URL,
-      DEFAULT_WASM_URL.href,
+      defaultWasmUrl(),
+      defaultWasmUrl().href,
       new Response(bytes, { headers: { 'content-type': 'application/wasm' } }),
       Promise.resolve(new Response(bytes)),
     ];

@@ -2,7 +2,7 @@ export {
   CORE_ABI_VERSION,
   type CoreExports,
   compileCore,
-  DEFAULT_WASM_URL,
+  defaultWasmUrl,
   instantiateCore,
   type WasmSource,
 } from './loader.js';

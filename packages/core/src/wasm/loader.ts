@@ -28,8 +28,22 @@ export interface CoreExports {
   tq_out_len(): number;
 }
 
-/** The bundled module's location, resolved relative to this file in src/ and in dist/. */
-export const DEFAULT_WASM_URL = new URL('../../wasm/tideq_core.wasm', import.meta.url);
+/**
+ * The bundled module's location, resolved relative to this file in src/ and in dist/. Computed
+ * on first use: some runtimes (workerd) give modules no usable `import.meta.url`, and importing
+ * this package there must still work (pass `wasm` explicitly).
+ */
+export function defaultWasmUrl(): URL {
+  try {
+    return new URL('../../wasm/tideq_core.wasm', import.meta.url);
+  } catch (error) {
+    throw new InvalidArgumentError(
+      'this runtime gives modules no import.meta.url to find tideq_core.wasm; pass it as options.wasm ' +
+        "(a WebAssembly.Module, bytes, a URL or a Response; the file ships as '@tideq/core/tideq_core.wasm')",
+      { reason: String(error) },
+    );
+  }
+}
 
 let defaultModule: Promise<WebAssembly.Module> | undefined;
 
@@ -65,10 +79,12 @@ async function fromUrl(url: URL): Promise<WebAssembly.Module> {
 /** Compile the core from any {@link WasmSource}; the default module is compiled once per process. */
 export async function compileCore(source?: WasmSource): Promise<WebAssembly.Module> {
   if (source === undefined) {
-    defaultModule ??= fromUrl(DEFAULT_WASM_URL).catch((error: unknown) => {
-      defaultModule = undefined;
-      throw error;
-    });
+    defaultModule ??= Promise.resolve()
+      .then(() => fromUrl(defaultWasmUrl()))
+      .catch((error: unknown) => {
+        defaultModule = undefined;
+        throw error;
+      });
     return defaultModule;
   }
   if (source instanceof WebAssembly.Module) return source;
