@@ -73,11 +73,7 @@ async function waitUntil(check: () => boolean, timeoutMs: number, what: string):
 
 // ---- systems ----------------------------------------------------------------------------------
 
-function tideq(
-  name: string,
-  url: string,
-  makeDriver: () => { driver: SqlDriver; end: () => Promise<void> },
-): System {
+function tideq(name: string, makeDriver: () => { driver: SqlDriver; end: () => Promise<void> }): System {
   const drivers: { end: () => Promise<void> }[] = [];
   const producer = makeDriver();
   drivers.push(producer);
@@ -85,7 +81,6 @@ function tideq(
   const codec = jsonCodec<{ t: number }>();
   const stops: AbortController[] = [];
   const runs: Promise<void>[] = [];
-  void url;
   return {
     name,
     async enqueueBatch(payloads) {
@@ -99,10 +94,7 @@ function tideq(
       for (let i = 0; i < WORKERS; i++) {
         const d = makeDriver();
         drivers.push(d);
-        const repo = createPostgresQueue({
-          driver: d.driver,
-          ...(process.env.TQ_POLL ? { listen: false, pollInterval: Number(process.env.TQ_POLL) } : {}),
-        });
+        const repo = createPostgresQueue({ driver: d.driver });
         const qm = new QueueManager(repo, { logger: 'silent' }).entrypoint('noop', { codec }, ({ payload }) =>
           onJob(payload),
         );
@@ -302,7 +294,7 @@ async function main(): Promise<void> {
         'tideq-neon-ws',
         async () => {
           const url = await dbFor('tideq_neon');
-          return tideq('tideq (Neon WebSocket, coalesceWrites off)', url, () => {
+          return tideq('tideq (Neon WebSocket, coalesceWrites off)', () => {
             const pool = new NeonPool({ connectionString: url, max: 4 });
             return { driver: neonPoolDriver(pool), end: () => pool.end() };
           });
@@ -312,7 +304,7 @@ async function main(): Promise<void> {
         'tideq-pg',
         async () => {
           const url = await dbFor('tideq_pg');
-          return tideq('tideq (node-postgres)', url, () => {
+          return tideq('tideq (node-postgres)', () => {
             const pool = new pg.Pool({ connectionString: url, max: 4 });
             return { driver: pgPoolDriver(pool), end: () => pool.end() };
           });
