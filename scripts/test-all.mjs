@@ -2,6 +2,7 @@
 // The test command (`npm test`, `./run test [vitest args]`). Runs, in order and streaming their output:
 //   1. lint       biome check .              (lint + format)
 //   2. typecheck  tsc -p tsconfig.json
+//   2b. build     tsc -b on every package   (dist/ with .d.ts, as published)
 //   3. rust       $CARGO test in wasm-core/  (host target, RUSTC from env; only if wasm-core/Cargo.toml exists)
 //   4. vitest     vitest run [args]          (default reporter + json reporter to a temp file)
 // Totals come from the runners' own reports (vitest's JSON, cargo's "test result:" lines). A step that
@@ -106,6 +107,16 @@ async function typecheck() {
   }
 }
 
+async function build() {
+  banner('build', 'tsc -b packages/core packages/web packages/edge packages/postgres');
+  const pkgs = ['core', 'web', 'edge', 'postgres'].map((p) => join('packages', p));
+  const { code } = await run(bin('tsc'), ['-b', ...pkgs]);
+  if (code !== 0) {
+    totals.failed += 1;
+    stepFailed('build', `tsc -b exited with ${code}`);
+  }
+}
+
 async function rust() {
   const crate = join(root, 'wasm-core');
   if (!existsSync(join(crate, 'Cargo.toml'))) {
@@ -175,6 +186,7 @@ async function vitest() {
 const started = performance.now();
 await lint();
 await typecheck();
+await build();
 await rust();
 await vitest();
 
