@@ -93,6 +93,15 @@ fn varint(b: &[u8], pos: &mut usize) -> usize {
     x
 }
 
+fn varint_len(mut x: usize) -> usize {
+    let mut n = 1;
+    while x >= 0x80 {
+        x >>= 7;
+        n += 1;
+    }
+    n
+}
+
 fn put_varint(v: &mut Vec<u8>, mut x: usize) {
     while x >= 0x80 {
         v.push((x as u8) | 0x80);
@@ -108,7 +117,9 @@ pub fn pack(p: Option<&[u8]>, h: Option<&[u8]>, d: Option<&[u8]>) -> (u8, Option
     if pb.is_empty() && h.is_none() && d.is_none() {
         return (flags, None);
     }
-    let mut v = Vec::with_capacity(pb.len() + hb.len() + db.len() + 8);
+    // Exact capacity: `into_boxed_slice` then reallocates nothing (a spare byte would make it
+    // shrink the block: a second allocator call per job).
+    let mut v = Vec::with_capacity(varint_len(pb.len()) + varint_len(hb.len()) + pb.len() + hb.len() + db.len());
     put_varint(&mut v, pb.len());
     put_varint(&mut v, hb.len());
     v.extend_from_slice(pb);

@@ -68,11 +68,20 @@ const NULL_LEN = 0xffffffff;
 const utf8 = new TextEncoder();
 const utf8d = new TextDecoder();
 
-/** A growable request buffer, copied into WASM memory in one `set` per call. */
+/**
+ * A growable request buffer. Attached to a core (`target`), it is a view of the core's input
+ * buffer in WASM memory, so a request is written in place and the call copies nothing; a view
+ * left empty by a memory growth (detached buffer) is renewed by the next `ensure`.
+ */
 export class Encoder {
-  buf = new Uint8Array(1 << 16);
-  dv = new DataView(this.buf.buffer);
+  buf: Uint8Array<ArrayBufferLike> = new Uint8Array(1 << 16);
+  dv: DataView<ArrayBufferLike> = new DataView(this.buf.buffer);
   pos = 0;
+  /**
+   * Returns a view of the core's input buffer of `size` bytes (at least `min` if `size` cannot
+   * be had), its first `pos` bytes kept.
+   */
+  target: ((size: number, min: number) => Uint8Array) | null = null;
 
   reset(): this {
     this.pos = 0;
@@ -80,8 +89,14 @@ export class Encoder {
   }
   ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return;
-    let size = this.buf.length * 2;
+    let size = Math.max(this.buf.length * 2, 1 << 16);
     while (size < this.pos + n) size *= 2;
+    if (this.target !== null) {
+      const view = this.target(size, this.pos + n);
+      this.buf = view;
+      this.dv = new DataView(view.buffer, view.byteOffset, view.length);
+      return;
+    }
     const next = new Uint8Array(size);
     next.set(this.buf.subarray(0, this.pos));
     this.buf = next;
@@ -208,7 +223,11 @@ export class Decoder {
   bytes(): Uint8Array | null {
     const n = this.u32();
     if (n === NULL_LEN) return null;
-    const b = this.copied ? this.u8.subarray(this.pos, this.pos + n) : this.u8.slice(this.pos, this.pos + n);
+    // A view by constructor: cheaper than subarray (no species lookup).
+    const u8 = this.u8;
+    const b = this.copied
+      ? new Uint8Array(u8.buffer, u8.byteOffset + this.pos, n)
+      : u8.slice(this.pos, this.pos + n);
     this.pos += n;
     return b;
   }

@@ -162,6 +162,8 @@ export class WasmRepository implements WasmQueueRepository {
   readonly #limits: Limits;
   #core: CoreExports;
   readonly #enc = new Encoder();
+  /** Bytes of the core's input buffer reserved so far. */
+  #inCap = 0;
   #memBuffer: ArrayBufferLike | undefined;
   #memU8 = new Uint8Array(0);
   #memDv = new DataView(new ArrayBuffer(0));
@@ -182,6 +184,9 @@ export class WasmRepository implements WasmQueueRepository {
 
   constructor(core: CoreExports, options: MemoryQueueOptions = {}) {
     this.#core = core;
+    // Requests are encoded straight into the core's input buffer (no copy per call).
+    this.#enc.buf = new Uint8Array(0);
+    this.#enc.target = (size, min) => this.#input(size, min);
     this.#clock = options.clock ?? systemClock;
     this.#limits = resolveLimits(options.limits);
   }
@@ -206,18 +211,46 @@ export class WasmRepository implements WasmQueueRepository {
     return this.#memU8;
   }
 
+  /**
+   * The encoder's target: a view of the core's input buffer of at least `size` bytes (its
+   * content kept), over the current memory buffer.
+   */
+  #input(size: number, min: number): Uint8Array {
+    if (this.#trapped !== undefined) throw this.#trappedError();
+    let want = Math.max(size, this.#inCap);
+    let ptr: number;
+    try {
+      ptr = this.#core.tq_in_reserve(want);
+      if (ptr === 0 && want > size) ptr = this.#core.tq_in_reserve((want = size));
+      if (ptr === 0 && size > min) ptr = this.#core.tq_in_reserve((want = min));
+    } catch (error) {
+      this.#trapped = error ?? new Error('trap');
+      throw this.#trappedError();
+    }
+    if (ptr === 0) {
+      throw new InvalidArgumentError(`a request of ${min} bytes does not fit in the WASM core's memory`);
+    }
+    this.#inCap = want;
+    return new Uint8Array(this.#core.memory.buffer, ptr, want);
+  }
+
   /** Send the encoder's bytes, run `op`, return a decoder over the result (or throw its error). */
   #call(op: number, now: number, copy = false): Decoder {
     if (this.#trapped !== undefined) throw this.#trappedError();
     const core = this.#core;
-    const len = this.#enc.pos;
+    const enc = this.#enc;
+    const len = enc.pos;
     let rc: number;
     try {
-      const ptr = core.tq_in_reserve(len);
-      if (ptr === 0 && len > 0) {
-        throw new InvalidArgumentError(`a request of ${len} bytes does not fit in the WASM core's memory`);
+      // The request is already in the input buffer unless the encoder's view went stale.
+      if (len > 0 && enc.buf.buffer !== core.memory.buffer) {
+        if (enc.buf.length < len) throw new Error('internal: the request buffer went stale');
+        const ptr = core.tq_in_reserve(len);
+        if (ptr === 0) {
+          throw new InvalidArgumentError(`a request of ${len} bytes does not fit in the WASM core's memory`);
+        }
+        this.#memory().set(enc.buf.subarray(0, len), ptr);
       }
-      if (len > 0) this.#memory().set(this.#enc.buf.subarray(0, len), ptr);
       rc = core.tq_call(op, len, now);
     } catch (error) {
       if (error instanceof InvalidArgumentError) throw error;
@@ -426,14 +459,30 @@ export class WasmRepository implements WasmQueueRepository {
         }
         at = Math.floor(executeAfter);
       }
-      e.u32(ep);
-      e.i32(p);
-      e.f64(at);
-      if (payload === undefined || payload === null) e.bytes(null);
-      else if (payload instanceof Uint8Array && payload.byteLength <= maxPayload) e.bytes(payload);
-      else return -1;
-      e.u32(0xffffffff);
-      e.u32(0xffffffff);
+      // One bounds check per job; ep, priority, executeAfter, payload, headers, dedupe key.
+      let n = -1;
+      if (payload !== undefined && payload !== null) {
+        if (!(payload instanceof Uint8Array) || payload.byteLength > maxPayload) return -1;
+        n = payload.byteLength;
+      }
+      e.ensure(32 + Math.max(n, 0));
+      const dv = e.dv;
+      let pos = e.pos;
+      dv.setUint32(pos, ep, true);
+      dv.setInt32(pos + 4, p, true);
+      dv.setFloat64(pos + 8, at, true);
+      pos += 16;
+      if (n < 0) {
+        dv.setUint32(pos, 0xffffffff, true);
+        pos += 4;
+      } else {
+        dv.setUint32(pos, n, true);
+        if (n > 0) e.buf.set(payload as Uint8Array, pos + 4);
+        pos += 4 + n;
+      }
+      dv.setUint32(pos, 0xffffffff, true);
+      dv.setUint32(pos + 4, 0xffffffff, true);
+      e.pos = pos + 8;
     }
     return jobs.length;
   }
@@ -510,11 +559,20 @@ export class WasmRepository implements WasmQueueRepository {
       const status = typeof r.status === 'string' ? STATUS_CODE.get(r.status) : undefined;
       if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 1) return -1;
       if (status === undefined || status < 2) return -1;
+      if (error === undefined || error === null) {
+        // ids-only: id, status, null error in one bounds check
+        e.ensure(13);
+        const pos = e.pos;
+        e.dv.setFloat64(pos, id, true);
+        e.buf[pos + 8] = status;
+        e.dv.setUint32(pos + 9, 0xffffffff, true);
+        e.pos = pos + 13;
+        continue;
+      }
+      if (typeof error !== 'string' || error.length > 8192) return -1;
       e.f64(id);
       e.u8(status);
-      if (error === undefined || error === null) e.str(null);
-      else if (typeof error === 'string' && error.length <= 8192) e.str(error);
-      else return -1;
+      e.str(error);
     }
     return results.length;
   }
