@@ -110,7 +110,7 @@ async function ignoreRace(run: () => Promise<unknown>): Promise<void> {
   } catch (error) {
     // CREATE ... IF NOT EXISTS racing another installer can still hit the catalog's unique keys.
     const code = pgCode(error);
-    if (code !== '23505' && code !== '42P06' && code !== '42P07') throw error;
+    if (code !== '23505' && code !== '42P06' && code !== '42P07' && code !== '42710') throw error;
   }
 }
 

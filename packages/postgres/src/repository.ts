@@ -207,6 +207,29 @@ class Subscription {
     });
   }
 
+  /**
+   * Events carried by a NOTIFY. Notifications arrive in commit order, which is seq order, so
+   * rows that continue the cursor are delivered as they are; anything else (a gap, a read in
+   * flight) falls back to reading the log.
+   */
+  offer(events: readonly JobEvent[]): void {
+    if (this.stopped) return;
+    const first = events[0]!.seq;
+    const last = events[events.length - 1]!.seq;
+    if (this.#running !== null || first > this.cursor + 1) {
+      this.wake();
+      return;
+    }
+    if (last <= this.cursor) return;
+    const fresh = first > this.cursor ? events : events.filter((e) => e.seq > this.cursor);
+    this.cursor = last;
+    try {
+      this.listener(fresh);
+    } catch (error) {
+      console.error('tideq: an event listener threw (it stays subscribed):', error);
+    }
+  }
+
   async #drain(): Promise<void> {
     do {
       // Under load (NOTIFYs arriving while a read runs) read at most every READ_SPACING_MS, so
@@ -803,10 +826,39 @@ export class PostgresQueueRepository implements QueueRepository {
     for (const sub of this.#subs) sub.wake();
   };
 
+  /** A NOTIFY: its payload holds the statement's log rows when they fitted, else ''. */
+  #onNotify = (payload: string): void => {
+    let events: JobEvent[] | null = null;
+    if (payload.startsWith('[')) {
+      try {
+        const rows = JSON.parse(payload) as unknown[][];
+        events = rows.map((r) =>
+          toEvent({
+            seq: r[0],
+            kind: r[1],
+            job_id: r[2],
+            entrypoint: r[3],
+            priority: r[4],
+            status: r[5],
+            at: r[6],
+            queue_manager_id: r[7],
+            error: r[8],
+          }),
+        );
+      } catch {
+        events = null;
+      }
+    }
+    for (const sub of this.#subs) {
+      if (events === null || events.length === 0) sub.wake();
+      else sub.offer(events);
+    }
+  };
+
   async #startWakeups(): Promise<void> {
     if (this.#listen) {
       if (this.#unlisten === null) {
-        const pending = this.#driver.listen!(this.channel, this.#wakeAll, this.#wakeAll);
+        const pending = this.#driver.listen!(this.channel, this.#onNotify, this.#wakeAll);
         this.#unlisten = pending;
         pending.catch(() => {
           if (this.#unlisten === pending) this.#unlisten = null;

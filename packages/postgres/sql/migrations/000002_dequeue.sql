@@ -223,7 +223,13 @@ BEGIN
   END IF;
 
   UPDATE :TIDEQ_SCHEMA.:TIDEQ_PREFIXstate SET last_seq = v_seq;
-  PERFORM pg_notify(p_channel, '');
+  -- The NOTIFY carries the new log rows when they fit (8000 bytes), so listeners need not read them.
+  PERFORM pg_notify(p_channel, CASE WHEN octet_length(x.p) < 7900 THEN x.p ELSE '' END)
+     FROM (SELECT json_agg(json_build_array(l.seq, l.kind, l.job_id, l.entrypoint, l.priority, l.status, l.at,
+                                            l.queue_manager_id, l.error) ORDER BY l.seq)::text AS p
+             FROM :TIDEQ_SCHEMA.:TIDEQ_PREFIXlog l
+            WHERE l.seq > v_first_seq AND l.seq <= v_seq
+              AND v_seq - v_first_seq <= 60) x;
   RETURN;
 END
 $dequeue$;

@@ -50,7 +50,14 @@ WITH input AS (
     FROM done d, st
 )
 SELECT i.ord, d.id IS NOT NULL AND st.base_seq IS NOT NULL AS ok,
-       (SELECT count(pg_notify($5::text, '')) FROM st) AS notified
+       -- The NOTIFY carries the new log rows when they fit (8000 bytes), so listeners need not read them.
+       (SELECT count(pg_notify($5::text, CASE WHEN octet_length(x.p) < 7900 THEN x.p ELSE '' END))
+          FROM (SELECT json_agg(json_build_array(st.base_seq + d.rn,
+                  CASE d.new_status WHEN 'canceled' THEN 'cancelled' WHEN 'failed' THEN 'failed' ELSE 'completed' END,
+                  d.id, d.entrypoint, d.priority, d.new_status, $4::bigint, d.queue_manager_id, d.error)
+                  ORDER BY d.rn)::text AS p
+                  FROM done d, st) x
+         WHERE x.p IS NOT NULL) AS notified
   FROM input i
   LEFT JOIN done d ON d.ord = i.ord
   LEFT JOIN st ON true
