@@ -50,6 +50,10 @@ BEGIN
     RETURN;
   END IF;
 
+  -- Concurrent dequeues of ONE manager take turns (maxOwned counts its picks, committed ones
+  -- included: the statements below see them). Other managers are not held up.
+  PERFORM pg_advisory_xact_lock(hashtextextended(':TIDEQ_SCHEMA.:TIDEQ_PREFIXdequeue/' || p_manager, 0));
+
   IF v_gated THEN
     -- Serialize with every other log writer (held until commit: seq order = commit order).
     SELECT s.last_seq INTO v_seq FROM :TIDEQ_SCHEMA.:TIDEQ_PREFIXstate s FOR UPDATE;
