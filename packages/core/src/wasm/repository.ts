@@ -57,7 +57,18 @@ import {
   validateScheduleName,
   validateTime,
 } from '../validation.js';
-import { Decoder, decode16, Encoder, OP, RC, readEvent, readJob, STATUS, STATUS_CODE } from './codec.js';
+import {
+  Decoder,
+  decode16,
+  Encoder,
+  OP,
+  RC,
+  readEvent,
+  readJob,
+  readJobs,
+  STATUS,
+  STATUS_CODE,
+} from './codec.js';
 import { type CoreExports, instantiateCore, type WasmSource } from './loader.js';
 
 /** The schema version memory stores report. */
@@ -424,11 +435,18 @@ export class WasmRepository implements WasmQueueRepository {
     const e = this.#enc.reset();
     e.u8(onConflict === 'skip' ? 1 : 0);
     e.u32(jobs.length);
+    // Batches mostly share one entrypoint: skip the map lookup when the name repeats.
+    let lastName: unknown;
+    let ep: number | undefined;
     for (let i = 0; i < jobs.length; i++) {
       const job = jobs[i] as NewJob | null;
       if (job === null || typeof job !== 'object') return -1;
-      const ep = epIds.get(job.entrypoint);
-      if (ep === undefined) return -1;
+      const name = job.entrypoint;
+      if (name !== lastName || i === 0) {
+        ep = epIds.get(name);
+        if (ep === undefined) return -1;
+        lastName = name;
+      }
       const { payload, priority, executeAfter } = job;
       if (
         (job.dedupeKey !== undefined && job.dedupeKey !== null) ||
@@ -468,7 +486,7 @@ export class WasmRepository implements WasmQueueRepository {
       e.ensure(32 + Math.max(n, 0));
       const dv = e.dv;
       let pos = e.pos;
-      dv.setUint32(pos, ep, true);
+      dv.setUint32(pos, ep as number, true);
       dv.setInt32(pos + 4, p, true);
       dv.setFloat64(pos + 8, at, true);
       pos += 16;
@@ -509,10 +527,7 @@ export class WasmRepository implements WasmQueueRepository {
           e.f64(lim.maxAttempts);
         }
         const d = this.#call(OP.DEQUEUE, now, true);
-        const n = d.u32();
-        const out = new Array<Job>(n);
-        for (let i = 0; i < n; i++) out[i] = readJob(d, this.#epNames, this.#mgrNames);
-        return out;
+        return readJobs(d, d.u32(), this.#epNames, this.#mgrNames);
       },
       'installed',
       true,
@@ -556,7 +571,8 @@ export class WasmRepository implements WasmQueueRepository {
       const r = results[i] as CompletionResult | null;
       if (r === null || typeof r !== 'object' || Array.isArray(r)) return -1;
       const { id, error } = r;
-      const status = typeof r.status === 'string' ? STATUS_CODE.get(r.status) : undefined;
+      const st = r.status;
+      const status = st === 'successful' ? 2 : typeof st === 'string' ? STATUS_CODE.get(st) : undefined;
       if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 1) return -1;
       if (status === undefined || status < 2) return -1;
       if (error === undefined || error === null) {
