@@ -281,13 +281,18 @@ export function validateScheduleInputs(schedules: unknown, limits: Limits): Requ
     if (names.has(name))
       throw new InvalidArgumentError(`schedule name ${JSON.stringify(name)} appears twice in one call`);
     names.add(name);
-    if (typeof s.expression !== 'string' || s.expression.trim() === '' || s.expression.length > 256) {
+    if (
+      typeof s.expression !== 'string' ||
+      s.expression.trim() === '' ||
+      s.expression.length > 256 ||
+      !isPlainText(s.expression)
+    ) {
       throw new InvalidArgumentError(`schedules[${i}].expression must be a non-empty cron expression string`);
     }
     if (
       s.timezone !== undefined &&
       s.timezone !== null &&
-      (typeof s.timezone !== 'string' || s.timezone === '')
+      (typeof s.timezone !== 'string' || s.timezone === '' || !isPlainText(s.timezone))
     ) {
       throw new InvalidArgumentError(`schedules[${i}].timezone must be an IANA zone name or null`);
     }
@@ -302,8 +307,10 @@ export function validateScheduleInputs(schedules: unknown, limits: Limits): Requ
 }
 
 export function validateScheduleName(value: unknown, where = 'schedule name'): string {
-  if (typeof value !== 'string' || value.length === 0 || value.length > 256) {
-    throw new InvalidArgumentError(`${where} must be a string of 1..256 characters, got ${describe(value)}`);
+  if (typeof value !== 'string' || value.length === 0 || value.length > 256 || !isPlainText(value)) {
+    throw new InvalidArgumentError(
+      `${where} must be a string of 1..256 characters without NUL or unpaired surrogates, got ${describe(value)}`,
+    );
   }
   return value;
 }
@@ -340,10 +347,21 @@ export interface ValidDequeueOptions {
 }
 
 export function validateManagerId(value: unknown, where = 'queueManagerId'): string {
-  if (typeof value !== 'string' || value.length === 0 || value.length > 128) {
-    throw new InvalidArgumentError(`${where} must be a string of 1..128 characters, got ${describe(value)}`);
+  if (typeof value !== 'string' || value.length === 0 || value.length > 128 || !isPlainText(value)) {
+    throw new InvalidArgumentError(
+      `${where} must be a string of 1..128 characters without NUL or unpaired surrogates, got ${describe(value)}`,
+    );
   }
   return value;
+}
+
+// NUL and unpaired UTF-16 surrogates cannot be stored in a Postgres text column or encoded as
+// UTF-8, so names and identifiers that every store keeps as text refuse them up front.
+const NOT_PLAIN_TEXT = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** True when a string has no NUL and no unpaired surrogate (storable as text anywhere). */
+export function isPlainText(value: string): boolean {
+  return !NOT_PLAIN_TEXT.test(value);
 }
 
 export function validateDequeueOptions(options: unknown, limits: Limits): ValidDequeueOptions {

@@ -171,11 +171,11 @@ describe('payloads and strings', () => {
     const payload = enc.encode('hello');
     await q.enqueue([{ entrypoint: 'e', payload, dedupeKey: '\uDFFF', headers: { s: '\uD800' } }]);
     payload[0] = 0;
-    const [job] = await q.dequeue({ batchSize: 1, entrypoints: { e: {} }, queueManagerId: '\uD83D' });
+    const [job] = await q.dequeue({ batchSize: 1, entrypoints: { e: {} }, queueManagerId: 'w\uD83D\uDE00' });
     expect(new TextDecoder().decode(job!.payload!)).toBe('hello');
     expect(job!.dedupeKey).toBe('\uDFFF');
     expect(job!.headers).toEqual({ s: '\uD800' });
-    expect(job!.queueManagerId).toBe('\uD83D');
+    expect(job!.queueManagerId).toBe('w\uD83D\uDE00');
     job!.payload![0] = 0;
     const [again] = await q.getJobs([1]);
     expect(new TextDecoder().decode(again!.payload!)).toBe('hello');

@@ -141,6 +141,12 @@ function cases(limits: Limits): Case[] {
       dequeueBad({ queueManagerId: 'm'.repeat(129) }),
     ],
     ['dequeue: queueManagerId not a string', 'INVALID_ARGUMENT', dequeueBad({ queueManagerId: 1 })],
+    ['dequeue: queueManagerId with NUL', 'INVALID_ARGUMENT', dequeueBad({ queueManagerId: 'w\u0000' })],
+    [
+      'dequeue: queueManagerId with an unpaired surrogate',
+      'INVALID_ARGUMENT',
+      dequeueBad({ queueManagerId: 'w\uD800' }),
+    ],
     ['dequeue: negative maxOwned', 'INVALID_ARGUMENT', dequeueBad({ maxOwned: -1 })],
     ['dequeue: negative concurrencyLimit', 'INVALID_ARGUMENT', limitBad({ concurrencyLimit: -1 })],
     ['dequeue: fractional concurrencyLimit', 'INVALID_ARGUMENT', limitBad({ concurrencyLimit: 0.5 })],
@@ -201,6 +207,16 @@ function cases(limits: Limits): Case[] {
     ['log: NaN after', 'INVALID_ARGUMENT', (repo) => repo.log({ after: Number.NaN })],
     ['statistics: negative limit', 'INVALID_ARGUMENT', (repo) => repo.statistics({ limit: -1 })],
     ['statistics: NaN since', 'INVALID_ARGUMENT', (repo) => repo.statistics({ since: Number.NaN })],
+    [
+      'upsertSchedules: name with NUL',
+      'INVALID_ARGUMENT',
+      (repo, now) => repo.upsertSchedules([schedule({ name: 'a\u0000b' }, now)]),
+    ],
+    [
+      'claimDueSchedules: claimerId with an unpaired surrogate',
+      'INVALID_ARGUMENT',
+      (repo) => repo.claimDueSchedules({ claimerId: '\uDC00c', staleAfter: 1000 }),
+    ],
     [
       'upsertSchedules: empty name',
       'INVALID_ARGUMENT',
