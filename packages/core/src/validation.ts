@@ -406,3 +406,159 @@ export function validateDequeueOptions(options: unknown, limits: Limits): ValidD
 export function bucketCapacity(requestsPerSecond: number): number {
   return Math.max(1, requestsPerSecond / 10);
 }
+
+// ---- per-method input of the port ------------------------------------------------------------
+// Every adapter validates each port call with these, so all stores reject the same inputs with
+// the same codes and messages before touching anything.
+
+/** An options object that may be omitted; anything but a plain object is rejected. */
+export function validateOptionsObject(value: unknown, where: string): Record<string, unknown> {
+  if (value === undefined) return {};
+  return validateItem(value, where);
+}
+
+/** A required options object (or batch item). */
+export function validateItem(value: unknown, where: string): Record<string, unknown> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new InvalidArgumentError(`${where} must be an object, got ${describe(value)}`);
+  }
+  return value as Record<string, unknown>;
+}
+
+/** An array of at most `limits.maxBatch` items. */
+export function validateBatch(value: unknown, limits: Limits, where: string): unknown[] {
+  if (!Array.isArray(value))
+    throw new InvalidArgumentError(`${where} must be an array, got ${describe(value)}`);
+  if (value.length > limits.maxBatch) {
+    throw new InvalidArgumentError(
+      `${where} holds ${value.length} items; at most ${limits.maxBatch} per call`,
+    );
+  }
+  return value;
+}
+
+export function validateId(value: unknown, where: string): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+    throw new InvalidArgumentError(`${where} must be a positive safe integer job id, got ${describe(value)}`);
+  }
+  return value;
+}
+
+export function validateEnqueueOptions(value: unknown): { onConflict: 'raise' | 'skip' } {
+  return { onConflict: validateOnConflict(validateOptionsObject(value, 'enqueue options').onConflict) };
+}
+
+export function validateCompletionResults(
+  value: unknown,
+  limits: Limits,
+): { id: number; status: CompletionStatus; error: string | null }[] {
+  return validateBatch(value, limits, 'results').map((item, i) => {
+    const r = validateItem(item, `results[${i}]`);
+    return {
+      id: validateId(r.id, `results[${i}].id`),
+      status: validateCompletionStatus(r.status, `results[${i}].status`),
+      error: validateErrorText(r.error, `results[${i}].error`),
+    };
+  });
+}
+
+export function validateRetryRequests(
+  value: unknown,
+  limits: Limits,
+): { id: number; executeAfter: number; error: string | null }[] {
+  return validateBatch(value, limits, 'requests').map((item, i) => {
+    const r = validateItem(item, `requests[${i}]`);
+    return {
+      id: validateId(r.id, `requests[${i}].id`),
+      executeAfter: validateTime(r.executeAfter, `requests[${i}].executeAfter`),
+      error: validateErrorText(r.error, `requests[${i}].error`),
+    };
+  });
+}
+
+/** `{ after, limit }` of failedJobs and log. */
+export function validatePage(
+  value: unknown,
+  where: string,
+  defaultLimit: number,
+): { after: number; limit: number } {
+  const o = validateOptionsObject(value, where);
+  return {
+    after: o.after === undefined ? 0 : validateCount(o.after, 'after'),
+    limit: o.limit === undefined ? defaultLimit : validateCount(o.limit, 'limit'),
+  };
+}
+
+/** `{ since, limit }` of statistics; `since` defaults to -Infinity (every bucket). */
+export function validateStatisticsOptions(value: unknown): { since: number; limit: number } {
+  const o = validateOptionsObject(value, 'statistics options');
+  return {
+    since: o.since === undefined ? Number.NEGATIVE_INFINITY : validateTime(o.since, 'since'),
+    limit: o.limit === undefined ? 1000 : validateCount(o.limit, 'limit'),
+  };
+}
+
+export function validateClaimOptions(value: unknown): {
+  claimerId: string;
+  staleAfter: number;
+  limit: number;
+} {
+  const o = validateItem(value, 'claimDueSchedules options');
+  return {
+    claimerId: validateManagerId(o.claimerId, 'claimerId'),
+    staleAfter: validateCount(o.staleAfter, 'staleAfter'),
+    limit: o.limit === undefined ? 100 : validateCount(o.limit, 'limit'),
+  };
+}
+
+export function validateScheduleRuns(
+  value: unknown,
+  limits: Limits,
+): { name: string; claimerId: string; nextRunAt: number }[] {
+  return validateBatch(value, limits, 'runs').map((item, i) => {
+    const r = validateItem(item, `runs[${i}]`);
+    return {
+      name: validateScheduleName(r.name, `runs[${i}].name`),
+      claimerId: validateManagerId(r.claimerId, `runs[${i}].claimerId`),
+      nextRunAt: validateTime(r.nextRunAt, `runs[${i}].nextRunAt`),
+    };
+  });
+}
+
+export function validateScheduleNames(value: unknown, limits: Limits): string[] {
+  return validateBatch(value, limits, 'names').map((n, i) => validateScheduleName(n, `names[${i}]`));
+}
+
+/** `{ after }` of subscribe (undefined: only new events). */
+export function validateSubscribeOptions(value: unknown): { after: number | undefined } {
+  const o = validateOptionsObject(value, 'subscribe options');
+  return { after: o.after === undefined ? undefined : validateCount(o.after, 'after') };
+}
+
+export function validateRetention(
+  value: unknown,
+  where = 'retention',
+): { maxRecords?: number; maxAge?: number } {
+  const o = validateOptionsObject(value, where);
+  const out: { maxRecords?: number; maxAge?: number } = {};
+  if (o.maxRecords !== undefined) out.maxRecords = validateCount(o.maxRecords, `${where}.maxRecords`);
+  if (o.maxAge !== undefined) out.maxAge = validateCount(o.maxAge, `${where}.maxAge`);
+  return out;
+}
+
+export function validateScanOptions(value: unknown): {
+  staleAfter: number;
+  retention: { maxRecords?: number; maxAge?: number };
+} {
+  const o = validateItem(value, 'scan options');
+  return { staleAfter: validateCount(o.staleAfter, 'staleAfter'), retention: validateRetention(o.retention) };
+}
+
+export function validateRecoverOptions(value: unknown): { staleAfter: number } {
+  return { staleAfter: validateCount(validateItem(value, 'recover options').staleAfter, 'staleAfter') };
+}
+
+/** `compact(retention)`: the retention object is required. */
+export function validateCompactOptions(value: unknown): { maxRecords?: number; maxAge?: number } {
+  return validateRetention(validateItem(value, 'retention'));
+}

@@ -58,18 +58,23 @@ import {
   type Limits,
   resolveLimits,
   type ValidEntrypointLimits,
-  validateCompletionStatus,
-  validateCount,
+  validateClaimOptions,
+  validateCompactOptions,
+  validateCompletionResults,
   validateDequeueOptions,
+  validateEnqueueOptions,
   validateEntrypoints,
-  validateErrorText,
   validateIds,
-  validateManagerId,
   validateNewJobs,
-  validateOnConflict,
+  validatePage,
+  validateRecoverOptions,
+  validateRetryRequests,
+  validateScanOptions,
   validateScheduleInputs,
-  validateScheduleName,
-  validateTime,
+  validateScheduleNames,
+  validateScheduleRuns,
+  validateStatisticsOptions,
+  validateSubscribeOptions,
 } from '../validation.js';
 import { Heap } from './heap.js';
 import { StatusArray } from './status-array.js';
@@ -269,48 +274,6 @@ function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** An options object that may be omitted; anything but a plain object is rejected. */
-function optionsObject(value: unknown, where: string): Record<string, unknown> {
-  if (value === undefined) return {};
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new InvalidArgumentError(`${where} must be an object, got ${describe(value)}`);
-  }
-  return value as Record<string, unknown>;
-}
-
-function batchOf(value: unknown, limits: Limits, where: string): unknown[] {
-  if (!Array.isArray(value))
-    throw new InvalidArgumentError(`${where} must be an array, got ${describe(value)}`);
-  if (value.length > limits.maxBatch) {
-    throw new InvalidArgumentError(
-      `${where} holds ${value.length} items; at most ${limits.maxBatch} per call`,
-    );
-  }
-  return value;
-}
-
-function itemOf(value: unknown, where: string): Record<string, unknown> {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new InvalidArgumentError(`${where} must be an object, got ${describe(value)}`);
-  }
-  return value as Record<string, unknown>;
-}
-
-function validateId(value: unknown, where: string): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
-    throw new InvalidArgumentError(`${where} must be a positive safe integer job id, got ${describe(value)}`);
-  }
-  return value;
-}
-
-function validateRetention(value: unknown, where: string): { maxRecords?: number; maxAge?: number } {
-  const o = optionsObject(value, where);
-  const out: { maxRecords?: number; maxAge?: number } = {};
-  if (o.maxRecords !== undefined) out.maxRecords = validateCount(o.maxRecords, `${where}.maxRecords`);
-  if (o.maxAge !== undefined) out.maxAge = validateCount(o.maxAge, `${where}.maxAge`);
-  return out;
-}
-
 /** Which log rows a retention keeps: the newest `maxRecords`, none older than `now - maxAge`. */
 function retentionFilter(
   log: readonly JobEvent[],
@@ -383,7 +346,7 @@ export class ReferenceRepository implements QueueRepository {
 
   #enqueue(tx: Tx, jobs: unknown, options: unknown): (number | null)[] {
     const s = this.#s;
-    const onConflict = validateOnConflict(optionsObject(options, 'enqueue options').onConflict);
+    const { onConflict } = validateEnqueueOptions(options);
     const valid = validateNewJobs(jobs, this.#limits, onConflict);
     if (onConflict === 'raise') {
       const held = new Set<string>();
@@ -579,14 +542,7 @@ export class ReferenceRepository implements QueueRepository {
 
   #complete(tx: Tx, results: unknown): boolean[] {
     const s = this.#s;
-    const valid = batchOf(results, this.#limits, 'results').map((value, i) => {
-      const r = itemOf(value, `results[${i}]`);
-      return {
-        id: validateId(r.id, `results[${i}].id`),
-        status: validateCompletionStatus(r.status, `results[${i}].status`),
-        error: validateErrorText(r.error, `results[${i}].error`),
-      };
-    });
+    const valid = validateCompletionResults(results, this.#limits);
     return valid.map(({ id, status, error }) => {
       const job = s.jobs.get(id);
       // Failed jobs and ids finished earlier in this call are no longer queued or picked.
@@ -609,14 +565,7 @@ export class ReferenceRepository implements QueueRepository {
 
   #retry(tx: Tx, requests: unknown): boolean[] {
     const s = this.#s;
-    const valid = batchOf(requests, this.#limits, 'requests').map((value, i) => {
-      const r = itemOf(value, `requests[${i}]`);
-      return {
-        id: validateId(r.id, `requests[${i}].id`),
-        executeAfter: validateTime(r.executeAfter, `requests[${i}].executeAfter`),
-        error: validateErrorText(r.error, `requests[${i}].error`),
-      };
-    });
+    const valid = validateRetryRequests(requests, this.#limits);
     return valid.map(({ id, executeAfter, error }) => {
       const job = s.jobs.get(id);
       if (job === undefined || job.status !== 'picked') return false;
@@ -760,9 +709,7 @@ export class ReferenceRepository implements QueueRepository {
 
   failedJobs(options?: { limit?: number; after?: number }): Promise<Job[]> {
     return this.#op('failedJobs', () => {
-      const o = optionsObject(options, 'failedJobs options');
-      const after = o.after === undefined ? 0 : validateCount(o.after, 'after');
-      const limit = o.limit === undefined ? 100 : validateCount(o.limit, 'limit');
+      const { after, limit } = validatePage(options, 'failedJobs options', 100);
       const s = this.#s;
       return [...s.failed]
         .filter((id) => id > after)
@@ -774,9 +721,7 @@ export class ReferenceRepository implements QueueRepository {
 
   log(options?: { after?: number; limit?: number }): Promise<JobEvent[]> {
     return this.#op('log', () => {
-      const o = optionsObject(options, 'log options');
-      const after = o.after === undefined ? 0 : validateCount(o.after, 'after');
-      const limit = o.limit === undefined ? 1000 : validateCount(o.limit, 'limit');
+      const { after, limit } = validatePage(options, 'log options', 1000);
       const log = this.#s.log;
       const start = firstAfter(log, after);
       // Rows are frozen, so handing them out cannot change the log.
@@ -786,9 +731,7 @@ export class ReferenceRepository implements QueueRepository {
 
   statistics(options?: { since?: number; limit?: number }): Promise<StatisticsRow[]> {
     return this.#op('statistics', () => {
-      const o = optionsObject(options, 'statistics options');
-      const since = o.since === undefined ? Number.NEGATIVE_INFINITY : validateTime(o.since, 'since');
-      const limit = o.limit === undefined ? 1000 : validateCount(o.limit, 'limit');
+      const { since, limit } = validateStatisticsOptions(options);
       return [...this.#s.statistics.values()]
         .filter((row) => row.second >= since)
         .sort(
@@ -839,10 +782,7 @@ export class ReferenceRepository implements QueueRepository {
 
   claimDueSchedules(options: ClaimOptions): Promise<Schedule[]> {
     return this.#op('claimDueSchedules', ({ now }) => {
-      const o = itemOf(options, 'claimDueSchedules options');
-      const claimerId = validateManagerId(o.claimerId, 'claimerId');
-      const staleAfter = validateCount(o.staleAfter, 'staleAfter');
-      const limit = o.limit === undefined ? 100 : validateCount(o.limit, 'limit');
+      const { claimerId, staleAfter, limit } = validateClaimOptions(options);
       const due = [...this.#s.schedules.values()]
         .filter((x) => x.nextRunAt <= now && (x.claimedAt === null || x.claimedAt < now - staleAfter))
         .sort((a, b) => a.nextRunAt - b.nextRunAt || compareStrings(a.name, b.name))
@@ -858,14 +798,7 @@ export class ReferenceRepository implements QueueRepository {
 
   markScheduleRun(runs: readonly ScheduleRun[]): Promise<boolean[]> {
     return this.#op('markScheduleRun', ({ now }) => {
-      const valid = batchOf(runs, this.#limits, 'runs').map((value, i) => {
-        const r = itemOf(value, `runs[${i}]`);
-        return {
-          name: validateScheduleName(r.name, `runs[${i}].name`),
-          claimerId: validateManagerId(r.claimerId, `runs[${i}].claimerId`),
-          nextRunAt: validateTime(r.nextRunAt, `runs[${i}].nextRunAt`),
-        };
-      });
+      const valid = validateScheduleRuns(runs, this.#limits);
       return valid.map((run) => {
         const schedule = this.#s.schedules.get(run.name);
         if (schedule === undefined || schedule.claimedBy !== run.claimerId) return false;
@@ -881,9 +814,7 @@ export class ReferenceRepository implements QueueRepository {
 
   deleteSchedules(names: readonly string[]): Promise<number> {
     return this.#op('deleteSchedules', () => {
-      const valid = batchOf(names, this.#limits, 'names').map((n, i) =>
-        validateScheduleName(n, `names[${i}]`),
-      );
+      const valid = validateScheduleNames(names, this.#limits);
       let deleted = 0;
       for (const name of valid) if (this.#s.schedules.delete(name)) deleted++;
       this.#metrics.recordsWritten += deleted;
@@ -904,8 +835,7 @@ export class ReferenceRepository implements QueueRepository {
       if (typeof listener !== 'function') {
         throw new InvalidArgumentError(`subscribe needs a listener function, got ${describe(listener)}`);
       }
-      const o = optionsObject(options, 'subscribe options');
-      const after = o.after === undefined ? undefined : validateCount(o.after, 'after');
+      const { after } = validateSubscribeOptions(options);
       const log = this.#s.log;
       const subscriber: Subscriber = {
         listener,
@@ -994,9 +924,7 @@ export class ReferenceRepository implements QueueRepository {
 
   scan(options: { staleAfter: number; retention?: Retention }): Promise<ScanReport> {
     return this.#op('scan', ({ now }) => {
-      const o = itemOf(options, 'scan options');
-      const staleAfter = validateCount(o.staleAfter, 'staleAfter');
-      const retention = validateRetention(o.retention, 'retention');
+      const { staleAfter, retention } = validateScanOptions(options);
       const s = this.#s;
       this.#metrics.scans++;
       const keep = retentionFilter(s.log, retention, now);
@@ -1010,8 +938,7 @@ export class ReferenceRepository implements QueueRepository {
 
   recover(options: { staleAfter: number }): Promise<number[]> {
     return this.#op('recover', (tx) => {
-      const o = itemOf(options, 'recover options');
-      const staleAfter = validateCount(o.staleAfter, 'staleAfter');
+      const { staleAfter } = validateRecoverOptions(options);
       const stale = this.#stalePicked(tx.now - staleAfter);
       for (const job of stale) {
         const holder = job.queueManagerId;
@@ -1029,7 +956,7 @@ export class ReferenceRepository implements QueueRepository {
 
   compact(retention: Retention): Promise<{ removed: number }> {
     return this.#op('compact', ({ now }) => {
-      const r = validateRetention(itemOf(retention, 'retention'), 'retention');
+      const r = validateCompactOptions(retention);
       const s = this.#s;
       const before = s.log.length;
       // A new array: the dropped rows become garbage with the old one.
