@@ -536,21 +536,27 @@ fn t(x: i64) -> f64 {
 }
 
 pub fn write_job(w: &mut Writer, id: u64, j: &Job) {
-    w.v.reserve(90 + j.data.as_ref().map_or(0, |d| d.len()) + j.err.as_ref().map_or(0, |e| e.len()));
-    w.f64(id as f64);
-    w.u32(j.ep);
-    w.i32(j.prio);
-    w.f64(t(j.exec));
-    w.u32(j.attempts);
-    w.f64(t(j.hb));
-    w.f64(t(j.created));
-    w.f64(t(j.updated));
-    w.u8(j.status);
-    w.u32(j.mgr);
-    w.opt_blob(j.payload());
-    w.opt_blob(j.headers());
-    w.opt_blob(j.dedupe());
-    w.opt_blob(j.err.as_deref());
+    // The fixed part in one stack buffer and one append; the data blob parsed once.
+    let mut head = [0u8; 57];
+    head[0..8].copy_from_slice(&(id as f64).to_le_bytes());
+    head[8..12].copy_from_slice(&j.ep.to_le_bytes());
+    head[12..16].copy_from_slice(&j.prio.to_le_bytes());
+    head[16..24].copy_from_slice(&t(j.exec).to_le_bytes());
+    head[24..28].copy_from_slice(&j.attempts.to_le_bytes());
+    head[28..36].copy_from_slice(&t(j.hb).to_le_bytes());
+    head[36..44].copy_from_slice(&t(j.created).to_le_bytes());
+    head[44..52].copy_from_slice(&t(j.updated).to_le_bytes());
+    head[52] = j.status;
+    head[53..57].copy_from_slice(&j.mgr.to_le_bytes());
+    let (p, h, d) = j.parts();
+    let err = j.err.as_deref();
+    w.v.reserve(head.len() + 16 + p.len() + h.len() + d.len() + err.map_or(0, |e| e.len()));
+    w.v.extend_from_slice(&head);
+    let f = j.flags;
+    w.opt_blob(if f & F_PAYLOAD != 0 { Some(p) } else { None });
+    w.opt_blob(if f & F_HEADERS != 0 { Some(h) } else { None });
+    w.opt_blob(if f & F_DEDUPE != 0 { Some(d) } else { None });
+    w.opt_blob(err);
 }
 
 impl State {
