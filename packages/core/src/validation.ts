@@ -3,7 +3,15 @@
  * anything is stored. Adapters call these at the top of each port method.
  */
 import { DuplicateJobError, InvalidArgumentError, PayloadTooLargeError } from './errors.js';
-import type { CompletionStatus, JsonObject, NewJob, ScheduleInput, ValidJob } from './types.js';
+import type {
+  CompletionStatus,
+  JobEvent,
+  JobEventKind,
+  JsonObject,
+  NewJob,
+  ScheduleInput,
+  ValidJob,
+} from './types.js';
 
 export interface Limits {
   /** Largest payload in bytes (default 1 MiB). */
@@ -357,11 +365,11 @@ export function validateManagerId(value: unknown, where = 'queueManagerId'): str
 
 // NUL and unpaired UTF-16 surrogates cannot be stored in a Postgres text column or encoded as
 // UTF-8, so names and identifiers that every store keeps as text refuse them up front.
-const NOT_PLAIN_TEXT = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const UNPAIRED_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** True when a string has no NUL and no unpaired surrogate (storable as text anywhere). */
 export function isPlainText(value: string): boolean {
-  return !NOT_PLAIN_TEXT.test(value);
+  return !value.includes('\u0000') && !UNPAIRED_SURROGATE.test(value);
 }
 
 export function validateDequeueOptions(options: unknown, limits: Limits): ValidDequeueOptions {
@@ -529,10 +537,50 @@ export function validateScheduleNames(value: unknown, limits: Limits): string[] 
   return validateBatch(value, limits, 'names').map((n, i) => validateScheduleName(n, `names[${i}]`));
 }
 
-/** `{ after }` of subscribe (undefined: only new events). */
-export function validateSubscribeOptions(value: unknown): { after: number | undefined } {
+/** `{ after, kinds }` of subscribe (after undefined: only new events; kinds null: all kinds). */
+export function validateSubscribeOptions(value: unknown): {
+  after: number | undefined;
+  kinds: ReadonlySet<JobEventKind> | null;
+} {
   const o = validateOptionsObject(value, 'subscribe options');
-  return { after: o.after === undefined ? undefined : validateCount(o.after, 'after') };
+  return {
+    after: o.after === undefined ? undefined : validateCount(o.after, 'after'),
+    kinds: validateEventKinds(o.kinds),
+  };
+}
+
+const EVENT_KINDS: ReadonlySet<string> = new Set<JobEventKind>([
+  'enqueued',
+  'picked',
+  'retried',
+  'requeued',
+  'completed',
+  'cancelled',
+  'failed',
+]);
+
+/** `kinds` of subscribe: undefined = every kind (null), else a set of known kinds. */
+export function validateEventKinds(value: unknown, where = 'kinds'): ReadonlySet<JobEventKind> | null {
+  if (value === undefined) return null;
+  if (!Array.isArray(value)) throw new InvalidArgumentError(`${where} must be an array of event kinds`);
+  for (const kind of value) {
+    if (typeof kind !== 'string' || !EVENT_KINDS.has(kind)) {
+      throw new InvalidArgumentError(`${where}: unknown event kind ${describe(kind)}`, { field: where });
+    }
+  }
+  return new Set(value as JobEventKind[]);
+}
+
+/** The listener of a subscription with a kinds filter: only matching events, no empty batches. */
+export function filterEventKinds(
+  listener: (events: readonly JobEvent[]) => void,
+  kinds: ReadonlySet<JobEventKind> | null,
+): (events: readonly JobEvent[]) => void {
+  if (kinds === null) return listener;
+  return (events) => {
+    const wanted = events.filter((e) => kinds.has(e.kind));
+    if (wanted.length > 0) listener(wanted);
+  };
 }
 
 export function validateRetention(
