@@ -12,6 +12,7 @@ import {
   neonPoolDriver,
   type PostgresQueueRepository,
   pgPoolDriver,
+  type SqlDriver,
 } from '../src/index.ts';
 import { configureNeon, createDatabase, url } from './helpers.ts';
 
@@ -27,7 +28,7 @@ async function repos(n: number, kind: 'pg' | 'neon-ws' = 'pg'): Promise<Postgres
   const schema = `c${schemas++}`;
   const out: PostgresQueueRepository[] = [];
   for (let i = 0; i < n; i++) {
-    let driver;
+    let driver: SqlDriver;
     if (kind === 'pg') {
       const pool = new pg.Pool({ connectionString: url(database), max: 3 });
       pools.push(pool);

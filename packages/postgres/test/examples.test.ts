@@ -32,7 +32,7 @@ describe('examples/postgres.ts', () => {
       expect(r.stderr).not.toMatch(/Error/);
       expect(r.code).toBe(0);
       // Priority 5 runs first.
-      expect(r.stdout).toMatch(/sent to grace@example\.com[^]*sent to ada@example\.com/);
+      expect(r.stdout).toMatch(/sent to grace@example\.com[\s\S]*sent to ada@example\.com/);
       expect(r.stdout).toContain(`${driver}: [ 'successful', 'successful' ]`);
     }, 40_000);
   }
