@@ -16,6 +16,7 @@ import type {
   CompletionStatus,
   Job,
   JobEvent,
+  JobEventKind,
   JobStatus,
   NewJob,
   QueueSizeRow,
@@ -112,6 +113,12 @@ export type EventListener = (events: readonly JobEvent[]) => void;
 export interface SubscribeOptions {
   /** Deliver events with seq > after (those still in the log), then live ones. Default: only new ones. */
   after?: number;
+  /**
+   * Deliver only events of these kinds (default: all). The delivered events keep seq order and
+   * are each delivered once; a batch that holds none of them is not delivered. Lets a store skip
+   * work for events nobody asked for (the QueueManager does not need `picked`).
+   */
+  kinds?: readonly JobEventKind[];
 }
 
 /** Stops delivery; resolves when no further call of the listener will happen. */

@@ -49,6 +49,7 @@ import {
   validateOnConflict,
   validateScheduleInputs,
   validateScheduleName,
+  validateSubscribeOptions,
   validateTime,
 } from '@tideq/core';
 import type { SqlDriver, Unlisten } from './driver.js';
@@ -186,12 +187,28 @@ class Subscription {
   #reportedReadError = false;
   #lastRead = 0;
 
+  /** `"kind"` of each wanted kind (null: every kind), to tell from a NOTIFY's text whether it holds one. */
+  readonly #quoted: string[] | null;
+
   constructor(
     private readonly repo: PostgresQueueRepository,
     private readonly listener: EventListener,
     after: number,
+    private readonly kinds: ReadonlySet<JobEventKind> | null,
   ) {
     this.cursor = after;
+    this.#quoted = kinds === null ? null : [...kinds].map((k) => `"${k}"`);
+  }
+
+  #deliver(events: readonly JobEvent[]): void {
+    const kinds = this.kinds;
+    const wanted = kinds === null ? events : events.filter((e) => kinds.has(e.kind));
+    if (wanted.length === 0) return;
+    try {
+      this.listener(wanted);
+    } catch (error) {
+      console.error('tideq: an event listener threw (it stays subscribed):', error);
+    }
   }
 
   /** Read what is new after the cursor; coalesces wakeups that arrive during a read. */
@@ -208,26 +225,32 @@ class Subscription {
   }
 
   /**
-   * Events carried by a NOTIFY. Notifications arrive in commit order, which is seq order, so
-   * rows that continue the cursor are delivered as they are; anything else (a gap, a read in
-   * flight) falls back to reading the log.
+   * Log rows first..last carried by a NOTIFY (`text` is their JSON, `parse` decodes it once for
+   * all subscribers). Notifications arrive in commit order, which is seq order, so rows that
+   * continue the cursor are delivered as they are; anything else (a gap, a read in flight) falls
+   * back to reading the log. When the text names none of the wanted kinds (a kind always appears
+   * quoted in it) the rows are skipped unparsed.
    */
-  offer(events: readonly JobEvent[]): void {
+  offer(first: number, last: number, text: string, parse: () => readonly JobEvent[] | null): void {
     if (this.stopped) return;
-    const first = events[0]!.seq;
-    const last = events[events.length - 1]!.seq;
     if (this.#running !== null || first > this.cursor + 1) {
       this.wake();
       return;
     }
     if (last <= this.cursor) return;
+    const quoted = this.#quoted;
+    if (quoted !== null && !quoted.some((q) => text.includes(q))) {
+      this.cursor = last;
+      return;
+    }
+    const events = parse();
+    if (events === null || events.length === 0) {
+      this.wake();
+      return;
+    }
     const fresh = first > this.cursor ? events : events.filter((e) => e.seq > this.cursor);
     this.cursor = last;
-    try {
-      this.listener(fresh);
-    } catch (error) {
-      console.error('tideq: an event listener threw (it stays subscribed):', error);
-    }
+    this.#deliver(fresh);
   }
 
   async #drain(): Promise<void> {
@@ -247,11 +270,7 @@ class Subscription {
           if (rows.length === 0 || this.stopped) break;
           // Seq order is commit order (the state row lock), so nothing can appear below the cursor later.
           this.cursor = rows[rows.length - 1]!.seq;
-          try {
-            this.listener(rows);
-          } catch (error) {
-            console.error('tideq: an event listener threw (it stays subscribed):', error);
-          }
+          this.#deliver(rows);
           if (rows.length < 1000) break;
         }
         this.#reportedReadError = false;
@@ -798,15 +817,16 @@ export class PostgresQueueRepository implements QueueRepository {
     return this.#op('subscribe', async () => {
       if (typeof listener !== 'function')
         throw new InvalidArgumentError('subscribe takes a listener function');
+      const o = validateSubscribeOptions(options);
       let after: number;
-      if (options?.after !== undefined) {
-        after = validateCount(options.after, 'after');
+      if (o.after !== undefined) {
+        after = o.after;
       } else {
         const rows = await this.#run(this.#q.lastSeq, []);
         after = num(rows[0]?.last_seq ?? 0);
       }
       await this.#startWakeups();
-      const sub = new Subscription(this, listener, after);
+      const sub = new Subscription(this, listener, after, o.kinds);
       this.#subs.add(sub);
       // Replay, and catch anything committed between reading the cursor and LISTEN taking effect.
       sub.wake();
@@ -826,13 +846,26 @@ export class PostgresQueueRepository implements QueueRepository {
     for (const sub of this.#subs) sub.wake();
   };
 
-  /** A NOTIFY: its payload holds the statement's log rows when they fitted, else ''. */
+  /**
+   * A NOTIFY: its payload is '<first seq>:<last seq>:<the statement's log rows as JSON>' when
+   * they fitted, else ''.
+   */
   #onNotify = (payload: string): void => {
-    let events: JobEvent[] | null = null;
-    if (payload.startsWith('[')) {
+    const a = payload.indexOf(':');
+    const b = a < 0 ? -1 : payload.indexOf(':', a + 1);
+    const first = a < 0 ? Number.NaN : Number(payload.slice(0, a));
+    const last = b < 0 ? Number.NaN : Number(payload.slice(a + 1, b));
+    if (!(Number.isSafeInteger(first) && Number.isSafeInteger(last) && first <= last)) {
+      for (const sub of this.#subs) sub.wake();
+      return;
+    }
+    const text = payload.slice(b + 1);
+    let parsed: readonly JobEvent[] | null | undefined;
+    const parse = (): readonly JobEvent[] | null => {
+      if (parsed !== undefined) return parsed;
       try {
-        const rows = JSON.parse(payload) as unknown[][];
-        events = rows.map((r) =>
+        const rows = JSON.parse(text) as unknown[][];
+        parsed = rows.map((r) =>
           toEvent({
             seq: r[0],
             kind: r[1],
@@ -846,13 +879,11 @@ export class PostgresQueueRepository implements QueueRepository {
           }),
         );
       } catch {
-        events = null;
+        parsed = null;
       }
-    }
-    for (const sub of this.#subs) {
-      if (events === null || events.length === 0) sub.wake();
-      else sub.offer(events);
-    }
+      return parsed;
+    };
+    for (const sub of this.#subs) sub.offer(first, last, text, parse);
   };
 
   async #startWakeups(): Promise<void> {

@@ -55,6 +55,7 @@ import {
 import {
   bucketCapacity,
   describe,
+  filterEventKinds,
   type Limits,
   resolveLimits,
   type ValidEntrypointLimits,
@@ -835,10 +836,10 @@ export class ReferenceRepository implements QueueRepository {
       if (typeof listener !== 'function') {
         throw new InvalidArgumentError(`subscribe needs a listener function, got ${describe(listener)}`);
       }
-      const { after } = validateSubscribeOptions(options);
+      const { after, kinds } = validateSubscribeOptions(options);
       const log = this.#s.log;
       const subscriber: Subscriber = {
-        listener,
+        listener: filterEventKinds(listener, kinds),
         pending: after === undefined ? [] : log.slice(firstAfter(log, after)),
         active: true,
       };

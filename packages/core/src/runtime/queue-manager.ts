@@ -16,7 +16,7 @@ import type {
   RetryRequest,
   Unsubscribe,
 } from '../port.js';
-import type { Job, JobEvent, NewJob } from '../types.js';
+import type { Job, JobEvent, JobEventKind, NewJob } from '../types.js';
 import { validateCount, validateEntrypoint, validateRate } from '../validation.js';
 import { codecOrBytes } from './codec.js';
 import { describeError, type Entry, failureOutcome, type RunHost, RunningJob, runJob } from './executor.js';
@@ -215,7 +215,16 @@ export class QueueManager<R extends Record<string, unknown> = {}> {
     this.#emit('state', { state: 'running' });
     try {
       // Subscribed before the first dequeue so no enqueue after it goes unnoticed.
-      unsubscribe = await this.#repo.subscribe((events) => this.#onEvents(events));
+      // Only the kinds that bring work or cancel a run here; completions and dead letters elsewhere
+      // only matter when they free a concurrency slot. Never `picked`.
+      const kinds: JobEventKind[] = ['enqueued', 'retried', 'requeued', 'cancelled'];
+      for (const entry of this.#entries.values()) {
+        if ((entry.limits.concurrencyLimit ?? 0) > 0) {
+          kinds.push('completed', 'failed');
+          break;
+        }
+      }
+      unsubscribe = await this.#repo.subscribe((events) => this.#onEvents(events), { kinds });
       await this.#loop(mode, batchSize, maxConcurrent);
     } catch (thrown) {
       fatal = coerceError(thrown);

@@ -42,6 +42,7 @@ import type {
 } from '../types.js';
 import {
   describe,
+  filterEventKinds,
   type Limits,
   resolveLimits,
   validateCompletionStatus,
@@ -49,6 +50,7 @@ import {
   validateDequeueOptions,
   validateEntrypoints,
   validateErrorText,
+  validateEventKinds,
   validateIds,
   validateManagerId,
   validateNewJobs,
@@ -888,6 +890,8 @@ export class WasmRepository implements WasmQueueRepository {
       }
       const o = optionsObject(options, 'subscribe options');
       const after = o.after === undefined ? undefined : validateCount(o.after, 'after');
+      // kinds: filtered on the JS side (the core delivers every row; the filter drops the rest).
+      const deliver = filterEventKinds(listener, validateEventKinds(o.kinds));
       if (this.#subscribers.size === 0) {
         // Nobody was listening: live delivery starts at the current end of the log.
         this.#enc.reset();
@@ -898,7 +902,7 @@ export class WasmRepository implements WasmQueueRepository {
       }
       const pending = after === undefined ? [] : this.#readLog(after, Number.MAX_SAFE_INTEGER, now);
       const subscriber: Subscriber = {
-        listener,
+        listener: deliver,
         pending: pending.filter((e) => e.seq <= this.#seenSeq),
         active: true,
       };

@@ -2,7 +2,9 @@
 -- The state row lock (log numbering, held until commit) serializes every log writer; version 2
 -- took it before the picks' UPDATE, so the UPDATE (the dearest part: a non-HOT update of each
 -- picked row and its index entries) ran inside the serialized section. Now only the log rows,
--- the NOTIFY and the commit do. Everything else is version 2's function, unchanged.
+-- the NOTIFY and the commit do. The NOTIFY payload starts with '<first seq>:<last seq>:' (as
+-- enqueue's and complete's), so a subscriber that filters kinds can skip rows without parsing.
+-- Everything else is version 2's function, unchanged.
 CREATE OR REPLACE FUNCTION :TIDEQ_SCHEMA.:TIDEQ_PREFIXdequeue(
   p_now bigint,
   p_batch integer,
@@ -227,9 +229,10 @@ BEGIN
   END IF;
 
   UPDATE :TIDEQ_SCHEMA.:TIDEQ_PREFIXstate SET last_seq = v_seq;
-  -- The NOTIFY carries the new log rows when they fit (8000 bytes), so listeners need not read them.
+  -- The NOTIFY carries '<first seq>:<last seq>:' and the new log rows when they fit (8000 bytes),
+  -- so listeners need not read them (and a listener that wants none of their kinds need not parse them).
   PERFORM pg_notify(p_channel, CASE WHEN octet_length(x.p) < 7900 THEN x.p ELSE '' END)
-     FROM (SELECT json_agg(json_build_array(l.seq, l.kind, l.job_id, l.entrypoint, l.priority, l.status, l.at,
+     FROM (SELECT (v_first_seq + 1) || ':' || v_seq || ':' || json_agg(json_build_array(l.seq, l.kind, l.job_id, l.entrypoint, l.priority, l.status, l.at,
                                             l.queue_manager_id, l.error) ORDER BY l.seq)::text AS p
              FROM :TIDEQ_SCHEMA.:TIDEQ_PREFIXlog l
             WHERE l.seq > v_first_seq AND l.seq <= v_seq

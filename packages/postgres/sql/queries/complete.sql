@@ -50,9 +50,11 @@ WITH input AS (
     FROM done d, st
 )
 SELECT i.ord, d.id IS NOT NULL AND st.base_seq IS NOT NULL AS ok,
-       -- The NOTIFY carries the new log rows when they fit (8000 bytes), so listeners need not read them.
+       -- The NOTIFY carries '<first seq>:<last seq>:' and the new log rows when they fit (8000
+       -- bytes), so listeners need not read them.
        (SELECT count(pg_notify($5::text, CASE WHEN octet_length(x.p) < 7900 THEN x.p ELSE '' END))
-          FROM (SELECT json_agg(json_build_array(st.base_seq + d.rn,
+          FROM (SELECT min(st.base_seq + d.rn) || ':' || max(st.base_seq + d.rn) || ':'
+                    || json_agg(json_build_array(st.base_seq + d.rn,
                   CASE d.new_status WHEN 'canceled' THEN 'cancelled' WHEN 'failed' THEN 'failed' ELSE 'completed' END,
                   d.id, d.entrypoint, d.priority, d.new_status, $4::bigint, d.queue_manager_id, d.error)
                   ORDER BY d.rn)::text AS p

@@ -42,9 +42,11 @@ WITH input AS (
     FROM keep k, st
 )
 SELECT m.ord, st.base_id + k.rn AS id, m.conflict, m.dk,
-       -- The NOTIFY carries the new log rows when they fit (8000 bytes), so listeners need not read them.
+       -- The NOTIFY carries '<first seq>:<last seq>:' and the new log rows when they fit (8000
+       -- bytes), so listeners need not read them.
        (SELECT count(pg_notify($9::text, CASE WHEN octet_length(x.p) < 7900 THEN x.p ELSE '' END))
-          FROM (SELECT json_agg(json_build_array(st.base_seq + k.rn, 'enqueued', st.base_id + k.rn, k.e, k.pr,
+          FROM (SELECT min(st.base_seq + k.rn) || ':' || max(st.base_seq + k.rn) || ':'
+                    || json_agg(json_build_array(st.base_seq + k.rn, 'enqueued', st.base_id + k.rn, k.e, k.pr,
                   'queued', $7::bigint, NULL, NULL) ORDER BY k.rn)::text AS p
                   FROM keep k, st
                  WHERE (SELECT count(*) FROM keep) <= 60) x

@@ -1,7 +1,15 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { EventListener, QueueRepository } from '../../port.js';
 import type { JobEvent } from '../../types.js';
-import { dequeue, enqueueIds, job, type ScenarioGroup, useRepository, waitUntil } from './harness.js';
+import {
+  dequeue,
+  enqueueIds,
+  expectCode,
+  job,
+  type ScenarioGroup,
+  useRepository,
+  waitUntil,
+} from './harness.js';
 
 interface Recorder {
   events: JobEvent[];
@@ -126,6 +134,53 @@ export const eventScenarios: ScenarioGroup = (factory, options) => {
       await settle(repo, r, wait);
       expect(r.events.map((e) => e.jobId)).toEqual([2]);
       await unsubscribe();
+    });
+
+    it('delivers only the requested kinds, in seq order, replay included', async () => {
+      const { repo } = t;
+      await enqueueIds(repo, [job(), job(), job()]);
+      await dequeue(repo, { batchSize: 2 });
+      const some = recorder();
+      const picks = recorder();
+      const everything = recorder();
+      const u1 = await repo.subscribe(some.listener, { kinds: ['enqueued', 'completed', 'cancelled'] });
+      const u2 = await repo.subscribe(picks.listener, { kinds: ['picked'], after: 0 });
+      const u3 = await repo.subscribe(everything.listener);
+      await repo.complete([{ id: 1, status: 'successful' }]);
+      await repo.cancel([3]);
+      await settle(repo, some, wait);
+      await enqueueIds(repo, [job()]);
+      await dequeue(repo, { batchSize: 5 });
+      await settle(repo, everything, wait);
+      const log = await repo.log();
+      const after = everything.events[0]!.seq - 1;
+      const wanted = new Set(['enqueued', 'completed', 'cancelled']);
+      expect(some.events).toEqual(log.filter((e) => e.seq > after && wanted.has(e.kind)));
+      expect(some.events.map((e) => e.kind)).toEqual([
+        'completed',
+        'cancelled',
+        'enqueued',
+        'enqueued',
+        'enqueued',
+      ]);
+      await waitUntil(() => picks.events.length >= 3, wait, 'the picked events');
+      expect(picks.events).toEqual(log.filter((e) => e.kind === 'picked'));
+      expect(picks.batches).toBeLessThanOrEqual(picks.events.length);
+      await u1();
+      await u2();
+      await u3();
+    });
+
+    it('rejects unknown event kinds in subscribe', async () => {
+      const { repo } = t;
+      await expectCode(
+        repo.subscribe(() => {}, { kinds: ['finished' as never] }),
+        'INVALID_ARGUMENT',
+      );
+      await expectCode(
+        repo.subscribe(() => {}, { kinds: 'enqueued' as never }),
+        'INVALID_ARGUMENT',
+      );
     });
 
     it('stops delivery once unsubscribe resolves', async () => {
