@@ -3,16 +3,21 @@
  * pg_stat_statements (nested statements of the dequeue function included), statements and round
  * trips per job, and the CPU split between this Node process and the PostgreSQL processes.
  *
- *   tsx --conditions=source bench/postgres/profile.ts [--jobs 20000]
+ *   tsx --conditions=source bench/postgres/profile.ts [--jobs 20000] [--system tideq|graphile]
+ *
+ * `--system graphile` drains the same backlog with graphile-worker configured as in bench.ts.
  */
 import { execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { jsonCodec, QueueManager } from '@tideq/core';
 import { createPostgresQueue, pgPoolDriver } from '@tideq/postgres';
+import { Logger, makeWorkerUtils, run as runGraphile } from 'graphile-worker';
 import pg from 'pg';
 import { startCluster } from '../../packages/postgres/test/infra/cluster.ts';
 
-const { values: opts } = parseArgs({ options: { jobs: { type: 'string', default: '20000' } } });
+const { values: opts } = parseArgs({
+  options: { jobs: { type: 'string', default: '20000' }, system: { type: 'string', default: 'tideq' } },
+});
 const N = Number(opts.jobs);
 
 /** CPU seconds (user+sys) of every process whose command name is `postgres`. */
@@ -56,31 +61,73 @@ async function main(): Promise<void> {
   };
   try {
     const codec = jsonCodec<{ t: number }>();
-    const producer = createPostgresQueue({ driver: pgPoolDriver(pool()) });
-    await producer.install();
-    for (let i = 0; i < N; i += 1000) {
-      await producer.enqueue(
-        Array.from({ length: Math.min(1000, N - i) }, () => ({
-          entrypoint: 'noop',
-          payload: codec.encode({ t: 0 }),
-        })),
-      );
-    }
-    await stats.query('SELECT pg_stat_statements_reset()');
     let done = 0;
     const stops: AbortController[] = [];
     const runs: Promise<void>[] = [];
-    const cpu0 = process.cpuUsage();
-    const pg0 = postgresCpu();
-    const t0 = performance.now();
-    for (let i = 0; i < 4; i++) {
-      const repo = createPostgresQueue({ driver: pgPoolDriver(pool()) });
-      const qm = new QueueManager(repo, { logger: 'silent' }).entrypoint('noop', { codec }, () => {
-        done++;
-      });
-      const stop = new AbortController();
-      stops.push(stop);
-      runs.push(qm.run({ signal: stop.signal, batchSize: 25, maxConcurrentTasks: 25 }));
+    const runners: { stop: () => Promise<void> }[] = [];
+    let cpu0 = process.cpuUsage();
+    let pg0 = 0;
+    let t0 = 0;
+    const begin = async () => {
+      await stats.query('SELECT pg_stat_statements_reset()');
+      cpu0 = process.cpuUsage();
+      pg0 = postgresCpu();
+      t0 = performance.now();
+    };
+    if (opts.system === 'graphile') {
+      const utils = await makeWorkerUtils({ connectionString: url });
+      await utils.migrate();
+      for (let i = 0; i < N; i += 1000)
+        await utils.addJobs(
+          Array.from({ length: Math.min(1000, N - i) }, () => ({ identifier: 'noop', payload: { t: 0 } })),
+        );
+      await utils.release();
+      await begin();
+      for (let i = 0; i < 4; i++) {
+        runners.push(
+          await runGraphile({
+            connectionString: url,
+            concurrency: 25,
+            noHandleSignals: true,
+            pollInterval: 2000,
+            logger: new Logger(() => () => {}),
+            taskList: {
+              noop: async () => {
+                done++;
+              },
+            },
+            preset: {
+              worker: {
+                maxPoolSize: 27,
+                localQueue: { size: 50 },
+                completeJobBatchDelay: 0,
+                failJobBatchDelay: 0,
+              },
+            },
+          }),
+        );
+      }
+    } else {
+      const producer = createPostgresQueue({ driver: pgPoolDriver(pool()) });
+      await producer.install();
+      for (let i = 0; i < N; i += 1000) {
+        await producer.enqueue(
+          Array.from({ length: Math.min(1000, N - i) }, () => ({
+            entrypoint: 'noop',
+            payload: codec.encode({ t: 0 }),
+          })),
+        );
+      }
+      await begin();
+      for (let i = 0; i < 4; i++) {
+        const repo = createPostgresQueue({ driver: pgPoolDriver(pool()) });
+        const qm = new QueueManager(repo, { logger: 'silent' }).entrypoint('noop', { codec }, () => {
+          done++;
+        });
+        const stop = new AbortController();
+        stops.push(stop);
+        runs.push(qm.run({ signal: stop.signal, batchSize: 25, maxConcurrentTasks: 25 }));
+      }
     }
     while (done < N) await new Promise((r) => setTimeout(r, 2));
     const seconds = (performance.now() - t0) / 1000;
@@ -88,6 +135,7 @@ async function main(): Promise<void> {
     const pgCpu = postgresCpu() - pg0;
     for (const s of stops) s.abort();
     await Promise.all(runs);
+    await Promise.all(runners.map((r) => r.stop()));
     console.log(`processed ${N} jobs in ${seconds.toFixed(2)} s = ${Math.round(N / seconds)} jobs/s`);
     console.log(
       `CPU: node ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s (${(((cpu.user + cpu.system) / 1e6 / N) * 1e6).toFixed(1)} us/job), ` +
