@@ -45,19 +45,23 @@ import {
   filterEventKinds,
   type Limits,
   resolveLimits,
-  validateCompletionStatus,
-  validateCount,
+  validateClaimOptions,
+  validateCompactOptions,
+  validateCompletionResults,
   validateDequeueOptions,
+  validateEnqueueOptions,
   validateEntrypoints,
-  validateErrorText,
-  validateEventKinds,
   validateIds,
-  validateManagerId,
   validateNewJobs,
-  validateOnConflict,
+  validatePage,
+  validateRecoverOptions,
+  validateRetryRequests,
+  validateScanOptions,
   validateScheduleInputs,
-  validateScheduleName,
-  validateTime,
+  validateScheduleNames,
+  validateScheduleRuns,
+  validateStatisticsOptions,
+  validateSubscribeOptions,
 } from '../validation.js';
 import {
   Decoder,
@@ -123,47 +127,6 @@ function emptyMetrics(): RepositoryMetrics {
 
 function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
-}
-
-function optionsObject(value: unknown, where: string): Record<string, unknown> {
-  if (value === undefined) return {};
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new InvalidArgumentError(`${where} must be an object, got ${describe(value)}`);
-  }
-  return value as Record<string, unknown>;
-}
-
-function batchOf(value: unknown, limits: Limits, where: string): unknown[] {
-  if (!Array.isArray(value))
-    throw new InvalidArgumentError(`${where} must be an array, got ${describe(value)}`);
-  if (value.length > limits.maxBatch) {
-    throw new InvalidArgumentError(
-      `${where} holds ${value.length} items; at most ${limits.maxBatch} per call`,
-    );
-  }
-  return value;
-}
-
-function itemOf(value: unknown, where: string): Record<string, unknown> {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new InvalidArgumentError(`${where} must be an object, got ${describe(value)}`);
-  }
-  return value as Record<string, unknown>;
-}
-
-function validateId(value: unknown, where: string): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
-    throw new InvalidArgumentError(`${where} must be a positive safe integer job id, got ${describe(value)}`);
-  }
-  return value;
-}
-
-function validateRetention(value: unknown, where: string): { maxRecords?: number; maxAge?: number } {
-  const o = optionsObject(value, where);
-  const out: { maxRecords?: number; maxAge?: number } = {};
-  if (o.maxRecords !== undefined) out.maxRecords = validateCount(o.maxRecords, `${where}.maxRecords`);
-  if (o.maxAge !== undefined) out.maxAge = validateCount(o.maxAge, `${where}.maxAge`);
-  return out;
 }
 
 function reportListenerError(error: unknown): void {
@@ -392,7 +355,7 @@ export class WasmRepository implements WasmQueueRepository {
     return this.#op(
       'enqueue',
       (now) => {
-        const onConflict = validateOnConflict(optionsObject(options, 'enqueue options').onConflict);
+        const onConflict = validateEnqueueOptions(options).onConflict;
         const fast = this.#encodeCommonJobs(jobs, onConflict);
         if (fast >= 0) return this.#enqueueResult(this.#call(OP.ENQUEUE, now), fast);
         const valid = validateNewJobs(jobs, this.#limits, onConflict);
@@ -542,14 +505,7 @@ export class WasmRepository implements WasmQueueRepository {
       (now) => {
         const fast = this.#encodeCommonResults(results);
         if (fast >= 0) return this.#bools(this.#call(OP.COMPLETE, now), fast);
-        const valid = batchOf(results, this.#limits, 'results').map((value, i) => {
-          const r = itemOf(value, `results[${i}]`);
-          return {
-            id: validateId(r.id, `results[${i}].id`),
-            status: validateCompletionStatus(r.status, `results[${i}].status`),
-            error: validateErrorText(r.error, `results[${i}].error`),
-          };
-        });
+        const valid = validateCompletionResults(results, this.#limits);
         const e = this.#enc.reset();
         e.u32(valid.length);
         for (const r of valid) {
@@ -607,14 +563,7 @@ export class WasmRepository implements WasmQueueRepository {
     return this.#op(
       'retry',
       (now) => {
-        const valid = batchOf(requests, this.#limits, 'requests').map((value, i) => {
-          const r = itemOf(value, `requests[${i}]`);
-          return {
-            id: validateId(r.id, `requests[${i}].id`),
-            executeAfter: validateTime(r.executeAfter, `requests[${i}].executeAfter`),
-            error: validateErrorText(r.error, `requests[${i}].error`),
-          };
-        });
+        const valid = validateRetryRequests(requests, this.#limits);
         const e = this.#enc.reset();
         e.u32(valid.length);
         for (const r of valid) {
@@ -714,9 +663,7 @@ export class WasmRepository implements WasmQueueRepository {
 
   failedJobs(options?: { limit?: number; after?: number }): Promise<Job[]> {
     return this.#op('failedJobs', (now) => {
-      const o = optionsObject(options, 'failedJobs options');
-      const after = o.after === undefined ? 0 : validateCount(o.after, 'after');
-      const limit = o.limit === undefined ? 100 : validateCount(o.limit, 'limit');
+      const { after, limit } = validatePage(options, 'failedJobs options', 100);
       const e = this.#enc.reset();
       e.f64(after);
       e.u32(Math.min(limit, U32_MAX));
@@ -741,19 +688,16 @@ export class WasmRepository implements WasmQueueRepository {
 
   log(options?: { after?: number; limit?: number }): Promise<JobEvent[]> {
     return this.#op('log', (now) => {
-      const o = optionsObject(options, 'log options');
-      const after = o.after === undefined ? 0 : validateCount(o.after, 'after');
-      const limit = o.limit === undefined ? 1000 : validateCount(o.limit, 'limit');
+      const { after, limit } = validatePage(options, 'log options', 1000);
       return this.#readLog(after, limit, now);
     });
   }
 
   statistics(options?: { since?: number; limit?: number }): Promise<StatisticsRow[]> {
     return this.#op('statistics', (now) => {
-      const o = optionsObject(options, 'statistics options');
-      const since = o.since === undefined ? Number.NaN : validateTime(o.since, 'since');
-      const limit = o.limit === undefined ? 1000 : validateCount(o.limit, 'limit');
-      this.#enc.reset().f64(since);
+      const { since, limit } = validateStatisticsOptions(options);
+      // The core reads NaN as "every bucket".
+      this.#enc.reset().f64(since === Number.NEGATIVE_INFINITY ? Number.NaN : since);
       const d = this.#call(OP.STATISTICS, now);
       const n = d.u32();
       const rows: StatisticsRow[] = [];
@@ -821,10 +765,7 @@ export class WasmRepository implements WasmQueueRepository {
 
   claimDueSchedules(options: ClaimOptions): Promise<Schedule[]> {
     return this.#op('claimDueSchedules', (now) => {
-      const o = itemOf(options, 'claimDueSchedules options');
-      const claimerId = validateManagerId(o.claimerId, 'claimerId');
-      const staleAfter = validateCount(o.staleAfter, 'staleAfter');
-      const limit = o.limit === undefined ? 100 : validateCount(o.limit, 'limit');
+      const { claimerId, staleAfter, limit } = validateClaimOptions(options);
       const e = this.#enc.reset();
       e.str(claimerId);
       e.f64(staleAfter);
@@ -839,14 +780,7 @@ export class WasmRepository implements WasmQueueRepository {
 
   markScheduleRun(runs: readonly ScheduleRun[]): Promise<boolean[]> {
     return this.#op('markScheduleRun', (now) => {
-      const valid = batchOf(runs, this.#limits, 'runs').map((value, i) => {
-        const r = itemOf(value, `runs[${i}]`);
-        return {
-          name: validateScheduleName(r.name, `runs[${i}].name`),
-          claimerId: validateManagerId(r.claimerId, `runs[${i}].claimerId`),
-          nextRunAt: validateTime(r.nextRunAt, `runs[${i}].nextRunAt`),
-        };
-      });
+      const valid = validateScheduleRuns(runs, this.#limits);
       const e = this.#enc.reset();
       e.u32(valid.length);
       for (const r of valid) {
@@ -860,9 +794,7 @@ export class WasmRepository implements WasmQueueRepository {
 
   deleteSchedules(names: readonly string[]): Promise<number> {
     return this.#op('deleteSchedules', (now) => {
-      const valid = batchOf(names, this.#limits, 'names').map((n, i) =>
-        validateScheduleName(n, `names[${i}]`),
-      );
+      const valid = validateScheduleNames(names, this.#limits);
       const e = this.#enc.reset();
       e.u32(valid.length);
       for (const n of valid) e.str(n);
@@ -888,10 +820,9 @@ export class WasmRepository implements WasmQueueRepository {
       if (typeof listener !== 'function') {
         throw new InvalidArgumentError(`subscribe needs a listener function, got ${describe(listener)}`);
       }
-      const o = optionsObject(options, 'subscribe options');
-      const after = o.after === undefined ? undefined : validateCount(o.after, 'after');
+      const { after, kinds } = validateSubscribeOptions(options);
       // kinds: filtered on the JS side (the core delivers every row; the filter drops the rest).
-      const deliver = filterEventKinds(listener, validateEventKinds(o.kinds));
+      const deliver = filterEventKinds(listener, kinds);
       if (this.#subscribers.size === 0) {
         // Nobody was listening: live delivery starts at the current end of the log.
         this.#enc.reset();
@@ -1000,9 +931,7 @@ export class WasmRepository implements WasmQueueRepository {
 
   scan(options: { staleAfter: number; retention?: Retention }): Promise<ScanReport> {
     return this.#op('scan', (now) => {
-      const o = itemOf(options, 'scan options');
-      const staleAfter = validateCount(o.staleAfter, 'staleAfter');
-      const retention = validateRetention(o.retention, 'retention');
+      const { staleAfter, retention } = validateScanOptions(options);
       const e = this.#enc.reset();
       e.f64(staleAfter);
       this.#retention(e, retention);
@@ -1019,8 +948,7 @@ export class WasmRepository implements WasmQueueRepository {
     return this.#op(
       'recover',
       (now) => {
-        const o = itemOf(options, 'recover options');
-        const staleAfter = validateCount(o.staleAfter, 'staleAfter');
+        const { staleAfter } = validateRecoverOptions(options);
         this.#enc.reset().f64(staleAfter);
         const d = this.#call(OP.RECOVER, now);
         const ids: number[] = [];
@@ -1034,7 +962,7 @@ export class WasmRepository implements WasmQueueRepository {
 
   compact(retention: Retention): Promise<{ removed: number }> {
     return this.#op('compact', (now) => {
-      const r = validateRetention(itemOf(retention, 'retention'), 'retention');
+      const r = validateCompactOptions(retention);
       this.#retention(this.#enc.reset(), r);
       return { removed: this.#call(OP.COMPACT, now).f64() };
     });
