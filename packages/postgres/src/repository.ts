@@ -38,19 +38,24 @@ import {
   TideqError,
   type Unsubscribe,
   type VerifyReport,
-  validateCompletionStatus,
+  validateClaimOptions,
+  validateCompactOptions,
+  validateCompletionResults,
   validateCount,
   validateDequeueOptions,
+  validateEnqueueOptions,
   validateEntrypoints,
-  validateErrorText,
   validateIds,
-  validateManagerId,
   validateNewJobs,
-  validateOnConflict,
+  validatePage,
+  validateRecoverOptions,
+  validateRetryRequests,
+  validateScanOptions,
   validateScheduleInputs,
-  validateScheduleName,
+  validateScheduleNames,
+  validateScheduleRuns,
+  validateStatisticsOptions,
   validateSubscribeOptions,
-  validateTime,
 } from '@tideq/core';
 import type { SqlDriver, Unlisten } from './driver.js';
 import * as migrate from './migrate.js';
@@ -466,7 +471,7 @@ export class PostgresQueueRepository implements QueueRepository {
 
   enqueue(jobs: readonly NewJob[], options: EnqueueOptions = {}): Promise<(number | null)[]> {
     return this.#op('enqueue', async () => {
-      const onConflict = validateOnConflict(options?.onConflict);
+      const { onConflict } = validateEnqueueOptions(options);
       const valid = validateNewJobs(jobs, this.#limits, onConflict);
       if (valid.length === 0) return [];
       const now = this.#clock.now();
@@ -538,20 +543,10 @@ export class PostgresQueueRepository implements QueueRepository {
   complete(results: readonly CompletionResult[]): Promise<boolean[]> {
     return this.#finishing(() =>
       this.#op('complete', async () => {
-        if (!Array.isArray(results))
-          throw new InvalidArgumentError('complete takes an array of { id, status, error? }');
-        if (results.length > this.#limits.maxBatch) {
-          throw new InvalidArgumentError(
-            `complete got ${results.length} results; at most ${this.#limits.maxBatch} per call`,
-          );
-        }
-        const ids = validateIds(
-          results.map((r) => (r === null || typeof r !== 'object' ? r : r.id)),
-          this.#limits,
-          'results[].id',
-        );
-        const statuses = results.map((r, i) => validateCompletionStatus(r.status, `results[${i}].status`));
-        const errors = results.map((r, i) => jsonOrNull(validateErrorText(r.error, `results[${i}].error`)));
+        const valid = validateCompletionResults(results, this.#limits);
+        const ids = valid.map((r) => r.id);
+        const statuses = valid.map((r) => r.status);
+        const errors = valid.map((r) => jsonOrNull(r.error));
         if (ids.length === 0) return [];
         const now = this.#clock.now();
         const rows = await this.#run(this.#q.complete, [ids, statuses, errors, now, this.channel]);
@@ -565,15 +560,10 @@ export class PostgresQueueRepository implements QueueRepository {
   retry(requests: readonly RetryRequest[]): Promise<boolean[]> {
     return this.#finishing(() =>
       this.#op('retry', async () => {
-        if (!Array.isArray(requests))
-          throw new InvalidArgumentError('retry takes an array of { id, executeAfter, error? }');
-        const ids = validateIds(
-          requests.map((r) => (r === null || typeof r !== 'object' ? r : r.id)),
-          this.#limits,
-          'requests[].id',
-        );
-        const at = requests.map((r, i) => validateTime(r.executeAfter, `requests[${i}].executeAfter`));
-        const errors = requests.map((r, i) => jsonOrNull(validateErrorText(r.error, `requests[${i}].error`)));
+        const valid = validateRetryRequests(requests, this.#limits);
+        const ids = valid.map((r) => r.id);
+        const at = valid.map((r) => r.executeAfter);
+        const errors = valid.map((r) => jsonOrNull(r.error));
         if (ids.length === 0) return [];
         const now = this.#clock.now();
         const rows = await this.#run(this.#q.retry, [ids, at, errors, now, this.channel]);
@@ -689,9 +679,7 @@ export class PostgresQueueRepository implements QueueRepository {
 
   failedJobs(options: { limit?: number; after?: number } = {}): Promise<Job[]> {
     return this.#op('failedJobs', async () => {
-      const after = options?.after === undefined ? 0 : validateCount(options.after, 'after');
-      const limit =
-        options?.limit === undefined ? 100 : validateCount(options.limit, 'limit', 0, this.#limits.maxBatch);
+      const { after, limit } = validatePage(options, 'failedJobs options', 100);
       const rows = await this.#run(this.#q.failedJobs, [after, limit]);
       return rows.map(toJob);
     });
@@ -699,9 +687,7 @@ export class PostgresQueueRepository implements QueueRepository {
 
   log(options: { after?: number; limit?: number } = {}): Promise<JobEvent[]> {
     return this.#op('log', async () => {
-      const after = options?.after === undefined ? 0 : validateCount(options.after, 'after');
-      const limit =
-        options?.limit === undefined ? 1000 : validateCount(options.limit, 'limit', 0, this.#limits.maxBatch);
+      const { after, limit } = validatePage(options, 'log options', 1000);
       return this.readLog(after, limit);
     });
   }
@@ -714,11 +700,8 @@ export class PostgresQueueRepository implements QueueRepository {
 
   statistics(options: { since?: number; limit?: number } = {}): Promise<StatisticsRow[]> {
     return this.#op('statistics', async () => {
-      const since =
-        options?.since === undefined ? Number.MIN_SAFE_INTEGER : validateTime(options.since, 'since');
-      const limit =
-        options?.limit === undefined ? 1000 : validateCount(options.limit, 'limit', 0, this.#limits.maxBatch);
-      const rows = await this.#run(this.#q.statistics, [since, limit]);
+      const { since, limit } = validateStatisticsOptions(options);
+      const rows = await this.#run(this.#q.statistics, [Math.max(since, Number.MIN_SAFE_INTEGER), limit]);
       return rows
         .map((r) => ({
           entrypoint: String(r.entrypoint),
@@ -765,12 +748,7 @@ export class PostgresQueueRepository implements QueueRepository {
 
   claimDueSchedules(options: ClaimOptions): Promise<Schedule[]> {
     return this.#op('claimDueSchedules', async () => {
-      if (options === null || typeof options !== 'object')
-        throw new InvalidArgumentError('claimDueSchedules takes an options object');
-      const claimerId = validateManagerId(options.claimerId, 'claimerId');
-      const staleAfter = validateCount(options.staleAfter, 'staleAfter');
-      const limit =
-        options.limit === undefined ? 100 : validateCount(options.limit, 'limit', 0, this.#limits.maxBatch);
+      const { claimerId, staleAfter, limit } = validateClaimOptions(options);
       const now = this.#clock.now();
       const rows = await this.#run(this.#q.claimSchedules, [claimerId, staleAfter, limit, now]);
       this.#metrics.recordsWritten += rows.length;
@@ -780,11 +758,10 @@ export class PostgresQueueRepository implements QueueRepository {
 
   markScheduleRun(runs: readonly ScheduleRun[]): Promise<boolean[]> {
     return this.#op('markScheduleRun', async () => {
-      if (!Array.isArray(runs))
-        throw new InvalidArgumentError('markScheduleRun takes an array of { name, claimerId, nextRunAt }');
-      const names = runs.map((r, i) => validateScheduleName(r?.name, `runs[${i}].name`));
-      const claimers = runs.map((r, i) => validateManagerId(r.claimerId, `runs[${i}].claimerId`));
-      const next = runs.map((r, i) => validateTime(r.nextRunAt, `runs[${i}].nextRunAt`));
+      const valid = validateScheduleRuns(runs, this.#limits);
+      const names = valid.map((r) => r.name);
+      const claimers = valid.map((r) => r.claimerId);
+      const next = valid.map((r) => r.nextRunAt);
       if (names.length === 0) return [];
       const now = this.#clock.now();
       const rows = await this.#run(this.#q.markScheduleRun, [names, claimers, next, now]);
@@ -796,8 +773,7 @@ export class PostgresQueueRepository implements QueueRepository {
 
   deleteSchedules(names: readonly string[]): Promise<number> {
     return this.#op('deleteSchedules', async () => {
-      if (!Array.isArray(names)) throw new InvalidArgumentError('deleteSchedules takes an array of names');
-      const valid = names.map((n, i) => validateScheduleName(n, `names[${i}]`));
+      const valid = validateScheduleNames(names, this.#limits);
       if (valid.length === 0) return 0;
       const rows = await this.#run(this.#q.deleteSchedules, [valid]);
       return rows.length;
@@ -956,10 +932,9 @@ export class PostgresQueueRepository implements QueueRepository {
 
   scan(options: { staleAfter: number; retention?: Retention }): Promise<ScanReport> {
     return this.#op('scan', async () => {
-      if (options === null || typeof options !== 'object')
-        throw new InvalidArgumentError('scan takes { staleAfter, retention? }');
-      const staleAfter = validateCount(options.staleAfter, 'staleAfter');
-      const { maxRecords, maxAge } = this.#retention(options.retention);
+      const { staleAfter, retention } = validateScanOptions(options);
+      const maxRecords = retention.maxRecords ?? null;
+      const maxAge = retention.maxAge ?? null;
       const now = this.#clock.now();
       const rows = await this.#run(this.#q.scan, [staleAfter, now, maxRecords, maxAge]);
       const r = rows[0] ?? {};
@@ -972,24 +947,9 @@ export class PostgresQueueRepository implements QueueRepository {
     });
   }
 
-  #retention(retention: Retention | undefined): { maxRecords: number | null; maxAge: number | null } {
-    if (retention === undefined) return { maxRecords: null, maxAge: null };
-    if (retention === null || typeof retention !== 'object')
-      throw new InvalidArgumentError('retention must be { maxRecords?, maxAge? }');
-    return {
-      maxRecords:
-        retention.maxRecords === undefined
-          ? null
-          : validateCount(retention.maxRecords, 'retention.maxRecords'),
-      maxAge: retention.maxAge === undefined ? null : validateCount(retention.maxAge, 'retention.maxAge'),
-    };
-  }
-
   recover(options: { staleAfter: number }): Promise<number[]> {
     return this.#op('recover', async () => {
-      if (options === null || typeof options !== 'object')
-        throw new InvalidArgumentError('recover takes { staleAfter }');
-      const staleAfter = validateCount(options.staleAfter, 'staleAfter');
+      const { staleAfter } = validateRecoverOptions(options);
       const now = this.#clock.now();
       const rows = await this.#run(this.#q.recover, [staleAfter, now, this.channel]);
       const ids = rows.map((r) => num(r.id));
@@ -1001,9 +961,9 @@ export class PostgresQueueRepository implements QueueRepository {
 
   compact(retention: Retention): Promise<{ removed: number }> {
     return this.#op('compact', async () => {
-      const { maxRecords, maxAge } = this.#retention(retention);
+      const r = validateCompactOptions(retention);
       const now = this.#clock.now();
-      const rows = await this.#run(this.#q.compact, [now, maxRecords, maxAge]);
+      const rows = await this.#run(this.#q.compact, [now, r.maxRecords ?? null, r.maxAge ?? null]);
       const removed = num(rows[0]?.removed ?? 0);
       this.#metrics.compactions++;
       this.#metrics.compactedRecords += removed;
