@@ -21,6 +21,7 @@ import {
   NotInstalledError,
   StorageUnavailableError,
 } from '../errors.js';
+import { EventFanout } from '../event-fanout.js';
 import {
   type ClaimOptions,
   type CompletionResult,
@@ -124,12 +125,6 @@ interface ReadyStream {
 interface Tx {
   now: number;
   events: JobEvent[];
-}
-
-interface Subscriber {
-  listener: EventListener;
-  pending: JobEvent[];
-  active: boolean;
 }
 
 const byPriorityThenId = (a: QueueEntry, b: QueueEntry): boolean => before(a.job, b.job);
@@ -297,8 +292,7 @@ export class ReferenceRepository implements QueueRepository {
   #state: State | null = new State();
   #closed = false;
   #metrics = emptyMetrics();
-  readonly #subscribers = new Set<Subscriber>();
-  #flushScheduled = false;
+  readonly #events = new EventFanout();
 
   constructor(options: ReferenceQueueOptions = {}) {
     this.#clock = options.clock ?? systemClock;
@@ -321,7 +315,7 @@ export class ReferenceRepository implements QueueRepository {
       }
       const tx: Tx = { now: Math.floor(this.#clock.now()), events: [] };
       const result = body(tx);
-      if (tx.events.length > 0) this.#publish(tx.events);
+      this.#events.publish(tx.events);
       return Promise.resolve(result);
     } catch (error) {
       op.errors++;
@@ -838,49 +832,11 @@ export class ReferenceRepository implements QueueRepository {
       }
       const { after, kinds } = validateSubscribeOptions(options);
       const log = this.#s.log;
-      const subscriber: Subscriber = {
-        listener: filterEventKinds(listener, kinds),
-        pending: after === undefined ? [] : log.slice(firstAfter(log, after)),
-        active: true,
-      };
-      this.#subscribers.add(subscriber);
-      if (subscriber.pending.length > 0) this.#scheduleFlush();
-      return () => {
-        // Delivery is synchronous inside the flush, so once inactive it never calls again.
-        subscriber.active = false;
-        subscriber.pending = [];
-        this.#subscribers.delete(subscriber);
-        return Promise.resolve();
-      };
+      return this.#events.add(
+        filterEventKinds(listener, kinds),
+        after === undefined ? [] : log.slice(firstAfter(log, after)),
+      );
     });
-  }
-
-  #publish(events: readonly JobEvent[]): void {
-    if (this.#subscribers.size === 0) return;
-    for (const subscriber of this.#subscribers) subscriber.pending.push(...events);
-    this.#scheduleFlush();
-  }
-
-  #scheduleFlush(): void {
-    if (this.#flushScheduled) return;
-    this.#flushScheduled = true;
-    // After the committing call has returned; batches whatever commits before the microtask runs.
-    queueMicrotask(() => this.#flush());
-  }
-
-  #flush(): void {
-    this.#flushScheduled = false;
-    for (const subscriber of [...this.#subscribers]) {
-      if (!subscriber.active || subscriber.pending.length === 0) continue;
-      const batch = subscriber.pending;
-      subscriber.pending = [];
-      try {
-        const result: unknown = subscriber.listener(batch);
-        if (result instanceof Promise) result.catch((error: unknown) => reportListenerError(error));
-      } catch (error) {
-        reportListenerError(error);
-      }
-    }
   }
 
   // ---- maintenance ----------------------------------------------------------------------------
@@ -990,8 +946,7 @@ export class ReferenceRepository implements QueueRepository {
       'close',
       () => {
         this.#closed = true;
-        for (const subscriber of this.#subscribers) subscriber.active = false;
-        this.#subscribers.clear();
+        this.#events.clear();
       },
       'open',
     );
@@ -1156,11 +1111,6 @@ function firstAfter(log: readonly JobEvent[], after: number): number {
     else hi = mid;
   }
   return lo;
-}
-
-function reportListenerError(error: unknown): void {
-  // A listener's failure is the listener's problem: report it, keep the subscription.
-  console.error('tideq: an event listener threw; it stays subscribed', error);
 }
 
 /** A fresh, installed in-memory queue: the reference implementation of the port. */

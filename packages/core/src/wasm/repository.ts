@@ -13,6 +13,7 @@ import {
   NotInstalledError,
   StorageUnavailableError,
 } from '../errors.js';
+import { EventFanout } from '../event-fanout.js';
 import {
   type ClaimOptions,
   type CompletionResult,
@@ -101,12 +102,6 @@ export interface WasmQueueRepository extends QueueRepository {
 
 type OpName = (typeof PORT_METHODS)[number];
 
-interface Subscriber {
-  listener: EventListener;
-  pending: JobEvent[];
-  active: boolean;
-}
-
 const HELD_STATUS_ORDER: Record<string, number> = { queued: 0, picked: 1, failed: 2 };
 const U32_MAX = 0xffffffff;
 
@@ -129,10 +124,6 @@ function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-function reportListenerError(error: unknown): void {
-  console.error('tideq: an event listener threw; it stays subscribed', error);
-}
-
 export class WasmRepository implements WasmQueueRepository {
   readonly #clock: Clock;
   readonly #limits: Limits;
@@ -153,8 +144,7 @@ export class WasmRepository implements WasmQueueRepository {
   /** Manager handle - 1 -> id, and back (handle). */
   #mgrNames: string[] = [];
   #mgrIds = new Map<string, number>();
-  readonly #subscribers = new Set<Subscriber>();
-  #flushScheduled = false;
+  readonly #events = new EventFanout();
   /** Highest log seq handed to subscribers. */
   #seenSeq = 0;
 
@@ -336,7 +326,7 @@ export class WasmRepository implements WasmQueueRepository {
       }
       const now = Math.floor(this.#clock.now());
       const result = body(now);
-      if (emits && this.#subscribers.size > 0) this.#publish();
+      if (emits && this.#events.size > 0) this.#publish();
       return Promise.resolve(result);
     } catch (error) {
       op.errors++;
@@ -823,7 +813,7 @@ export class WasmRepository implements WasmQueueRepository {
       const { after, kinds } = validateSubscribeOptions(options);
       // kinds: filtered on the JS side (the core delivers every row; the filter drops the rest).
       const deliver = filterEventKinds(listener, kinds);
-      if (this.#subscribers.size === 0) {
+      if (this.#events.size === 0) {
         // Nobody was listening: live delivery starts at the current end of the log.
         this.#enc.reset();
         const info = this.#call(OP.INFO, now);
@@ -832,19 +822,10 @@ export class WasmRepository implements WasmQueueRepository {
         this.#seenSeq = info.f64();
       }
       const pending = after === undefined ? [] : this.#readLog(after, Number.MAX_SAFE_INTEGER, now);
-      const subscriber: Subscriber = {
-        listener: deliver,
-        pending: pending.filter((e) => e.seq <= this.#seenSeq),
-        active: true,
-      };
-      this.#subscribers.add(subscriber);
-      if (subscriber.pending.length > 0) this.#scheduleFlush();
-      return () => {
-        subscriber.active = false;
-        subscriber.pending = [];
-        this.#subscribers.delete(subscriber);
-        return Promise.resolve();
-      };
+      return this.#events.add(
+        deliver,
+        pending.filter((e) => e.seq <= this.#seenSeq),
+      );
     });
   }
 
@@ -853,29 +834,7 @@ export class WasmRepository implements WasmQueueRepository {
     const events = this.#readLog(this.#seenSeq, Number.MAX_SAFE_INTEGER, 0);
     if (events.length === 0) return;
     this.#seenSeq = events[events.length - 1]!.seq;
-    for (const subscriber of this.#subscribers) subscriber.pending.push(...events);
-    this.#scheduleFlush();
-  }
-
-  #scheduleFlush(): void {
-    if (this.#flushScheduled) return;
-    this.#flushScheduled = true;
-    queueMicrotask(() => this.#flush());
-  }
-
-  #flush(): void {
-    this.#flushScheduled = false;
-    for (const subscriber of [...this.#subscribers]) {
-      if (!subscriber.active || subscriber.pending.length === 0) continue;
-      const batch = subscriber.pending;
-      subscriber.pending = [];
-      try {
-        const result: unknown = subscriber.listener(batch);
-        if (result instanceof Promise) result.catch((error: unknown) => reportListenerError(error));
-      } catch (error) {
-        reportListenerError(error);
-      }
-    }
+    this.#events.publish(events);
   }
 
   // ---- maintenance ----------------------------------------------------------------------------
@@ -997,8 +956,7 @@ export class WasmRepository implements WasmQueueRepository {
       'close',
       () => {
         this.#closed = true;
-        for (const subscriber of this.#subscribers) subscriber.active = false;
-        this.#subscribers.clear();
+        this.#events.clear();
       },
       'open',
     );

@@ -1,0 +1,75 @@
+/**
+ * In-process event delivery for memory stores (reference, WASM): each subscriber gets every
+ * published event exactly once, in order, in batches, on a microtask after the committing call
+ * returned. A listener that throws is reported and stays subscribed.
+ * @internal shared by the in-memory adapters; not part of the port.
+ */
+import type { EventListener, Unsubscribe } from './port.js';
+import type { JobEvent } from './types.js';
+
+interface Subscriber {
+  listener: EventListener;
+  pending: JobEvent[];
+  active: boolean;
+}
+
+export class EventFanout {
+  readonly #subscribers = new Set<Subscriber>();
+  #flushScheduled = false;
+
+  get size(): number {
+    return this.#subscribers.size;
+  }
+
+  /** Add a subscriber; `replay` is delivered first (rows it asked for with `after`). */
+  add(listener: EventListener, replay: JobEvent[]): Unsubscribe {
+    const subscriber: Subscriber = { listener, pending: replay, active: true };
+    this.#subscribers.add(subscriber);
+    if (replay.length > 0) this.#scheduleFlush();
+    return () => {
+      // Delivery is synchronous inside the flush, so once inactive it never calls again.
+      subscriber.active = false;
+      subscriber.pending = [];
+      this.#subscribers.delete(subscriber);
+      return Promise.resolve();
+    };
+  }
+
+  publish(events: readonly JobEvent[]): void {
+    if (this.#subscribers.size === 0 || events.length === 0) return;
+    for (const subscriber of this.#subscribers) subscriber.pending.push(...events);
+    this.#scheduleFlush();
+  }
+
+  /** Drop every subscriber without delivering what is pending (close). */
+  clear(): void {
+    for (const subscriber of this.#subscribers) subscriber.active = false;
+    this.#subscribers.clear();
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    // After the committing call has returned; batches whatever commits before the microtask runs.
+    queueMicrotask(() => this.#flush());
+  }
+
+  #flush(): void {
+    this.#flushScheduled = false;
+    for (const subscriber of [...this.#subscribers]) {
+      if (!subscriber.active || subscriber.pending.length === 0) continue;
+      const batch = subscriber.pending;
+      subscriber.pending = [];
+      try {
+        const result: unknown = subscriber.listener(batch);
+        if (result instanceof Promise) result.catch(reportListenerError);
+      } catch (error) {
+        reportListenerError(error);
+      }
+    }
+  }
+}
+
+function reportListenerError(error: unknown): void {
+  console.error('tideq: an event listener threw; it stays subscribed', error);
+}
