@@ -317,3 +317,19 @@ export const PORT_METHODS = [
   'resetMetrics',
   'close',
 ] as const satisfies readonly (keyof QueueRepository)[];
+
+/** Zeroed metrics with an entry for every port method: what a new store and resetMetrics() report. */
+export function emptyMetrics(): RepositoryMetrics {
+  return {
+    recordsWritten: 0,
+    bytesWritten: 0,
+    scans: 0,
+    recoveries: 0,
+    compactions: 0,
+    compactedRecords: 0,
+    errors: 0,
+    ops: Object.fromEntries(
+      PORT_METHODS.map((name) => [name, { count: 0, errors: 0, totalMs: 0, maxMs: 0 }]),
+    ),
+  };
+}

@@ -14,6 +14,7 @@ import {
   DuplicateJobError,
   type EnqueueOptions,
   type EventListener,
+  emptyMetrics,
   InvalidArgumentError,
   type Job,
   type JobEvent,
@@ -293,19 +294,6 @@ class Subscription {
     this.#lastRead = 0;
     await this.#running;
   }
-}
-
-function emptyMetrics(): RepositoryMetrics {
-  return {
-    recordsWritten: 0,
-    bytesWritten: 0,
-    scans: 0,
-    recoveries: 0,
-    compactions: 0,
-    compactedRecords: 0,
-    errors: 0,
-    ops: {},
-  };
 }
 
 export class PostgresQueueRepository implements QueueRepository {

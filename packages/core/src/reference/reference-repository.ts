@@ -28,7 +28,8 @@ import {
   type DequeueOptions,
   type EnqueueOptions,
   type EventListener,
-  PORT_METHODS,
+  emptyMetrics,
+  type PORT_METHODS,
   type QueueRepository,
   type Retention,
   type RetryRequest,
@@ -227,21 +228,6 @@ class State {
 
 const HELD_STATUS_ORDER: Record<string, number> = { queued: 0, picked: 1, failed: 2 };
 const encoder = new TextEncoder();
-
-function emptyMetrics(): RepositoryMetrics {
-  return {
-    recordsWritten: 0,
-    bytesWritten: 0,
-    scans: 0,
-    recoveries: 0,
-    compactions: 0,
-    compactedRecords: 0,
-    errors: 0,
-    ops: Object.fromEntries(
-      PORT_METHODS.map((name) => [name, { count: 0, errors: 0, totalMs: 0, maxMs: 0 }]),
-    ),
-  };
-}
 
 function copyJob(job: StoredJob): Job {
   return {

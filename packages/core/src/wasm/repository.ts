@@ -20,7 +20,8 @@ import {
   type DequeueOptions,
   type EnqueueOptions,
   type EventListener,
-  PORT_METHODS,
+  emptyMetrics,
+  type PORT_METHODS,
   type QueueRepository,
   type Retention,
   type RetryRequest,
@@ -104,21 +105,6 @@ type OpName = (typeof PORT_METHODS)[number];
 
 const HELD_STATUS_ORDER: Record<string, number> = { queued: 0, picked: 1, failed: 2 };
 const U32_MAX = 0xffffffff;
-
-function emptyMetrics(): RepositoryMetrics {
-  return {
-    recordsWritten: 0,
-    bytesWritten: 0,
-    scans: 0,
-    recoveries: 0,
-    compactions: 0,
-    compactedRecords: 0,
-    errors: 0,
-    ops: Object.fromEntries(
-      PORT_METHODS.map((name) => [name, { count: 0, errors: 0, totalMs: 0, maxMs: 0 }]),
-    ),
-  };
-}
 
 function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
