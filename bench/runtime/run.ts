@@ -38,7 +38,7 @@ const flag = (name: string, fallback: number): number => {
 const JSON_OUT = args.includes('--json');
 const JOBS = flag('--jobs', 200_000);
 const BATCH = flag('--batch', 1000);
-const ROUNDS = flag('--rounds', 3);
+const ROUNDS = flag('--rounds', 5);
 
 const adapters: { name: string; create: () => Promise<QueueRepository> }[] = [
   { name: 'reference', create: async () => createReferenceQueue() },
@@ -144,15 +144,16 @@ function entry(adapter: string, scenario: string, ms: number): Entry {
   };
 }
 
-/** Best of ROUNDS fresh stores (the machine is shared; the minimum is the least disturbed run). */
-async function best(create: () => Promise<QueueRepository>, run: (r: QueueRepository) => Promise<number>) {
-  let min = Number.POSITIVE_INFINITY;
+/** Median time over ROUNDS fresh stores (the machine is shared; the median resists outliers). */
+async function median(create: () => Promise<QueueRepository>, run: (r: QueueRepository) => Promise<number>) {
+  const times: number[] = [];
   for (let i = 0; i < ROUNDS; i++) {
     const repo = await create();
-    min = Math.min(min, await run(repo));
+    times.push(await run(repo));
     await repo.close();
   }
-  return min;
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)]!;
 }
 
 function round(x: number): number {
@@ -163,14 +164,14 @@ const results: Entry[] = [];
 for (const adapter of adapters) {
   let rawUs: number | undefined;
   if (adapter.name !== 'stub port') {
-    const rawEntry = entry(adapter.name, 'raw lifecycle', await best(adapter.create, (r) => raw(r, 0)));
+    const rawEntry = entry(adapter.name, 'raw lifecycle', await median(adapter.create, (r) => raw(r, 0)));
     rawUs = rawEntry.usPerJob;
     results.push(rawEntry);
     results.push(
-      entry(adapter.name, 'raw lifecycle + 1 subscriber', await best(adapter.create, (r) => raw(r, 1))),
+      entry(adapter.name, 'raw lifecycle + 1 subscriber', await median(adapter.create, (r) => raw(r, 1))),
     );
   }
-  const run = entry(adapter.name, 'QueueManager drain', await best(adapter.create, managed));
+  const run = entry(adapter.name, 'QueueManager drain', await median(adapter.create, managed));
   // What the runtime adds over driving the adapter by hand (the stub port: the runtime's whole cost).
   run.overheadUsPerJob = round(run.usPerJob - (rawUs ?? 0));
   results.push(run);
@@ -179,7 +180,9 @@ for (const adapter of adapters) {
 if (JSON_OUT) {
   for (const r of results) console.log(JSON.stringify(r));
 } else {
-  console.log(`runtime bench: ${JOBS} jobs, batches of ${BATCH}, best of ${ROUNDS}, node ${process.version}`);
+  console.log(
+    `runtime bench: ${JOBS} jobs, batches of ${BATCH}, median of ${ROUNDS}, node ${process.version}`,
+  );
   console.log('adapter    scenario                          jobs/s      µs/job   overhead µs/job');
   for (const r of results) {
     const overhead = r.overheadUsPerJob === undefined ? '' : r.overheadUsPerJob.toFixed(3).padStart(18);
