@@ -4,6 +4,7 @@
  * neither library: bring the one you use.
  */
 import { DriverMisconfiguredError } from '@tideq/core';
+import { sessionUsable } from './errors.js';
 import { quoteIdent } from './render.js';
 
 export { quoteIdent };
@@ -76,6 +77,8 @@ export interface PgPoolLike {
   query(text: string | QueryConfigLike, params?: unknown[]): Promise<QueryResultLike>;
   connect(): Promise<PgPoolClientLike>;
   on(event: 'error', listener: (err: Error) => void): unknown;
+  /** Emitted for each new connection, before anyone else sees it. */
+  on(event: 'connect', listener: (client: PgPoolClientLike) => void): unknown;
   listenerCount(event: string): number;
   readonly options?: { max?: number };
 }
@@ -99,15 +102,6 @@ function config(
 
 function toResult(res: QueryResultLike): SqlResult {
   return { rows: res.rows, rowCount: res.rowCount ?? res.rows.length };
-}
-
-/** The session is gone: not an SQL error from a live server (those carry a SQLSTATE and severity). */
-export function sessionLost(error: unknown): boolean {
-  const e = error as { code?: unknown; severity?: unknown } | null;
-  if (e === null || typeof e !== 'object') return true;
-  if (typeof e.severity !== 'string') return true;
-  const code = String(e.code ?? '');
-  return code.startsWith('08') || code.startsWith('57P');
 }
 
 const TX_CHECK = 'SELECT transaction_timestamp() = statement_timestamp() AS autocommit';
@@ -188,25 +182,31 @@ export function poolDriver(pool: PgPoolLike, options: PoolDriverOptions = {}): S
   // A pooled connection killed by the server makes the pool emit 'error'; without a handler
   // that is an uncaught exception. The pool recovers on its own; the query in flight rejects.
   if (pool.listenerCount('error') === 0) pool.on('error', () => {});
-  // pool.query() handles only the first 'error' of a client; a killed session can emit more
-  // (EPIPE from a half-written batch), which would be uncaught. Every client we use keeps a
-  // listener for as long as it lives.
+  // Every connection keeps an 'error' listener for as long as it lives. pg-pool removes its own
+  // when it hands a client out, and a fresh client can emit 'error' in that very turn (the server's
+  // FATAL 57P01 arriving in the same read as the ReadyForQuery), before the caller could attach
+  // one: uncaught, that kills the process. So attach at birth ('connect' is emitted before the
+  // pool lets go), and again on checkout for clients the pool made before this driver existed.
+  // A session that breaks later fails the query in flight, which becomes STORAGE_UNAVAILABLE.
   const guarded = new WeakSet<object>();
+  const guard = (client: PgPoolClientLike): void => {
+    if (guarded.has(client)) return;
+    client.on('error', () => {});
+    guarded.add(client);
+  };
+  pool.on('connect', guard);
   return {
     name,
     async query(text, params, options) {
       const client = await pool.connect();
-      if (!guarded.has(client)) {
-        client.on('error', () => {});
-        guarded.add(client);
-      }
+      guard(client);
       try {
         const res = await client.query(config(text, params, options));
         client.release();
         return toResult(res);
       } catch (error) {
         // A server-side SQL error leaves the session usable; anything else discards it.
-        client.release(sessionLost(error) ? (error as Error) : undefined);
+        client.release(sessionUsable(error) ? undefined : (error as Error));
         throw error;
       }
     },
@@ -224,6 +224,7 @@ export function poolDriver(pool: PgPoolLike, options: PoolDriverOptions = {}): S
       let timer: ReturnType<typeof setTimeout> | undefined;
       const attach = async (): Promise<void> => {
         const c = await pool.connect();
+        guard(c);
         const onError = () => {
           // The session is gone (server restart, pg_terminate_backend): drop it, get another.
           c.removeListener('error', onError);

@@ -59,6 +59,7 @@ import {
   validateSubscribeOptions,
 } from '@tideq/core';
 import type { SqlDriver, Unlisten } from './driver.js';
+import { isStorageUnavailable } from './errors.js';
 import * as migrate from './migrate.js';
 import { isMissingObject, notInstalledError, outdatedError, pgCode } from './migrate.js';
 import { type RenderedQueries, renderQueries, resolveSchemaConfig, type SchemaConfig } from './sql.js';
@@ -397,11 +398,8 @@ export class PostgresQueueRepository implements QueueRepository {
       this.#ready = null;
       return notInstalledError(this.config, error);
     }
-    const code = pgCode(error);
-    // Socket errors (EPIPE, ECONNRESET: they carry a syscall), errors without a SQLSTATE, and the
-    // connection-exception / operator-intervention classes mean the server is out of reach.
-    const system = typeof (error as { syscall?: unknown } | null)?.syscall === 'string';
-    if (system || code === undefined || code.startsWith('08') || code.startsWith('57P')) {
+    // Only an outage (errors.ts decides) is STORAGE_UNAVAILABLE; a bug surfaces as what it is.
+    if (isStorageUnavailable(error)) {
       const message = error instanceof Error ? error.message : String(error);
       return new StorageUnavailableError(
         `PostgreSQL is unreachable through the ${this.#driver.name}: ${message}`,
