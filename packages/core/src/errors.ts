@@ -14,6 +14,7 @@ export type TideqErrorCode =
   | 'DRIVER_MISCONFIGURED'
   | 'STORAGE_UNAVAILABLE'
   | 'CORE_TRAPPED'
+  | 'QUEUE_FULL'
   | 'TIMEOUT'
   | 'UNAUTHORIZED';
 
@@ -34,6 +35,8 @@ const HTTP_STATUS: Record<TideqErrorCode, number> = {
   DRIVER_MISCONFIGURED: 500,
   STORAGE_UNAVAILABLE: 503,
   CORE_TRAPPED: 500,
+  // 507 Insufficient Storage: the store refused to grow past its budget; retry after draining.
+  QUEUE_FULL: 507,
   TIMEOUT: 504,
   UNAUTHORIZED: 401,
 };
@@ -131,6 +134,18 @@ export class CoreTrappedError extends TideqError {
   }
 }
 
+/**
+ * The store reached its memory budget (the WASM core's `memoryBudget`): the batch was rejected
+ * and nothing was stored; everything already stored stays readable (`snapshot()` works). Drain
+ * or compact the queue, or raise the budget.
+ */
+export class QueueFullError extends TideqError {
+  override name = 'QueueFullError';
+  constructor(message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+    super('QUEUE_FULL', message, options);
+  }
+}
+
 export class TimeoutError extends TideqError {
   override name = 'TimeoutError';
   constructor(message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
@@ -169,6 +184,8 @@ export function errorFromJSON(json: TideqErrorJSON): TideqError {
       return new StorageUnavailableError(json.message, { details });
     case 'CORE_TRAPPED':
       return new CoreTrappedError(json.message, { details });
+    case 'QUEUE_FULL':
+      return new QueueFullError(json.message, { details });
     case 'TIMEOUT':
       return new TimeoutError(json.message, { details });
     case 'UNAUTHORIZED':
