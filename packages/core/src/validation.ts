@@ -3,6 +3,7 @@
  * anything is stored. Adapters call these at the top of each port method.
  */
 import { DuplicateJobError, InvalidArgumentError, PayloadTooLargeError } from './errors.js';
+import { INT32_MAX, INT32_MIN, MAX_ERROR_TEXT_LENGTH, MAX_TIME_MS } from './limits.js';
 import type {
   CompletionStatus,
   JobEvent,
@@ -48,14 +49,12 @@ export function resolveLimits(overrides?: Partial<Limits>): Limits {
 }
 
 const ENTRYPOINT_RE = /^[A-Za-z0-9_.:-]{1,128}$/;
-const INT32_MIN = -2147483648;
-const INT32_MAX = 2147483647;
 const encoder = new TextEncoder();
 
 export function validateEntrypoint(name: unknown, where = 'entrypoint'): string {
   if (typeof name !== 'string' || !ENTRYPOINT_RE.test(name)) {
     throw new InvalidArgumentError(
-      `${where} must be 1..128 characters of [A-Za-z0-9_.:-], got ${describe(name)}`,
+      `${where} must be 1..128 characters of [A-Za-z0-9_.:-], got ${describeValue(name)}`,
       { field: where },
     );
   }
@@ -70,9 +69,9 @@ export function validateEntrypoints(names: unknown, where = 'entrypoints'): stri
 /** An epoch-ms time: a finite number or a valid Date, normalised to an integer (floor). */
 export function validateTime(value: unknown, where: string): number {
   const ms = value instanceof Date ? value.getTime() : value;
-  if (typeof ms !== 'number' || !Number.isFinite(ms) || Math.abs(ms) > 8.64e15) {
+  if (typeof ms !== 'number' || !Number.isFinite(ms) || Math.abs(ms) > MAX_TIME_MS) {
     throw new InvalidArgumentError(
-      `${where} must be a finite epoch-ms number or a valid Date, got ${describe(value)}`,
+      `${where} must be a finite epoch-ms number or a valid Date, got ${describeValue(value)}`,
       {
         field: where,
       },
@@ -83,7 +82,7 @@ export function validateTime(value: unknown, where: string): number {
 
 export function validatePriority(value: unknown, where = 'priority'): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < INT32_MIN || value > INT32_MAX) {
-    throw new InvalidArgumentError(`${where} must be an int32 integer, got ${describe(value)}`, {
+    throw new InvalidArgumentError(`${where} must be an int32 integer, got ${describeValue(value)}`, {
       field: where,
     });
   }
@@ -93,9 +92,12 @@ export function validatePriority(value: unknown, where = 'priority'): number {
 /** A non-negative integer (counts, ms durations), optionally bounded. */
 export function validateCount(value: unknown, where: string, min = 0, max = Number.MAX_SAFE_INTEGER): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
-    throw new InvalidArgumentError(`${where} must be an integer in ${min}..${max}, got ${describe(value)}`, {
-      field: where,
-    });
+    throw new InvalidArgumentError(
+      `${where} must be an integer in ${min}..${max}, got ${describeValue(value)}`,
+      {
+        field: where,
+      },
+    );
   }
   return value;
 }
@@ -103,7 +105,7 @@ export function validateCount(value: unknown, where: string, min = 0, max = Numb
 /** A non-negative finite number (rates). */
 export function validateRate(value: unknown, where: string): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new InvalidArgumentError(`${where} must be a finite number >= 0, got ${describe(value)}`, {
+    throw new InvalidArgumentError(`${where} must be a finite number >= 0, got ${describeValue(value)}`, {
       field: where,
     });
   }
@@ -119,7 +121,7 @@ export function validateIds(ids: unknown, limits: Limits, where = 'ids'): number
     const id = ids[i];
     if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 1) {
       throw new InvalidArgumentError(
-        `${where}[${i}] must be a positive safe integer job id, got ${describe(id)}`,
+        `${where}[${i}] must be a positive safe integer job id, got ${describeValue(id)}`,
       );
     }
   }
@@ -129,9 +131,12 @@ export function validateIds(ids: unknown, limits: Limits, where = 'ids'): number
 export function validateHeaders(value: unknown, limits: Limits, where = 'headers'): JsonObject | null {
   if (value === undefined || value === null) return null;
   if (typeof value !== 'object' || Array.isArray(value) || !isPlainObject(value)) {
-    throw new InvalidArgumentError(`${where} must be a plain JSON object or null, got ${describe(value)}`, {
-      field: where,
-    });
+    throw new InvalidArgumentError(
+      `${where} must be a plain JSON object or null, got ${describeValue(value)}`,
+      {
+        field: where,
+      },
+    );
   }
   checkJson(value, where, 0);
   const bytes = encoder.encode(JSON.stringify(value)).length;
@@ -169,7 +174,7 @@ function checkJson(value: unknown, where: string, depth: number): void {
     for (const [k, v] of Object.entries(value)) checkJson(v, `${where}.${k}`, depth + 1);
     return;
   }
-  throw new InvalidArgumentError(`${where} holds ${describe(value)}, which is not JSON-serialisable`, {
+  throw new InvalidArgumentError(`${where} holds ${describeValue(value)}, which is not JSON-serialisable`, {
     field: where,
   });
 }
@@ -183,7 +188,7 @@ export function validatePayload(value: unknown, limits: Limits, where = 'payload
   if (value === undefined || value === null) return null;
   if (!(value instanceof Uint8Array)) {
     throw new InvalidArgumentError(
-      `${where} must be a Uint8Array or null, got ${describe(value)} (encode objects with jsonCodec)`,
+      `${where} must be a Uint8Array or null, got ${describeValue(value)} (encode objects with jsonCodec)`,
       { field: where },
     );
   }
@@ -200,7 +205,7 @@ export function validateDedupeKey(value: unknown, limits: Limits, where = 'dedup
   if (value === undefined || value === null) return null;
   if (typeof value !== 'string' || value.length === 0 || value.length > limits.maxDedupeKeyLength) {
     throw new InvalidArgumentError(
-      `${where} must be null or a string of 1..${limits.maxDedupeKeyLength} characters, got ${describe(value)}`,
+      `${where} must be null or a string of 1..${limits.maxDedupeKeyLength} characters, got ${describeValue(value)}`,
       { field: where },
     );
   }
@@ -222,7 +227,7 @@ export function validateNewJobs(jobs: unknown, limits: Limits, onConflict: 'rais
   for (let i = 0; i < jobs.length; i++) {
     const job = jobs[i] as NewJob;
     if (job === null || typeof job !== 'object') {
-      throw new InvalidArgumentError(`jobs[${i}] must be an object, got ${describe(job)}`);
+      throw new InvalidArgumentError(`jobs[${i}] must be an object, got ${describeValue(job)}`);
     }
     out[i] = {
       entrypoint: validateEntrypoint(job.entrypoint, `jobs[${i}].entrypoint`),
@@ -252,7 +257,7 @@ export function validateNewJobs(jobs: unknown, limits: Limits, onConflict: 'rais
 export function validateOnConflict(value: unknown): 'raise' | 'skip' {
   if (value === undefined) return 'raise';
   if (value !== 'raise' && value !== 'skip') {
-    throw new InvalidArgumentError(`onConflict must be 'raise' or 'skip', got ${describe(value)}`);
+    throw new InvalidArgumentError(`onConflict must be 'raise' or 'skip', got ${describeValue(value)}`);
   }
   return value;
 }
@@ -262,7 +267,7 @@ const COMPLETION_STATUSES = new Set(['successful', 'exception', 'canceled', 'del
 export function validateCompletionStatus(value: unknown, where: string): CompletionStatus {
   if (typeof value !== 'string' || !COMPLETION_STATUSES.has(value)) {
     throw new InvalidArgumentError(
-      `${where} must be one of successful, exception, canceled, deleted, failed; got ${describe(value)}`,
+      `${where} must be one of successful, exception, canceled, deleted, failed; got ${describeValue(value)}`,
     );
   }
   return value as CompletionStatus;
@@ -271,9 +276,9 @@ export function validateCompletionStatus(value: unknown, where: string): Complet
 export function validateErrorText(value: unknown, where: string): string | null {
   if (value === undefined || value === null) return null;
   if (typeof value !== 'string')
-    throw new InvalidArgumentError(`${where} must be a string or null, got ${describe(value)}`);
+    throw new InvalidArgumentError(`${where} must be a string or null, got ${describeValue(value)}`);
   // Error texts are diagnostics: keep them bounded rather than reject a long stack trace.
-  return value.length > 8192 ? `${value.slice(0, 8192)}…` : value;
+  return value.length > MAX_ERROR_TEXT_LENGTH ? `${value.slice(0, MAX_ERROR_TEXT_LENGTH)}…` : value;
 }
 
 export function validateScheduleInputs(schedules: unknown, limits: Limits): Required<ScheduleInput>[] {
@@ -317,14 +322,14 @@ export function validateScheduleInputs(schedules: unknown, limits: Limits): Requ
 export function validateScheduleName(value: unknown, where = 'schedule name'): string {
   if (typeof value !== 'string' || value.length === 0 || value.length > 256 || !isPlainText(value)) {
     throw new InvalidArgumentError(
-      `${where} must be a string of 1..256 characters without NUL or unpaired surrogates, got ${describe(value)}`,
+      `${where} must be a string of 1..256 characters without NUL or unpaired surrogates, got ${describeValue(value)}`,
     );
   }
   return value;
 }
 
 /** A short description of a bad value for error messages. */
-export function describe(value: unknown): string {
+export function describeValue(value: unknown): string {
   if (value === undefined) return 'undefined';
   if (value === null) return 'null';
   if (typeof value === 'string')
@@ -357,7 +362,7 @@ export interface ValidDequeueOptions {
 export function validateManagerId(value: unknown, where = 'queueManagerId'): string {
   if (typeof value !== 'string' || value.length === 0 || value.length > 128 || !isPlainText(value)) {
     throw new InvalidArgumentError(
-      `${where} must be a string of 1..128 characters without NUL or unpaired surrogates, got ${describe(value)}`,
+      `${where} must be a string of 1..128 characters without NUL or unpaired surrogates, got ${describeValue(value)}`,
     );
   }
   return value;
@@ -428,7 +433,7 @@ export function validateOptionsObject(value: unknown, where: string): Record<str
 /** A required options object (or batch item). */
 export function validateItem(value: unknown, where: string): Record<string, unknown> {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new InvalidArgumentError(`${where} must be an object, got ${describe(value)}`);
+    throw new InvalidArgumentError(`${where} must be an object, got ${describeValue(value)}`);
   }
   return value as Record<string, unknown>;
 }
@@ -436,7 +441,7 @@ export function validateItem(value: unknown, where: string): Record<string, unkn
 /** An array of at most `limits.maxBatch` items. */
 export function validateBatch(value: unknown, limits: Limits, where: string): unknown[] {
   if (!Array.isArray(value))
-    throw new InvalidArgumentError(`${where} must be an array, got ${describe(value)}`);
+    throw new InvalidArgumentError(`${where} must be an array, got ${describeValue(value)}`);
   if (value.length > limits.maxBatch) {
     throw new InvalidArgumentError(
       `${where} holds ${value.length} items; at most ${limits.maxBatch} per call`,
@@ -447,7 +452,9 @@ export function validateBatch(value: unknown, limits: Limits, where: string): un
 
 export function validateId(value: unknown, where: string): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
-    throw new InvalidArgumentError(`${where} must be a positive safe integer job id, got ${describe(value)}`);
+    throw new InvalidArgumentError(
+      `${where} must be a positive safe integer job id, got ${describeValue(value)}`,
+    );
   }
   return value;
 }
@@ -537,6 +544,14 @@ export function validateScheduleNames(value: unknown, limits: Limits): string[] 
   return validateBatch(value, limits, 'names').map((n, i) => validateScheduleName(n, `names[${i}]`));
 }
 
+/** subscribe's listener: a function (one message for every store). */
+export function validateListener<T>(value: T): T {
+  if (typeof value !== 'function') {
+    throw new InvalidArgumentError(`subscribe needs a listener function, got ${describeValue(value)}`);
+  }
+  return value;
+}
+
 /** `{ after, kinds }` of subscribe (after undefined: only new events; kinds null: all kinds). */
 export function validateSubscribeOptions(value: unknown): {
   after: number | undefined;
@@ -565,7 +580,7 @@ export function validateEventKinds(value: unknown, where = 'kinds'): ReadonlySet
   if (!Array.isArray(value)) throw new InvalidArgumentError(`${where} must be an array of event kinds`);
   for (const kind of value) {
     if (typeof kind !== 'string' || !EVENT_KINDS.has(kind)) {
-      throw new InvalidArgumentError(`${where}: unknown event kind ${describe(kind)}`, { field: where });
+      throw new InvalidArgumentError(`${where}: unknown event kind ${describeValue(kind)}`, { field: where });
     }
   }
   return new Set(value as JobEventKind[]);

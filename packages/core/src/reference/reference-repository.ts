@@ -14,28 +14,21 @@
  * - every id's latest status in a StatusArray (one byte per id), held jobs in a Map by id;
  * - dedupe keys of queued/picked jobs, picked counts per manager, token buckets, queue sizes.
  */
-import { type Clock, systemClock } from '../clock.js';
-import {
-  DuplicateJobError,
-  InvalidArgumentError,
-  NotInstalledError,
-  StorageUnavailableError,
-} from '../errors.js';
-import { EventFanout } from '../event-fanout.js';
-import {
-  type ClaimOptions,
-  type CompletionResult,
-  type DequeueOptions,
-  type EnqueueOptions,
-  type EventListener,
-  emptyMetrics,
-  type PORT_METHODS,
-  type QueueRepository,
-  type Retention,
-  type RetryRequest,
-  type ScheduleRun,
-  type SubscribeOptions,
-  type Unsubscribe,
+import { CallEnvelope, type CallTx, type Gate, type PortMethod } from '../adapter/envelope.js';
+import type { Clock } from '../clock.js';
+import { DuplicateJobError } from '../errors.js';
+import type {
+  ClaimOptions,
+  CompletionResult,
+  DequeueOptions,
+  EnqueueOptions,
+  EventListener,
+  QueueRepository,
+  Retention,
+  RetryRequest,
+  ScheduleRun,
+  SubscribeOptions,
+  Unsubscribe,
 } from '../port.js';
 import {
   type CompletionStatus,
@@ -56,7 +49,6 @@ import {
 } from '../types.js';
 import {
   bucketCapacity,
-  describe,
   filterEventKinds,
   type Limits,
   resolveLimits,
@@ -68,6 +60,7 @@ import {
   validateEnqueueOptions,
   validateEntrypoints,
   validateIds,
+  validateListener,
   validateNewJobs,
   validatePage,
   validateRecoverOptions,
@@ -91,8 +84,6 @@ export interface ReferenceQueueOptions {
   /** Overrides of DEFAULT_LIMITS. */
   limits?: Partial<Limits>;
 }
-
-type OpName = (typeof PORT_METHODS)[number];
 
 /** A held job plus the adapter's bookkeeping. */
 interface StoredJob extends Job {
@@ -122,11 +113,8 @@ interface ReadyStream {
   popped: QueueEntry[];
 }
 
-/** What one call is doing: its `now` and the log rows it committed. */
-interface Tx {
-  now: number;
-  events: JobEvent[];
-}
+/** What one call is doing: its `now` and the log rows it committed (published by the envelope). */
+type Tx = CallTx;
 
 const byPriorityThenId = (a: QueueEntry, b: QueueEntry): boolean => before(a.job, b.job);
 const byTimeThenId = (a: QueueEntry, b: QueueEntry): boolean =>
@@ -227,7 +215,6 @@ class State {
 }
 
 const HELD_STATUS_ORDER: Record<string, number> = { queued: 0, picked: 1, failed: 2 };
-const encoder = new TextEncoder();
 
 function copyJob(job: StoredJob): Job {
   return {
@@ -272,50 +259,28 @@ function retentionFilter(
  * synchronously (so it is trivially atomic), and returns a settled promise.
  */
 export class ReferenceRepository implements QueueRepository {
-  readonly #clock: Clock;
   readonly #limits: Limits;
   /** null while uninstalled. */
   #state: State | null = new State();
-  #closed = false;
-  #metrics = emptyMetrics();
-  readonly #events = new EventFanout();
+  readonly #env: CallEnvelope;
 
   constructor(options: ReferenceQueueOptions = {}) {
-    this.#clock = options.clock ?? systemClock;
     this.#limits = resolveLimits(options.limits);
+    this.#env = new CallEnvelope({
+      store: 'the reference queue',
+      clock: options.clock,
+      installed: () => this.#state !== null,
+    });
   }
 
-  // ---- the one wrapper: gate, clock, timing, metrics, event commit -----------------------------
+  // ---- the one wrapper (@tideq/core/adapter): gate, clock, timing, metrics, event commit ------
 
-  #op<T>(name: OpName, body: (tx: Tx) => T, gate: 'installed' | 'open' = 'installed'): Promise<T> {
-    const op = this.#metrics.ops[name]!;
-    const metrics = this.#metrics;
-    const started = performance.now();
-    op.count++;
-    try {
-      if (this.#closed) {
-        throw new StorageUnavailableError(`the reference queue was closed; ${name}() needs a new repository`);
-      }
-      if (gate === 'installed' && this.#state === null) {
-        throw new NotInstalledError(`the reference queue is not installed; call install() before ${name}()`);
-      }
-      const tx: Tx = { now: Math.floor(this.#clock.now()), events: [] };
-      const result = body(tx);
-      this.#events.publish(tx.events);
-      return Promise.resolve(result);
-    } catch (error) {
-      op.errors++;
-      metrics.errors++;
-      return Promise.reject(error);
-    } finally {
-      const ms = performance.now() - started;
-      op.totalMs += ms;
-      if (ms > op.maxMs) op.maxMs = ms;
-    }
+  #op<T>(name: PortMethod, body: (tx: Tx) => T, gate: Gate = 'installed'): Promise<T> {
+    return this.#env.call(name, body, gate);
   }
 
   get #s(): State {
-    // #op checked it; a null here is a bug in this file.
+    // The envelope's install gate checked it; a null here is a bug in this file.
     return this.#state!;
   }
 
@@ -362,9 +327,7 @@ export class ReferenceRepository implements QueueRepository {
       s.jobs.set(job.id, job);
       this.#enter(tx, job);
       this.#record(tx, job, 'enqueued', null, null);
-      this.#metrics.bytesWritten +=
-        (job.payload?.byteLength ?? 0) +
-        (job.headers === null ? 0 : encoder.encode(JSON.stringify(job.headers)).length);
+      this.#env.countStoredJob(job);
       return job.id;
     });
   }
@@ -617,7 +580,7 @@ export class ReferenceRepository implements QueueRepository {
       // Re-insert at the young end: the map stays in heartbeat order.
       job.ep.picked.delete(id);
       job.ep.picked.set(id, job);
-      this.#metrics.recordsWritten++;
+      this.#env.countRecords(1);
       return true;
     });
   }
@@ -756,7 +719,7 @@ export class ReferenceRepository implements QueueRepository {
           claimedBy: existing?.claimedBy ?? null,
           claimedAt: existing?.claimedAt ?? null,
         });
-        this.#metrics.recordsWritten++;
+        this.#env.countRecords(1);
       }
     });
   }
@@ -771,7 +734,7 @@ export class ReferenceRepository implements QueueRepository {
       for (const schedule of due) {
         schedule.claimedBy = claimerId;
         schedule.claimedAt = now;
-        this.#metrics.recordsWritten++;
+        this.#env.countRecords(1);
       }
       return due.map((x) => ({ ...x }));
     });
@@ -787,7 +750,7 @@ export class ReferenceRepository implements QueueRepository {
         schedule.nextRunAt = run.nextRunAt;
         schedule.claimedBy = null;
         schedule.claimedAt = null;
-        this.#metrics.recordsWritten++;
+        this.#env.countRecords(1);
         return true;
       });
     });
@@ -798,7 +761,7 @@ export class ReferenceRepository implements QueueRepository {
       const valid = validateScheduleNames(names, this.#limits);
       let deleted = 0;
       for (const name of valid) if (this.#s.schedules.delete(name)) deleted++;
-      this.#metrics.recordsWritten += deleted;
+      this.#env.countRecords(deleted);
       return deleted;
     });
   }
@@ -813,12 +776,10 @@ export class ReferenceRepository implements QueueRepository {
 
   subscribe(listener: EventListener, options?: SubscribeOptions): Promise<Unsubscribe> {
     return this.#op('subscribe', () => {
-      if (typeof listener !== 'function') {
-        throw new InvalidArgumentError(`subscribe needs a listener function, got ${describe(listener)}`);
-      }
+      validateListener(listener);
       const { after, kinds } = validateSubscribeOptions(options);
       const log = this.#s.log;
-      return this.#events.add(
+      return this.#env.events.add(
         filterEventKinds(listener, kinds),
         after === undefined ? [] : log.slice(firstAfter(log, after)),
       );
@@ -869,7 +830,7 @@ export class ReferenceRepository implements QueueRepository {
     return this.#op('scan', ({ now }) => {
       const { staleAfter, retention } = validateScanOptions(options);
       const s = this.#s;
-      this.#metrics.scans++;
+      this.#env.countScan();
       const keep = retentionFilter(s.log, retention, now);
       return {
         stalePicked: this.#stalePicked(now - staleAfter).map((job) => job.id),
@@ -892,7 +853,7 @@ export class ReferenceRepository implements QueueRepository {
         this.#enter(tx, job);
         this.#record(tx, job, 'requeued', holder, null);
       }
-      this.#metrics.recoveries += stale.length;
+      this.#env.countRecovered(stale.length);
       return stale.map((job) => job.id);
     });
   }
@@ -909,33 +870,22 @@ export class ReferenceRepository implements QueueRepository {
         const oldest = now - r.maxAge;
         for (const [key, row] of s.statistics) if (row.second < oldest) s.statistics.delete(key);
       }
-      this.#metrics.compactions++;
-      this.#metrics.compactedRecords += removed;
+      this.#env.countCompaction(removed);
       return { removed };
     });
   }
 
   metrics(): Promise<RepositoryMetrics> {
-    return this.#op('metrics', () => structuredClone(this.#metrics));
+    return this.#op('metrics', () => this.#env.readMetrics());
   }
 
   resetMetrics(): Promise<void> {
-    return this.#op('resetMetrics', () => {
-      this.#metrics = emptyMetrics();
-    });
+    return this.#op('resetMetrics', () => this.#env.resetMetrics());
   }
 
   /** Idempotent. Events committed but not yet delivered are dropped with the subscriptions. */
   close(): Promise<void> {
-    if (this.#closed) return Promise.resolve();
-    return this.#op(
-      'close',
-      () => {
-        this.#closed = true;
-        this.#events.clear();
-      },
-      'open',
-    );
+    return this.#env.close();
   }
 
   // ---- bookkeeping: every status change goes through #leave, then #enter -----------------------
@@ -961,7 +911,6 @@ export class ReferenceRepository implements QueueRepository {
   #enter(tx: Tx, job: StoredJob): void {
     const s = this.#s;
     s.statuses.set(job.id, job.status);
-    this.#metrics.recordsWritten++;
     const holdsKey = job.status === 'queued' || job.status === 'picked';
     if (job.dedupeKey !== null) {
       if (holdsKey) s.dedupe.set(job.dedupeKey, job.id);
@@ -1021,7 +970,6 @@ export class ReferenceRepository implements QueueRepository {
     } else {
       row.count++;
     }
-    this.#metrics.recordsWritten++;
   }
 
   #record(
@@ -1045,7 +993,8 @@ export class ReferenceRepository implements QueueRepository {
     });
     s.log.push(row);
     tx.events.push(row);
-    this.#metrics.recordsWritten++;
+    // The row, the job write and (ends, dead letters) the statistics bucket: the kit's rule.
+    this.#env.countEvents(kind);
   }
 
   /** Picked jobs of every entrypoint with heartbeat < cutoff, id ascending. */

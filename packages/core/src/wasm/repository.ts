@@ -5,6 +5,8 @@
  * buffer. No per-job JS object is kept: entrypoint names and manager ids are interned to small
  * integers on both sides.
  */
+
+import { EventFanout } from '../adapter/event-fanout.js';
 import { type Clock, systemClock } from '../clock.js';
 import {
   CoreTrappedError,
@@ -13,7 +15,6 @@ import {
   NotInstalledError,
   StorageUnavailableError,
 } from '../errors.js';
-import { EventFanout } from '../event-fanout.js';
 import {
   type ClaimOptions,
   type CompletionResult,
@@ -43,7 +44,7 @@ import type {
   VerifyReport,
 } from '../types.js';
 import {
-  describe,
+  describeValue as describe,
   filterEventKinds,
   type Limits,
   resolveLimits,

@@ -1,11 +1,27 @@
 /**
- * In-process event delivery for memory stores (reference, WASM): each subscriber gets every
+ * Event delivery shared by every store: `deliverEvents` is the one way a listener is called
+ * (a throw or a rejected promise is reported and the listener stays subscribed), `EventFanout`
+ * the in-process fan-out of memory stores (reference, WASM): each subscriber gets every
  * published event exactly once, in order, in batches, on a microtask after the committing call
- * returned. A listener that throws is reported and stays subscribed.
- * @internal shared by the in-memory adapters; not part of the port.
+ * returned. Stores that learn of events from elsewhere (another process: LISTEN/NOTIFY, another
+ * tab: BroadcastChannel) follow their log with `LogFollower` instead.
  */
-import type { EventListener, Unsubscribe } from './port.js';
-import type { JobEvent } from './types.js';
+import type { EventListener, Unsubscribe } from '../port.js';
+import type { JobEvent } from '../types.js';
+
+/** Calls a listener with one batch; what it throws (or rejects with) is reported, never rethrown. */
+export function deliverEvents(listener: EventListener, events: readonly JobEvent[]): void {
+  try {
+    const result: unknown = listener(events);
+    if (result instanceof Promise) result.catch(reportListenerError);
+  } catch (error) {
+    reportListenerError(error);
+  }
+}
+
+function reportListenerError(error: unknown): void {
+  console.error('tideq: an event listener threw; it stays subscribed', error);
+}
 
 interface Subscriber {
   listener: EventListener;
@@ -17,6 +33,7 @@ export class EventFanout {
   readonly #subscribers = new Set<Subscriber>();
   #flushScheduled = false;
 
+  /** How many subscribers there are: a store may skip collecting events when there are none. */
   get size(): number {
     return this.#subscribers.size;
   }
@@ -35,6 +52,7 @@ export class EventFanout {
     };
   }
 
+  /** Queue committed events for every subscriber (delivered on a microtask). */
   publish(events: readonly JobEvent[]): void {
     if (this.#subscribers.size === 0 || events.length === 0) return;
     for (const subscriber of this.#subscribers) subscriber.pending.push(...events);
@@ -60,16 +78,7 @@ export class EventFanout {
       if (!subscriber.active || subscriber.pending.length === 0) continue;
       const batch = subscriber.pending;
       subscriber.pending = [];
-      try {
-        const result: unknown = subscriber.listener(batch);
-        if (result instanceof Promise) result.catch(reportListenerError);
-      } catch (error) {
-        reportListenerError(error);
-      }
+      deliverEvents(subscriber.listener, batch);
     }
   }
-}
-
-function reportListenerError(error: unknown): void {
-  console.error('tideq: an event listener threw; it stays subscribed', error);
 }
