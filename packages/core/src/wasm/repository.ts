@@ -5,30 +5,22 @@
  * buffer. No per-job JS object is kept: entrypoint names and manager ids are interned to small
  * integers on both sides.
  */
-
-import { EventFanout } from '../adapter/event-fanout.js';
-import { type Clock, systemClock } from '../clock.js';
-import {
-  CoreTrappedError,
-  DuplicateJobError,
-  InvalidArgumentError,
-  NotInstalledError,
-  StorageUnavailableError,
-} from '../errors.js';
-import {
-  type ClaimOptions,
-  type CompletionResult,
-  type DequeueOptions,
-  type EnqueueOptions,
-  type EventListener,
-  emptyMetrics,
-  type PORT_METHODS,
-  type QueueRepository,
-  type Retention,
-  type RetryRequest,
-  type ScheduleRun,
-  type SubscribeOptions,
-  type Unsubscribe,
+import { CallEnvelope, type Gate, type PortMethod } from '../adapter/envelope.js';
+import type { Clock } from '../clock.js';
+import { CoreTrappedError, DuplicateJobError, InvalidArgumentError, NotInstalledError } from '../errors.js';
+import { INT32_MAX, INT32_MIN, MAX_ERROR_TEXT_LENGTH, MAX_TIME_MS } from '../limits.js';
+import type {
+  ClaimOptions,
+  CompletionResult,
+  DequeueOptions,
+  EnqueueOptions,
+  EventListener,
+  QueueRepository,
+  Retention,
+  RetryRequest,
+  ScheduleRun,
+  SubscribeOptions,
+  Unsubscribe,
 } from '../port.js';
 import type {
   Job,
@@ -44,7 +36,7 @@ import type {
   VerifyReport,
 } from '../types.js';
 import {
-  describeValue as describe,
+  describeValue,
   filterEventKinds,
   type Limits,
   resolveLimits,
@@ -55,6 +47,7 @@ import {
   validateEnqueueOptions,
   validateEntrypoints,
   validateIds,
+  validateListener,
   validateNewJobs,
   validatePage,
   validateRecoverOptions,
@@ -102,8 +95,6 @@ export interface WasmQueueRepository extends QueueRepository {
   memoryBytes(): number;
 }
 
-type OpName = (typeof PORT_METHODS)[number];
-
 const HELD_STATUS_ORDER: Record<string, number> = { queued: 0, picked: 1, failed: 2 };
 const U32_MAX = 0xffffffff;
 
@@ -112,7 +103,6 @@ function compareStrings(a: string, b: string): number {
 }
 
 export class WasmRepository implements WasmQueueRepository {
-  readonly #clock: Clock;
   readonly #limits: Limits;
   #core: CoreExports;
   readonly #enc = new Encoder();
@@ -122,16 +112,14 @@ export class WasmRepository implements WasmQueueRepository {
   #memU8 = new Uint8Array(0);
   #memDv = new DataView(new ArrayBuffer(0));
   #installed = true;
-  #closed = false;
   #trapped: unknown = undefined;
-  #metrics = emptyMetrics();
+  readonly #env: CallEnvelope;
   /** Entrypoint handle -> name, and back. */
   #epNames: string[] = [];
   #epIds = new Map<string, number>();
   /** Manager handle - 1 -> id, and back (handle). */
   #mgrNames: string[] = [];
   #mgrIds = new Map<string, number>();
-  readonly #events = new EventFanout();
   /** Highest log seq handed to subscribers. */
   #seenSeq = 0;
 
@@ -140,8 +128,16 @@ export class WasmRepository implements WasmQueueRepository {
     // Requests are encoded straight into the core's input buffer (no copy per call).
     this.#enc.buf = new Uint8Array(0);
     this.#enc.target = (size, min) => this.#input(size, min);
-    this.#clock = options.clock ?? systemClock;
     this.#limits = resolveLimits(options.limits);
+    this.#env = new CallEnvelope({
+      store: 'the WASM queue',
+      clock: options.clock,
+      installed: () => this.#installed,
+      // After a trap every call fails loudly; close() still releases the repository.
+      guard: (method) => {
+        if (this.#trapped !== undefined && method !== 'close') throw this.#trappedError();
+      },
+    });
   }
 
   // ---- the core call --------------------------------------------------------------------------
@@ -290,40 +286,19 @@ export class WasmRepository implements WasmQueueRepository {
     }
   }
 
-  // ---- the one wrapper: gate, clock, timing, metrics, event commit ------------------------------
+  // ---- the one wrapper (@tideq/core/adapter): gate, clock, timing, metrics, event commit ------
 
-  #op<T>(
-    name: OpName,
-    body: (now: number) => T,
-    gate: 'installed' | 'open' = 'installed',
-    emits = false,
-  ): Promise<T> {
-    const op = this.#metrics.ops[name]!;
-    const metrics = this.#metrics;
-    const started = performance.now();
-    op.count++;
-    try {
-      if (this.#closed) {
-        throw new StorageUnavailableError(`the WASM queue was closed; ${name}() needs a new repository`);
-      }
-      // After a trap every call fails loudly; close() still releases the repository.
-      if (this.#trapped !== undefined && name !== 'close') throw this.#trappedError();
-      if (gate === 'installed' && !this.#installed) {
-        throw new NotInstalledError(`the WASM queue is not installed; call install() before ${name}()`);
-      }
-      const now = Math.floor(this.#clock.now());
-      const result = body(now);
-      if (emits && this.#events.size > 0) this.#publish();
-      return Promise.resolve(result);
-    } catch (error) {
-      op.errors++;
-      metrics.errors++;
-      return Promise.reject(error);
-    } finally {
-      const ms = performance.now() - started;
-      op.totalMs += ms;
-      if (ms > op.maxMs) op.maxMs = ms;
-    }
+  /** `emits`: the call may commit log rows; they are read back from the core only when someone listens. */
+  #op<T>(name: PortMethod, body: (now: number) => T, gate: Gate = 'installed', emits = false): Promise<T> {
+    return this.#env.call(
+      name,
+      (tx) => {
+        const result = body(tx.now);
+        if (emits && this.#env.events.size > 0) tx.events = this.#newEvents();
+        return result;
+      },
+      gate,
+    );
   }
 
   // ---- producing ------------------------------------------------------------------------------
@@ -401,8 +376,8 @@ export class WasmRepository implements WasmQueueRepository {
         if (
           typeof priority !== 'number' ||
           !Number.isInteger(priority) ||
-          priority < -2147483648 ||
-          priority > 2147483647
+          priority < INT32_MIN ||
+          priority > INT32_MAX
         ) {
           return -1;
         }
@@ -413,7 +388,7 @@ export class WasmRepository implements WasmQueueRepository {
         if (
           typeof executeAfter !== 'number' ||
           !Number.isFinite(executeAfter) ||
-          Math.abs(executeAfter) > 8.64e15
+          Math.abs(executeAfter) > MAX_TIME_MS
         ) {
           return -1;
         }
@@ -520,7 +495,7 @@ export class WasmRepository implements WasmQueueRepository {
         e.pos = pos + 13;
         continue;
       }
-      if (typeof error !== 'string' || error.length > 8192) return -1;
+      if (typeof error !== 'string' || error.length > MAX_ERROR_TEXT_LENGTH) return -1;
       e.f64(id);
       e.u8(status);
       e.str(error);
@@ -794,13 +769,11 @@ export class WasmRepository implements WasmQueueRepository {
 
   subscribe(listener: EventListener, options?: SubscribeOptions): Promise<Unsubscribe> {
     return this.#op('subscribe', (now) => {
-      if (typeof listener !== 'function') {
-        throw new InvalidArgumentError(`subscribe needs a listener function, got ${describe(listener)}`);
-      }
+      validateListener(listener);
       const { after, kinds } = validateSubscribeOptions(options);
       // kinds: filtered on the JS side (the core delivers every row; the filter drops the rest).
       const deliver = filterEventKinds(listener, kinds);
-      if (this.#events.size === 0) {
+      if (this.#env.events.size === 0) {
         // Nobody was listening: live delivery starts at the current end of the log.
         this.#enc.reset();
         const info = this.#call(OP.INFO, now);
@@ -809,19 +782,18 @@ export class WasmRepository implements WasmQueueRepository {
         this.#seenSeq = info.f64();
       }
       const pending = after === undefined ? [] : this.#readLog(after, Number.MAX_SAFE_INTEGER, now);
-      return this.#events.add(
+      return this.#env.events.add(
         deliver,
         pending.filter((e) => e.seq <= this.#seenSeq),
       );
     });
   }
 
-  /** Hand the rows committed by the call that just ran to every subscriber. */
-  #publish(): void {
+  /** The rows committed by the call that just ran (the envelope publishes them). */
+  #newEvents(): JobEvent[] {
     const events = this.#readLog(this.#seenSeq, Number.MAX_SAFE_INTEGER, 0);
-    if (events.length === 0) return;
-    this.#seenSeq = events[events.length - 1]!.seq;
-    this.#events.publish(events);
+    if (events.length > 0) this.#seenSeq = events[events.length - 1]!.seq;
+    return events;
   }
 
   // ---- maintenance ----------------------------------------------------------------------------
@@ -918,7 +890,7 @@ export class WasmRepository implements WasmQueueRepository {
     return this.#op('metrics', (now) => {
       this.#enc.reset();
       const d = this.#call(OP.METRICS, now);
-      const m = structuredClone(this.#metrics);
+      const m = this.#env.readMetrics();
       m.recordsWritten = d.f64();
       m.bytesWritten = d.f64();
       m.scans = d.f64();
@@ -933,30 +905,21 @@ export class WasmRepository implements WasmQueueRepository {
     return this.#op('resetMetrics', (now) => {
       this.#enc.reset();
       this.#call(OP.RESET_METRICS, now);
-      this.#metrics = emptyMetrics();
+      this.#env.resetMetrics();
     });
   }
 
   close(): Promise<void> {
-    if (this.#closed) return Promise.resolve();
-    return this.#op(
-      'close',
-      () => {
-        this.#closed = true;
-        this.#events.clear();
-      },
-      'open',
-    );
+    return this.#env.close();
   }
 
   // ---- beyond the port ------------------------------------------------------------------------
 
   snapshot(): Promise<Uint8Array> {
     try {
-      if (this.#closed)
-        throw new StorageUnavailableError('the WASM queue was closed; snapshot() needs a new repository');
+      this.#env.assertOpen('snapshot');
       this.#enc.reset();
-      const d = this.#call(OP.SNAPSHOT, Math.floor(this.#clock.now()));
+      const d = this.#call(OP.SNAPSHOT, this.#env.now());
       return Promise.resolve(d.rest().slice());
     } catch (error) {
       return Promise.reject(error);
@@ -965,18 +928,17 @@ export class WasmRepository implements WasmQueueRepository {
 
   restore(bytes: Uint8Array): Promise<void> {
     try {
-      if (this.#closed)
-        throw new StorageUnavailableError('the WASM queue was closed; restore() needs a new repository');
+      this.#env.assertOpen('restore');
       if (!(bytes instanceof Uint8Array)) {
         throw new InvalidArgumentError(
-          `restore takes the Uint8Array snapshot() returned, got ${describe(bytes)}`,
+          `restore takes the Uint8Array snapshot() returned, got ${describeValue(bytes)}`,
         );
       }
       const e = this.#enc.reset();
       e.ensure(bytes.length);
       e.buf.set(bytes, 0);
       e.pos = bytes.length;
-      this.#call(OP.RESTORE, Math.floor(this.#clock.now()));
+      this.#call(OP.RESTORE, this.#env.now());
       this.#resync();
       return Promise.resolve();
     } catch (error) {
