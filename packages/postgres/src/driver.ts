@@ -218,41 +218,61 @@ export function poolDriver(pool: PgPoolLike, options: PoolDriverOptions = {}): S
             'Create it with max >= 2, or pass listen: false to poll instead',
         );
       }
+      // One LISTEN connection at a time: `current` while it listens, `attaching` while one is
+      // being set up, `timer` while waiting to retry. Never two, so none is leaked (a leaked
+      // checked-out client would make pool.end() wait forever).
       let stopped = false;
-      let client: PgPoolClientLike | undefined;
-      let unlisten: (() => Promise<void>) | undefined;
+      let current: { c: PgPoolClientLike; onError: () => void; unlisten: () => Promise<void> } | undefined;
+      let attaching: Promise<void> | undefined;
       let timer: ReturnType<typeof setTimeout> | undefined;
+      const retryLater = () => {
+        if (!stopped && timer === undefined && attaching === undefined)
+          timer = setTimeout(reconnect, reconnectDelay);
+      };
       const attach = async (): Promise<void> => {
         const c = await pool.connect();
         guard(c);
+        let lost = false;
         const onError = () => {
           // The session is gone (server restart, pg_terminate_backend): drop it, get another.
+          // While attaching, the LISTEN below fails instead and attach's caller retries.
           c.removeListener('error', onError);
-          if (client === c) {
-            client = undefined;
-            unlisten = undefined;
+          lost = true;
+          if (current?.c === c) {
+            current = undefined;
             c.release(true);
+            retryLater();
           }
-          if (!stopped) timer = setTimeout(reconnect, reconnectDelay);
         };
         c.on('error', onError);
+        let unlisten: () => Promise<void>;
         try {
           unlisten = await listenOn(c, channel, onNotify);
+          if (lost) throw new Error('Connection terminated while starting LISTEN');
         } catch (error) {
           c.removeListener('error', onError);
           c.release(true);
           throw error;
         }
-        client = c;
-        (c as unknown as { tideqOnError?: unknown }).tideqOnError = onError;
+        if (stopped) {
+          // Unlistened while we were attaching: hand the connection back.
+          c.removeListener('error', onError);
+          c.release(true);
+          return;
+        }
+        current = { c, onError, unlisten };
       };
       const reconnect = () => {
         timer = undefined;
         if (stopped) return;
-        attach().then(
-          () => onReconnect?.(),
+        attaching = attach().then(
           () => {
-            if (!stopped) timer = setTimeout(reconnect, reconnectDelay);
+            attaching = undefined;
+            if (!stopped) onReconnect?.();
+          },
+          () => {
+            attaching = undefined;
+            retryLater();
           },
         );
       };
@@ -260,17 +280,16 @@ export function poolDriver(pool: PgPoolLike, options: PoolDriverOptions = {}): S
       return async () => {
         stopped = true;
         if (timer !== undefined) clearTimeout(timer);
-        const c = client;
-        const u = unlisten;
-        client = undefined;
-        if (c !== undefined) {
+        await attaching;
+        const cur = current;
+        current = undefined;
+        if (cur !== undefined) {
+          cur.c.removeListener('error', cur.onError);
           try {
-            await u?.();
-            const onError = (c as unknown as { tideqOnError?: (err: Error) => void }).tideqOnError;
-            if (onError) c.removeListener('error', onError);
-            c.release();
+            await cur.unlisten();
+            cur.c.release();
           } catch (error) {
-            c.release(error instanceof Error ? error : true);
+            cur.c.release(error instanceof Error ? error : true);
           }
         }
       };
