@@ -220,7 +220,10 @@ export function createEdgeHandler<Env = unknown>(options: EdgeHandlerOptions<Env
         }
         const [status] = await store.jobStatus([id]);
         if (status === null || status === undefined) return httpError(404, 'NOT_FOUND', `no job ${id}`);
-        return json(200, { id, status });
+        // While the store holds the job (queued, picked, failed): its attempts and last error too.
+        const [job] = status === 'queued' || status === 'picked' || status === 'failed' ? await store.getJobs([id]) : [];
+        if (job === null || job === undefined) return json(200, { id, status });
+        return json(200, { id, status, entrypoint: job.entrypoint, attempts: job.attempts, lastError: job.lastError });
       });
     }
     return httpError(404, 'NOT_FOUND', `no route ${method} ${url.pathname}`);
