@@ -8,13 +8,11 @@ import {
   type ClaimOptions,
   type Clock,
   type CompletionResult,
-  DEFAULT_LIMITS,
   type DequeueOptions,
   DriverMisconfiguredError,
   DuplicateJobError,
   type EnqueueOptions,
   type EventListener,
-  emptyMetrics,
   InvalidArgumentError,
   type Job,
   type JobEvent,
@@ -27,7 +25,6 @@ import {
   type RepositoryMetrics,
   type Retention,
   type RetryRequest,
-  resolveLimits,
   type ScanReport,
   type Schedule,
   type ScheduleInput,
@@ -35,10 +32,16 @@ import {
   type StatisticsRow,
   StorageUnavailableError,
   type SubscribeOptions,
-  systemClock,
   TideqError,
   type Unsubscribe,
   type VerifyReport,
+} from '@tideq/core';
+import {
+  CallEnvelope,
+  DEFAULT_LIMITS,
+  LogFollower,
+  type PortMethod,
+  resolveLimits,
   validateClaimOptions,
   validateCompactOptions,
   validateCompletionResults,
@@ -47,6 +50,7 @@ import {
   validateEnqueueOptions,
   validateEntrypoints,
   validateIds,
+  validateListener,
   validateNewJobs,
   validatePage,
   validateRecoverOptions,
@@ -57,7 +61,7 @@ import {
   validateScheduleRuns,
   validateStatisticsOptions,
   validateSubscribeOptions,
-} from '@tideq/core';
+} from '@tideq/core/adapter';
 import type { SqlDriver, Unlisten } from './driver.js';
 import { isStorageUnavailable } from './errors.js';
 import * as migrate from './migrate.js';
@@ -184,134 +188,26 @@ function firstHits(ids: readonly number[], hit: (id: number) => boolean): boolea
   });
 }
 
-const READ_SPACING_MS = 5;
+/** `"kind"`: how a kind appears in a NOTIFY's JSON text, to skip payloads without a wanted kind unparsed. */
+const QUOTED_KIND = (kind: JobEventKind): string => `"${kind}"`;
 
-class Subscription {
-  cursor: number;
-  stopped = false;
-  #running: Promise<void> | null = null;
-  #dirty = false;
-  #reportedReadError = false;
-  #lastRead = 0;
-
-  /** `"kind"` of each wanted kind (null: every kind), to tell from a NOTIFY's text whether it holds one. */
-  readonly #quoted: string[] | null;
-
-  constructor(
-    private readonly repo: PostgresQueueRepository,
-    private readonly listener: EventListener,
-    after: number,
-    private readonly kinds: ReadonlySet<JobEventKind> | null,
-  ) {
-    this.cursor = after;
-    this.#quoted = kinds === null ? null : [...kinds].map((k) => `"${k}"`);
-  }
-
-  #deliver(events: readonly JobEvent[]): void {
-    const kinds = this.kinds;
-    const wanted = kinds === null ? events : events.filter((e) => kinds.has(e.kind));
-    if (wanted.length === 0) return;
-    try {
-      this.listener(wanted);
-    } catch (error) {
-      console.error('tideq: an event listener threw (it stays subscribed):', error);
-    }
-  }
-
-  /** Read what is new after the cursor; coalesces wakeups that arrive during a read. */
-  wake(): void {
-    if (this.stopped) return;
-    if (this.#running !== null) {
-      this.#dirty = true;
-      return;
-    }
-    this.#running = this.#drain().finally(() => {
-      this.#running = null;
-      this.#lastRead = 0; // the next wakeup after an idle spell reads at once
-    });
-  }
-
-  /**
-   * Log rows first..last carried by a NOTIFY (`text` is their JSON, `parse` decodes it once for
-   * all subscribers). Notifications arrive in commit order, which is seq order, so rows that
-   * continue the cursor are delivered as they are; anything else (a gap, a read in flight) falls
-   * back to reading the log. When the text names none of the wanted kinds (a kind always appears
-   * quoted in it) the rows are skipped unparsed.
-   */
-  offer(first: number, last: number, text: string, parse: () => readonly JobEvent[] | null): void {
-    if (this.stopped) return;
-    if (this.#running !== null || first > this.cursor + 1) {
-      this.wake();
-      return;
-    }
-    if (last <= this.cursor) return;
-    const quoted = this.#quoted;
-    if (quoted !== null && !quoted.some((q) => text.includes(q))) {
-      this.cursor = last;
-      return;
-    }
-    const events = parse();
-    if (events === null || events.length === 0) {
-      this.wake();
-      return;
-    }
-    const fresh = first > this.cursor ? events : events.filter((e) => e.seq > this.cursor);
-    this.cursor = last;
-    this.#deliver(fresh);
-  }
-
-  async #drain(): Promise<void> {
-    do {
-      // Under load (NOTIFYs arriving while a read runs) read at most every READ_SPACING_MS, so
-      // a burst of commits costs one read, not one each; an idle subscriber reads at once.
-      if (this.#lastRead > 0) {
-        const wait = this.#lastRead + READ_SPACING_MS - performance.now();
-        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-        if (this.stopped) return;
-      }
-      this.#lastRead = performance.now();
-      this.#dirty = false;
-      try {
-        for (;;) {
-          const rows = await this.repo.readLog(this.cursor, 1000);
-          if (rows.length === 0 || this.stopped) break;
-          // Seq order is commit order (the state row lock), so nothing can appear below the cursor later.
-          this.cursor = rows[rows.length - 1]!.seq;
-          this.#deliver(rows);
-          if (rows.length < 1000) break;
-        }
-        this.#reportedReadError = false;
-      } catch (error) {
-        // The next wakeup or poll retries; report once per outage.
-        if (!this.#reportedReadError && !this.stopped)
-          console.error('tideq: reading the job log for a subscriber failed:', error);
-        this.#reportedReadError = true;
-      }
-    } while (this.#dirty && !this.stopped);
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    this.#lastRead = 0;
-    await this.#running;
-  }
-}
+/** Event kind of a completion's log row. */
+const completionKind = (status: CompletionResult['status']): JobEventKind =>
+  status === 'failed' ? 'failed' : status === 'canceled' ? 'cancelled' : 'completed';
 
 export class PostgresQueueRepository implements QueueRepository {
   readonly config: SchemaConfig;
   readonly channel: string;
   readonly #driver: SqlDriver;
-  readonly #clock: Clock;
   readonly #limits: Limits;
   readonly #q: RenderedQueries;
   readonly #listen: boolean;
   readonly #pollInterval: number;
   #ready: Promise<void> | null = null;
-  #subs = new Set<Subscription>();
+  #subs = new Set<LogFollower>();
   #unlisten: Promise<Unlisten | null> | null = null;
   #pollTimer: ReturnType<typeof setInterval> | null = null;
-  #metrics = emptyMetrics();
-  #closed = false;
+  readonly #env: CallEnvelope;
   #names = new Map<string, string>();
   #finishChain: Promise<unknown> = Promise.resolve();
 
@@ -323,7 +219,12 @@ export class PostgresQueueRepository implements QueueRepository {
     }
     this.config = resolveSchemaConfig(options);
     this.#driver = options.driver;
-    this.#clock = options.clock ?? systemClock;
+    this.#env = new CallEnvelope({
+      store: 'the PostgreSQL queue',
+      clock: options.clock,
+      ready: () => this.#ensureReady(),
+      mapError: (error) => this.#mapError(error),
+    });
     this.#limits = resolveLimits({ ...DEFAULT_LIMITS, ...options.limits });
     this.#q = renderQueries(this.config);
     this.channel =
@@ -411,23 +312,17 @@ export class PostgresQueueRepository implements QueueRepository {
     return error;
   }
 
-  async #op<T>(name: string, fn: () => Promise<T>, options: { needsInstall?: boolean } = {}): Promise<T> {
-    const started = performance.now();
-    const op = (this.#metrics.ops[name] ??= { count: 0, errors: 0, totalMs: 0, maxMs: 0 });
-    try {
-      if (this.#closed) throw new StorageUnavailableError('this repository was closed; create a new one');
-      if (options.needsInstall !== false) await this.#ensureReady();
-      return await fn();
-    } catch (error) {
-      op.errors++;
-      this.#metrics.errors++;
-      throw this.#mapError(error);
-    } finally {
-      const ms = performance.now() - started;
-      op.count++;
-      op.totalMs += ms;
-      if (ms > op.maxMs) op.maxMs = ms;
-    }
+  /** The kit's envelope: closed and installed gates, one clock read (`now`), metrics, error mapping. */
+  #op<T>(
+    name: PortMethod,
+    fn: (now: number) => Promise<T>,
+    options: { needsInstall?: boolean } = {},
+  ): Promise<T> {
+    return this.#env.callAsync(
+      name,
+      (tx) => fn(tx.now),
+      options.needsInstall === false ? 'open' : 'installed',
+    );
   }
 
   /**
@@ -442,11 +337,10 @@ export class PostgresQueueRepository implements QueueRepository {
     return result;
   }
 
-  /** After a local write: wake polling subscribers at once (listening ones get the NOTIFY). */
-  #wrote(records: number, bytes = 0): void {
-    this.#metrics.recordsWritten += records;
-    this.#metrics.bytesWritten += bytes;
-    if (records > 0 && !this.#listen && this.#subs.size > 0) {
+  /** After `rows` log rows of `kind` committed: count them; wake polling subscribers at once (listening ones get the NOTIFY). */
+  #wrote(kind: JobEventKind, rows: number): void {
+    this.#env.countEvents(kind, rows);
+    if (rows > 0 && !this.#listen && this.#subs.size > 0) {
       setTimeout(() => {
         for (const sub of this.#subs) sub.wake();
       }, 0);
@@ -456,11 +350,10 @@ export class PostgresQueueRepository implements QueueRepository {
   // ---- producing ------------------------------------------------------------------------------
 
   enqueue(jobs: readonly NewJob[], options: EnqueueOptions = {}): Promise<(number | null)[]> {
-    return this.#op('enqueue', async () => {
+    return this.#op('enqueue', async (now) => {
       const { onConflict } = validateEnqueueOptions(options);
       const valid = validateNewJobs(jobs, this.#limits, onConflict);
       if (valid.length === 0) return [];
-      const now = this.#clock.now();
       const params = [
         valid.map((j) => j.entrypoint),
         valid.map((j) => (j.payload === null ? null : toHex(j.payload))),
@@ -489,13 +382,10 @@ export class PostgresQueueRepository implements QueueRepository {
         }
         const ids = rows.map((r) => numOrNull(r.id));
         const stored = ids.filter((id) => id !== null).length;
-        let bytes = 0;
         valid.forEach((j, i) => {
-          if (ids[i] !== null)
-            bytes +=
-              (j.payload?.byteLength ?? 0) + (j.headers === null ? 0 : JSON.stringify(j.headers).length);
+          if (ids[i] !== null) this.#env.countStoredJob(j);
         });
-        this.#wrote(stored * 2, bytes);
+        this.#wrote('enqueued', stored);
         return ids;
       }
     });
@@ -504,9 +394,8 @@ export class PostgresQueueRepository implements QueueRepository {
   // ---- consuming ------------------------------------------------------------------------------
 
   dequeue(options: DequeueOptions): Promise<Job[]> {
-    return this.#op('dequeue', async () => {
+    return this.#op('dequeue', async (now) => {
       const o = validateDequeueOptions(options, this.#limits);
-      const now = this.#clock.now();
       const eps = [...o.entrypoints.keys()];
       const lim = [...o.entrypoints.values()];
       const rows = await this.#run(this.#q.dequeue, [
@@ -521,23 +410,25 @@ export class PostgresQueueRepository implements QueueRepository {
         lim.map((l) => l.maxAttempts),
         this.channel,
       ]);
-      this.#wrote(rows.length * 2);
+      // Jobs its step 2 moved to `failed` (worker lost) are not returned, so not counted here.
+      this.#wrote('picked', rows.length);
       return rows.map(toJob);
     });
   }
 
   complete(results: readonly CompletionResult[]): Promise<boolean[]> {
     return this.#finishing(() =>
-      this.#op('complete', async () => {
+      this.#op('complete', async (now) => {
         const valid = validateCompletionResults(results, this.#limits);
         const ids = valid.map((r) => r.id);
         const statuses = valid.map((r) => r.status);
         const errors = valid.map((r) => jsonOrNull(r.error));
         if (ids.length === 0) return [];
-        const now = this.#clock.now();
         const rows = await this.#run(this.#q.complete, [ids, statuses, errors, now, this.channel]);
         const out = rows.map((r) => r.ok === true);
-        this.#wrote(out.filter(Boolean).length * 3);
+        out.forEach((ok, i) => {
+          if (ok) this.#wrote(completionKind(statuses[i]!), 1);
+        });
         return out;
       }),
     );
@@ -545,16 +436,15 @@ export class PostgresQueueRepository implements QueueRepository {
 
   retry(requests: readonly RetryRequest[]): Promise<boolean[]> {
     return this.#finishing(() =>
-      this.#op('retry', async () => {
+      this.#op('retry', async (now) => {
         const valid = validateRetryRequests(requests, this.#limits);
         const ids = valid.map((r) => r.id);
         const at = valid.map((r) => r.executeAfter);
         const errors = valid.map((r) => jsonOrNull(r.error));
         if (ids.length === 0) return [];
-        const now = this.#clock.now();
         const rows = await this.#run(this.#q.retry, [ids, at, errors, now, this.channel]);
         const out = rows.map((r) => r.ok === true);
-        this.#wrote(out.filter(Boolean).length * 2);
+        this.#wrote('retried', out.filter(Boolean).length);
         return out;
       }),
     );
@@ -562,10 +452,9 @@ export class PostgresQueueRepository implements QueueRepository {
 
   requeue(ids: readonly number[]): Promise<boolean[]> {
     return this.#finishing(() =>
-      this.#op('requeue', async () => {
+      this.#op('requeue', async (now) => {
         const valid = validateIds(ids, this.#limits);
         if (valid.length === 0) return [];
-        const now = this.#clock.now();
         const rows = await this.#run(this.#q.requeue, [valid, now, this.channel]);
         const conflicts = parseOrNull<string[]>(rows[0]?.conflicts);
         if (conflicts !== null && conflicts.length > 0) {
@@ -575,33 +464,31 @@ export class PostgresQueueRepository implements QueueRepository {
           );
         }
         const out = rows.map((r) => r.ok === true);
-        this.#wrote(out.filter(Boolean).length * 2);
+        this.#wrote('requeued', out.filter(Boolean).length);
         return out;
       }),
     );
   }
 
   heartbeat(ids: readonly number[]): Promise<boolean[]> {
-    return this.#op('heartbeat', async () => {
+    return this.#op('heartbeat', async (now) => {
       const valid = validateIds(ids, this.#limits);
       if (valid.length === 0) return [];
-      const now = this.#clock.now();
       const rows = await this.#run(this.#q.heartbeat, [[...new Set(valid)], now]);
       const hit = new Set(rows.map((r) => num(r.id)));
-      this.#metrics.recordsWritten += hit.size;
+      this.#env.countRecords(hit.size);
       return firstHits(valid, (id) => hit.has(id));
     });
   }
 
   cancel(ids: readonly number[]): Promise<boolean[]> {
     return this.#finishing(() =>
-      this.#op('cancel', async () => {
+      this.#op('cancel', async (now) => {
         const valid = validateIds(ids, this.#limits);
         if (valid.length === 0) return [];
-        const now = this.#clock.now();
         const rows = await this.#run(this.#q.cancel, [valid, now, this.channel]);
         const out = rows.map((r) => r.ok === true);
-        this.#wrote(out.filter(Boolean).length * 3);
+        this.#wrote('cancelled', out.filter(Boolean).length);
         return out;
       }),
     );
@@ -609,12 +496,11 @@ export class PostgresQueueRepository implements QueueRepository {
 
   clear(entrypoints?: readonly string[]): Promise<number> {
     return this.#finishing(() =>
-      this.#op('clear', async () => {
+      this.#op('clear', async (now) => {
         const eps = entrypoints === undefined ? null : validateEntrypoints(entrypoints);
-        const now = this.#clock.now();
         const rows = await this.#run(this.#q.clear, [eps, now, this.channel]);
         const cleared = num(rows[0]?.cleared ?? 0);
-        this.#wrote(cleared * 3);
+        this.#wrote('completed', cleared);
         return cleared;
       }),
     );
@@ -674,12 +560,12 @@ export class PostgresQueueRepository implements QueueRepository {
   log(options: { after?: number; limit?: number } = {}): Promise<JobEvent[]> {
     return this.#op('log', async () => {
       const { after, limit } = validatePage(options, 'log options', 1000);
-      return this.readLog(after, limit);
+      return this.#readLog(after, limit);
     });
   }
 
-  /** @internal the subscribers' read (no metrics, no install check: errors retry on the next wake). */
-  async readLog(after: number, limit: number): Promise<JobEvent[]> {
+  /** The subscribers' read (no metrics, no install check: errors retry on the next wake). */
+  async #readLog(after: number, limit: number): Promise<JobEvent[]> {
     const rows = await this.#run(this.#q.log, [after, limit]);
     return rows.map(toEvent);
   }
@@ -728,31 +614,29 @@ export class PostgresQueueRepository implements QueueRepository {
         valid.map((s) => s.timezone),
         valid.map((s) => s.nextRunAt),
       ]);
-      this.#metrics.recordsWritten += valid.length;
+      this.#env.countRecords(valid.length);
     });
   }
 
   claimDueSchedules(options: ClaimOptions): Promise<Schedule[]> {
-    return this.#op('claimDueSchedules', async () => {
+    return this.#op('claimDueSchedules', async (now) => {
       const { claimerId, staleAfter, limit } = validateClaimOptions(options);
-      const now = this.#clock.now();
       const rows = await this.#run(this.#q.claimSchedules, [claimerId, staleAfter, limit, now]);
-      this.#metrics.recordsWritten += rows.length;
+      this.#env.countRecords(rows.length);
       return rows.map(toSchedule).sort((a, b) => a.nextRunAt - b.nextRunAt || byString(a.name, b.name));
     });
   }
 
   markScheduleRun(runs: readonly ScheduleRun[]): Promise<boolean[]> {
-    return this.#op('markScheduleRun', async () => {
+    return this.#op('markScheduleRun', async (now) => {
       const valid = validateScheduleRuns(runs, this.#limits);
       const names = valid.map((r) => r.name);
       const claimers = valid.map((r) => r.claimerId);
       const next = valid.map((r) => r.nextRunAt);
       if (names.length === 0) return [];
-      const now = this.#clock.now();
       const rows = await this.#run(this.#q.markScheduleRun, [names, claimers, next, now]);
       const hit = new Set(rows.map((r) => num(r.ord) - 1));
-      this.#metrics.recordsWritten += hit.size;
+      this.#env.countRecords(hit.size);
       return names.map((_, i) => hit.has(i));
     });
   }
@@ -762,6 +646,7 @@ export class PostgresQueueRepository implements QueueRepository {
       const valid = validateScheduleNames(names, this.#limits);
       if (valid.length === 0) return 0;
       const rows = await this.#run(this.#q.deleteSchedules, [valid]);
+      this.#env.countRecords(rows.length);
       return rows.length;
     });
   }
@@ -777,8 +662,7 @@ export class PostgresQueueRepository implements QueueRepository {
 
   subscribe(listener: EventListener, options: SubscribeOptions = {}): Promise<Unsubscribe> {
     return this.#op('subscribe', async () => {
-      if (typeof listener !== 'function')
-        throw new InvalidArgumentError('subscribe takes a listener function');
+      validateListener(listener);
       const o = validateSubscribeOptions(options);
       let after: number;
       if (o.after !== undefined) {
@@ -788,7 +672,7 @@ export class PostgresQueueRepository implements QueueRepository {
         after = num(rows[0]?.last_seq ?? 0);
       }
       await this.#startWakeups();
-      const sub = new Subscription(this, listener, after, o.kinds);
+      const sub = new LogFollower((from, limit) => this.#readLog(from, limit), listener, after, o.kinds);
       this.#subs.add(sub);
       // Replay, and catch anything committed between reading the cursor and LISTEN taking effect.
       sub.wake();
@@ -845,7 +729,8 @@ export class PostgresQueueRepository implements QueueRepository {
       }
       return parsed;
     };
-    for (const sub of this.#subs) sub.offer(first, last, text, parse);
+    const mayHold = (kind: JobEventKind): boolean => text.includes(QUOTED_KIND(kind));
+    for (const sub of this.#subs) sub.offer(first, last, parse, mayHold);
   };
 
   async #startWakeups(): Promise<void> {
@@ -917,14 +802,13 @@ export class PostgresQueueRepository implements QueueRepository {
   }
 
   scan(options: { staleAfter: number; retention?: Retention }): Promise<ScanReport> {
-    return this.#op('scan', async () => {
+    return this.#op('scan', async (now) => {
       const { staleAfter, retention } = validateScanOptions(options);
       const maxRecords = retention.maxRecords ?? null;
       const maxAge = retention.maxAge ?? null;
-      const now = this.#clock.now();
       const rows = await this.#run(this.#q.scan, [staleAfter, now, maxRecords, maxAge]);
       const r = rows[0] ?? {};
-      this.#metrics.scans++;
+      this.#env.countScan();
       return {
         stalePicked: JSON.parse(String(r.stale ?? '[]')) as number[],
         orphans: JSON.parse(String(r.orphans ?? '[]')) as number[],
@@ -934,42 +818,36 @@ export class PostgresQueueRepository implements QueueRepository {
   }
 
   recover(options: { staleAfter: number }): Promise<number[]> {
-    return this.#op('recover', async () => {
+    return this.#op('recover', async (now) => {
       const { staleAfter } = validateRecoverOptions(options);
-      const now = this.#clock.now();
       const rows = await this.#run(this.#q.recover, [staleAfter, now, this.channel]);
       const ids = rows.map((r) => num(r.id));
-      this.#metrics.recoveries += ids.length;
-      this.#wrote(ids.length * 2);
+      this.#env.countRecovered(ids.length);
+      this.#wrote('requeued', ids.length);
       return ids;
     });
   }
 
   compact(retention: Retention): Promise<{ removed: number }> {
-    return this.#op('compact', async () => {
+    return this.#op('compact', async (now) => {
       const r = validateCompactOptions(retention);
-      const now = this.#clock.now();
       const rows = await this.#run(this.#q.compact, [now, r.maxRecords ?? null, r.maxAge ?? null]);
       const removed = num(rows[0]?.removed ?? 0);
-      this.#metrics.compactions++;
-      this.#metrics.compactedRecords += removed;
+      this.#env.countCompaction(removed);
       return { removed };
     });
   }
 
   metrics(): Promise<RepositoryMetrics> {
-    return this.#op('metrics', async () => structuredClone(this.#metrics));
+    return this.#op('metrics', async () => this.#env.readMetrics());
   }
 
   resetMetrics(): Promise<void> {
-    return this.#op('resetMetrics', async () => {
-      this.#metrics = emptyMetrics();
-    });
+    return this.#op('resetMetrics', async () => this.#env.resetMetrics());
   }
 
   async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
+    if (!this.#env.markClosed()) return;
     const subs = [...this.#subs];
     this.#subs.clear();
     await Promise.all(subs.map((s) => s.stop()));
