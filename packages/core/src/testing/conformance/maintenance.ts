@@ -227,13 +227,84 @@ export const maintenanceScenarios: ScenarioGroup = (factory, options) => {
       await unsubscribe();
     });
 
-    it('counts records and bytes written, and resetMetrics zeroes every counter', async () => {
-      const { repo } = t;
+    it('counts calls, errors, records and bytes by the metrics rules of @tideq/core/adapter, exactly', async () => {
+      const { repo, clock, t0 } = t;
       await repo.resetMetrics();
-      await enqueueIds(repo, [job('a', { payload: new Uint8Array(100), headers: { k: 'v' } })]);
+      // '{"k":"ü€"}' is 10 UTF-16 units but 13 UTF-8 bytes: bytesWritten counts UTF-8.
+      const headers = { k: 'ü€' };
+      const [a, b, c, d] = await enqueueIds(repo, [
+        job('a', { payload: new Uint8Array(100), headers }),
+        job(),
+        job(),
+        job(),
+      ]); // 4 rows x 2
+      await expectCode(repo.enqueue([{ entrypoint: '' }]), 'INVALID_ARGUMENT'); // nothing written
+      await expectCode(dequeue(repo, { batchSize: 0 }), 'INVALID_ARGUMENT');
+      expect(await dequeue(repo, { batchSize: 3 })).toHaveLength(3); // 3 x 2
+      expect(await repo.heartbeat([a!, b!, 999])).toEqual([true, true, false]); // 2 x 1
+      expect(
+        await repo.complete([
+          { id: a!, status: 'successful' },
+          { id: b!, status: 'failed', error: 'x' },
+          { id: 999, status: 'successful' },
+        ]),
+      ).toEqual([true, true, false]); // completed 3 + failed 3
+      expect(await repo.retry([{ id: c!, executeAfter: t0 }])).toEqual([true]); // 2
+      expect(await repo.requeue([b!])).toEqual([true]); // 2
+      expect(await repo.cancel([d!])).toEqual([true]); // 3
+      expect(await repo.clear()).toBe(2); // 2 x 3
+      await repo.upsertSchedules([
+        { name: 's1', entrypoint: 'a', expression: '* * * * *', nextRunAt: t0 },
+        { name: 's2', entrypoint: 'a', expression: '* * * * *', nextRunAt: t0 },
+      ]); // 2
+      expect(await repo.claimDueSchedules({ claimerId: 'c', staleAfter: 60_000 })).toHaveLength(2); // 2
+      expect(await repo.markScheduleRun([{ name: 's1', claimerId: 'c', nextRunAt: t0 + 60_000 }])).toEqual([
+        true,
+      ]); // 1
+      expect(await repo.deleteSchedules(['s1', 's2', 'none'])).toBe(2); // 2
+      const [e] = await enqueueIds(repo, [job()]); // 2
+      expect(await dequeue(repo)).toHaveLength(1); // 2
+      clock.advance(5000);
+      expect(await repo.recover({ staleAfter: 1000 })).toEqual([e]); // 2
+      await repo.scan({ staleAfter: 1000 });
+      // 17 log rows so far: compacting to 5 drops 12.
+      expect(await repo.compact({ maxRecords: 5 })).toEqual({ removed: 12 });
       const m = await repo.metrics();
-      expect(m.recordsWritten).toBeGreaterThan(0);
-      expect(m.bytesWritten).toBeGreaterThanOrEqual(100);
+      expect({ ...m, ops: undefined }).toEqual({
+        recordsWritten: 8 + 6 + 2 + 6 + 2 + 2 + 3 + 6 + 2 + 2 + 1 + 2 + 2 + 2 + 2,
+        bytesWritten: 100 + 13,
+        scans: 1,
+        recoveries: 1,
+        compactions: 1,
+        compactedRecords: 12,
+        errors: 2,
+        ops: undefined,
+      });
+      // Every call counted once, at its start (so metrics() sees itself); resetMetrics zeroed its own.
+      const calls = Object.fromEntries(
+        Object.entries(m.ops)
+          .filter(([, op]) => op.count > 0)
+          .map(([name, op]) => [name, [op.count, op.errors]]),
+      );
+      expect(calls).toEqual({
+        enqueue: [3, 1],
+        dequeue: [3, 1],
+        heartbeat: [1, 0],
+        complete: [1, 0],
+        retry: [1, 0],
+        requeue: [1, 0],
+        cancel: [1, 0],
+        clear: [1, 0],
+        upsertSchedules: [1, 0],
+        claimDueSchedules: [1, 0],
+        markScheduleRun: [1, 0],
+        deleteSchedules: [1, 0],
+        recover: [1, 0],
+        scan: [1, 0],
+        compact: [1, 0],
+        metrics: [1, 0],
+      });
+      for (const op of Object.values(m.ops)) expect(op.maxMs).toBeLessThanOrEqual(op.totalMs);
       await repo.scan({ staleAfter: 0 });
       await repo.compact({ maxRecords: 0 });
       await repo.resetMetrics();
