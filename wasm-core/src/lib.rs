@@ -3,6 +3,7 @@
 //! `now` is an argument of every call.
 #![allow(clippy::missing_safety_doc)]
 
+pub mod alloc;
 pub mod hash;
 pub mod io;
 pub mod snapshot;
@@ -12,13 +13,17 @@ pub mod vecmap;
 use io::{Reader, Writer};
 use state::{Fail, State};
 
-pub const ABI_VERSION: u32 = 1;
+pub const ABI_VERSION: u32 = 2;
 
 pub const OK: i32 = 0;
 pub const E_INVALID: i32 = 1;
 pub const E_DUPLICATE: i32 = 2;
 pub const E_NOT_INSTALLED: i32 = 3;
 pub const E_BAD_SNAPSHOT: i32 = 4;
+/// The batch would take the core past its memory budget: nothing stored (QUEUE_FULL).
+pub const E_FULL: i32 = 5;
+/// A restored snapshot holds a value beyond the store's limits: nothing replaced.
+pub const E_TOO_LARGE: i32 = 6;
 
 pub mod op {
     pub const INTERN_EP: u32 = 1;
@@ -62,6 +67,8 @@ const MAX_INPUT: usize = 1 << 30;
 #[derive(Default)]
 pub struct Core {
     pub st: State,
+    /// Most heap bytes the core may hold after a batch that adds jobs; 0 = no budget.
+    pub budget: usize,
     pub input: Vec<u8>,
     pub out: Vec<u8>,
 }
@@ -129,6 +136,16 @@ impl Core {
                 E_DUPLICATE
             }
             Fail::NotInstalled => E_NOT_INSTALLED,
+            Fail::Full(need) => {
+                w.f64(alloc::live_bytes() as f64);
+                w.f64(need as f64);
+                w.f64(self.budget as f64);
+                E_FULL
+            }
+            Fail::TooLarge(m) => {
+                w.bytes(m.as_bytes());
+                E_TOO_LARGE
+            }
             Fail::BadSnapshot(m) => {
                 w.bytes(m.as_bytes());
                 E_BAD_SNAPSHOT
@@ -137,6 +154,7 @@ impl Core {
     }
 
     fn dispatch(&mut self, opc: u32, r: &mut Reader, w: &mut Writer, now: i64) -> Result<(), Fail> {
+        let budget = self.budget;
         let st = &mut self.st;
         match opc {
             op::INSTALL => {
@@ -163,8 +181,10 @@ impl Core {
                 return Ok(());
             }
             op::RESTORE => {
+                let lim = snapshot::Limits::read(r)?;
                 let b = r.bytes(r.remaining()).unwrap_or(&[]);
                 let s = snapshot::read(b).map_err(Fail::BadSnapshot)?;
+                lim.check(&s)?;
                 *st = s;
                 return Ok(());
             }
@@ -194,7 +214,7 @@ impl Core {
                     w.blob(m);
                 }
             }
-            op::ENQUEUE => st.enqueue(r, w, now)?,
+            op::ENQUEUE => st.enqueue(r, w, now, budget)?,
             op::DEQUEUE => st.dequeue(r, w, now)?,
             op::COMPLETE => st.complete(r, w, now)?,
             op::RETRY => st.retry(r, w, now)?,
@@ -247,6 +267,22 @@ pub extern "C" fn tq_in_reserve(size: u32) -> u32 {
 #[no_mangle]
 pub extern "C" fn tq_call(opc: u32, len: u32, now: f64) -> i32 {
     core().call(opc, len as usize, now)
+}
+
+/// Set the memory budget in bytes (0 = none); batches that add jobs are refused beyond it.
+#[no_mangle]
+pub extern "C" fn tq_set_budget(bytes: f64) {
+    core().budget = if bytes.is_finite() && bytes >= 1.0 {
+        bytes.min(usize::MAX as f64) as usize
+    } else {
+        0
+    };
+}
+
+/// Heap bytes the core holds now (what the budget is checked against).
+#[no_mangle]
+pub extern "C" fn tq_heap_bytes() -> f64 {
+    alloc::live_bytes() as f64
 }
 
 #[no_mangle]

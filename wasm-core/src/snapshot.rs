@@ -293,3 +293,41 @@ fn parse(r: &mut Reader) -> Option<Result<State, &'static str>> {
     }
     Some(s.reindex().map(|_| s))
 }
+
+/// The restoring store's own limits: a snapshot taken by a store with larger ones (or crafted)
+/// must not bring in values this store would refuse at enqueue.
+pub struct Limits {
+    payload: u64,
+    headers: u64,
+    /// Dedupe key length in UTF-16 code units.
+    key: u64,
+}
+
+impl Limits {
+    /// Request prefix of RESTORE: f64 maxPayloadBytes, f64 maxHeadersBytes, f64 maxDedupeKeyLength.
+    pub fn read(r: &mut Reader) -> Result<Limits, Fail> {
+        let mut one = || r.count_f().ok_or(Fail::Invalid("restore: bad limits"));
+        Ok(Limits {
+            payload: one()?,
+            headers: one()?,
+            key: one()?,
+        })
+    }
+
+    pub fn check(&self, s: &State) -> Result<(), Fail> {
+        for (_, j) in s.jobs.iter() {
+            if j.payload().map_or(0, |p| p.len()) as u64 > self.payload {
+                return Err(Fail::TooLarge("restore: the snapshot holds a payload larger than maxPayloadBytes"));
+            }
+            if j.headers().map_or(0, |h| h.len()) as u64 > self.headers {
+                return Err(Fail::TooLarge("restore: the snapshot holds headers larger than maxHeadersBytes"));
+            }
+            if j.dedupe().map_or(0, |d| d.len() / 2) as u64 > self.key {
+                return Err(Fail::TooLarge(
+                    "restore: the snapshot holds a dedupe key longer than maxDedupeKeyLength",
+                ));
+            }
+        }
+        Ok(())
+    }
+}

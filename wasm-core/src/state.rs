@@ -52,6 +52,10 @@ pub enum Fail {
     Duplicate(Vec<Box<[u8]>>),
     NotInstalled,
     BadSnapshot(&'static str),
+    /// The batch needs about this many more heap bytes than the budget leaves.
+    Full(usize),
+    /// A snapshot value beyond the store's limits (restore).
+    TooLarge(&'static str),
 }
 pub type Res = Result<(), Fail>;
 
@@ -829,7 +833,7 @@ impl State {
     /// Request: u8 skip, count, then per job: ep u32, prio i32, exec f64 (NaN = now), flags u8,
     /// payload opt_blob, headers opt_blob, dedupe opt_blob.
     /// Response: f64 first id, then one u8 per job (1 stored, 0 skipped).
-    pub fn enqueue(&mut self, r: &mut Reader, w: &mut Writer, now: i64) -> Res {
+    pub fn enqueue(&mut self, r: &mut Reader, w: &mut Writer, now: i64, budget: usize) -> Res {
         struct In<'a> {
             ep: u32,
             prio: i32,
@@ -871,6 +875,18 @@ impl State {
             .iter()
             .map(|j| 64 + j.p.map_or(0, |x| x.len()) + j.h.map_or(0, |x| x.len()) + j.d.map_or(0, |x| x.len()))
             .sum();
+        // The budget is checked before anything grows; a Vec that must grow briefly holds its old
+        // and its new (doubled) buffer, so count that too.
+        if budget > 0 {
+            let grow = |len: usize, cap: usize, elem: usize| if len + n > cap { (cap + n) * 2 * elem } else { 0 };
+            let more = need
+                + grow(self.log.len(), self.log.capacity(), std::mem::size_of::<Row>())
+                + grow(self.statuses.len(), self.statuses.capacity(), 1)
+                + grow(self.dedupe.len(), self.dedupe.capacity(), 48);
+            if !crate::alloc::fits(budget, more) {
+                return Err(Fail::Full(more));
+            }
+        }
         reserve_heap(need);
         // Decide every position before storing anything (atomic).
         let mut take = vec![true; n];
@@ -1224,8 +1240,25 @@ impl State {
         Ok(v)
     }
 
-    /// Request: count, per result: id f64, status u8, error opt_blob. Response: u8 per result.
+    /// The fencing prefix of complete/retry/heartbeat: u32 manager handle, 0 = any caller.
+    fn fence(&self, r: &mut Reader) -> Result<u32, Fail> {
+        let m = r.u32().ok_or(Fail::Invalid("truncated manager handle"))?;
+        if m as usize > self.mgrs.len() {
+            return bad("unknown manager handle");
+        }
+        Ok(m)
+    }
+
+    /// Whether a fenced call by `mgr` may touch job `j`: a manager only acts on jobs it holds
+    /// (a late result after a stale re-pick by another manager, or after recover, is ignored).
+    #[inline]
+    fn holds(j: &Job, mgr: u32) -> bool {
+        mgr == 0 || (j.status == PICKED && j.mgr == mgr)
+    }
+
+    /// Request: fence, count, per result: id f64, status u8, error opt_blob. Response: u8 per result.
     pub fn complete(&mut self, r: &mut Reader, w: &mut Writer, now: i64) -> Res {
+        let mgr = self.fence(r)?;
         let n = r.count(13).ok_or(Fail::Invalid("complete: bad count"))?;
         let mut v = Vec::with_capacity(n);
         for _ in 0..n {
@@ -1244,7 +1277,7 @@ impl State {
             return bad("complete: trailing bytes");
         }
         for (id, st, err) in v {
-            let ok = matches!(self.jobs.get(id), Some(j) if j.status == QUEUED || j.status == PICKED);
+            let ok = matches!(self.jobs.get(id), Some(j) if (j.status == QUEUED || j.status == PICKED) && Self::holds(j, mgr));
             w.u8(ok as u8);
             if !ok {
                 continue;
@@ -1259,8 +1292,9 @@ impl State {
         Ok(())
     }
 
-    /// Request: count, per request: id f64, executeAfter f64, error opt_blob. Response: u8 each.
+    /// Request: fence, count, per request: id f64, executeAfter f64, error opt_blob. Response: u8 each.
     pub fn retry(&mut self, r: &mut Reader, w: &mut Writer, now: i64) -> Res {
+        let mgr = self.fence(r)?;
         let n = r.count(20).ok_or(Fail::Invalid("retry: bad count"))?;
         let mut v = Vec::with_capacity(n);
         for _ in 0..n {
@@ -1276,7 +1310,7 @@ impl State {
             return bad("retry: trailing bytes");
         }
         for (id, exec, err) in v {
-            let ok = matches!(self.jobs.get(id), Some(j) if j.status == PICKED);
+            let ok = matches!(self.jobs.get(id), Some(j) if j.status == PICKED && Self::holds(j, mgr));
             w.u8(ok as u8);
             if !ok {
                 continue;
@@ -1348,12 +1382,14 @@ impl State {
         Ok(())
     }
 
+    /// Request: fence, ids. Response: u8 each.
     pub fn heartbeat(&mut self, r: &mut Reader, w: &mut Writer, now: i64) -> Res {
+        let mgr = self.fence(r)?;
         let ids = Self::ids(r)?;
         let mut seen = FxMap::<u64, u64>::default();
         for id in ids {
             let j = match self.jobs.get_mut(id) {
-                Some(j) if j.status == PICKED && seen.insert(id, 0).is_none() => j,
+                Some(j) if j.status == PICKED && Self::holds(j, mgr) && seen.insert(id, 0).is_none() => j,
                 _ => {
                     w.u8(0);
                     continue;

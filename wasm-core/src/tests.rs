@@ -1,7 +1,7 @@
 //! Host unit tests (`RUSTC=/usr/bin/rustc /usr/bin/cargo test`). The full semantics are checked
 //! from TypeScript against the reference adapter; these pin the core's own invariants.
 use crate::io::Writer;
-use crate::{op, Core, E_BAD_SNAPSHOT, E_DUPLICATE, E_INVALID, E_NOT_INSTALLED, OK};
+use crate::{op, Core, E_BAD_SNAPSHOT, E_DUPLICATE, E_FULL, E_INVALID, E_NOT_INSTALLED, E_TOO_LARGE, OK};
 
 const NOW: f64 = 1_700_000_000_000.0;
 
@@ -21,6 +21,21 @@ fn req(f: impl FnOnce(&mut Writer)) -> Vec<u8> {
 
 fn u16s(s: &str) -> Vec<u8> {
     s.encode_utf16().flat_map(|u| u.to_le_bytes()).collect()
+}
+
+/// RESTORE's request: the restoring store's limits (generous here), then the snapshot.
+fn restore_req(snap: &[u8]) -> Vec<u8> {
+    restore_with(snap, 1e9, 1e9, 1e9)
+}
+
+fn restore_with(snap: &[u8], payload: f64, headers: f64, key: f64) -> Vec<u8> {
+    let mut v = req(|w| {
+        w.f64(payload);
+        w.f64(headers);
+        w.f64(key);
+    });
+    v.extend_from_slice(snap);
+    v
 }
 
 fn setup() -> Core {
@@ -124,7 +139,7 @@ fn malformed_input_is_an_error_not_a_panic() {
             assert!(rc == E_INVALID || rc == E_BAD_SNAPSHOT || rc == E_DUPLICATE, "op {opc} rc {rc}");
             assert_eq!(call(&mut c, op::SNAPSHOT, &[], NOW).1, before);
         } else {
-            call(&mut c, op::RESTORE, &before, NOW);
+            call(&mut c, op::RESTORE, &restore_req(&before), NOW);
         }
     }
     assert_eq!(c.call(op::ENQUEUE, usize::MAX, NOW), E_INVALID);
@@ -138,15 +153,15 @@ fn snapshot_round_trip_and_corruption() {
     dequeue_ids(&mut c, 1);
     let snap = call(&mut c, op::SNAPSHOT, &[], NOW).1;
     let mut d = Core::default();
-    assert_eq!(call(&mut d, op::RESTORE, &snap, NOW).0, OK);
+    assert_eq!(call(&mut d, op::RESTORE, &restore_req(&snap), NOW).0, OK);
     assert_eq!(call(&mut d, op::SNAPSHOT, &[], NOW).1, snap);
     assert_eq!(dequeue_ids(&mut d, 5), vec![3.0, 1.0]);
     for cut in [0, 1, 8, snap.len() / 2, snap.len() - 1] {
-        assert_eq!(call(&mut d, op::RESTORE, &snap[..cut], NOW).0, E_BAD_SNAPSHOT);
+        assert_eq!(call(&mut d, op::RESTORE, &restore_req(&snap[..cut]), NOW).0, E_BAD_SNAPSHOT);
     }
     let mut bad = snap.clone();
     bad[30] ^= 1;
-    assert_eq!(call(&mut d, op::RESTORE, &bad, NOW).0, E_BAD_SNAPSHOT);
+    assert_eq!(call(&mut d, op::RESTORE, &restore_req(&bad), NOW).0, E_BAD_SNAPSHOT);
 }
 
 #[test]
@@ -170,6 +185,7 @@ fn memory_is_released_when_jobs_leave() {
         enqueue(&mut c, &vec![(0, None); 1000], false);
         let ids = dequeue_ids(&mut c, 1000);
         let r = req(|w| {
+            w.u32(0);
             w.u32(ids.len() as u32);
             for id in &ids {
                 w.f64(*id);
@@ -186,4 +202,92 @@ fn memory_is_released_when_jobs_leave() {
         .filter(|&id| c.st.jobs.get(id.max(1)).is_some())
         .count();
     assert_eq!(live_pages, 0);
+}
+
+/// complete/retry/heartbeat with a fence (manager handle) act only on jobs that manager holds.
+fn fenced(c: &mut Core, opc: u32, mgr: u32, id: f64) -> u8 {
+    let r = req(|w| {
+        w.u32(mgr);
+        w.u32(1);
+        w.f64(id);
+        if opc == op::COMPLETE {
+            w.u8(crate::state::SUCCESSFUL);
+            w.opt_blob(None);
+        } else if opc == op::RETRY {
+            w.f64(NOW);
+            w.opt_blob(None);
+        }
+    });
+    let (rc, out) = call(c, opc, &r, NOW);
+    assert_eq!(rc, OK);
+    out[0]
+}
+
+#[test]
+fn fenced_calls_ignore_jobs_held_by_another_manager() {
+    let mut c = setup();
+    assert_eq!(call(&mut c, op::INTERN_MGR, &u16s("other"), NOW).0, OK);
+    enqueue(&mut c, &[(0, None), (0, None)], false);
+    assert_eq!(dequeue_ids(&mut c, 2), vec![1.0, 2.0]); // held by handle 1 ("m")
+    let log_len = c.st.log.len();
+    for opc in [op::HEARTBEAT, op::RETRY, op::COMPLETE] {
+        assert_eq!(fenced(&mut c, opc, 2, 1.0), 0, "op {opc} by a manager that does not hold the job");
+    }
+    assert_eq!(c.st.log.len(), log_len, "ignored results write no log row");
+    assert_eq!(fenced(&mut c, op::HEARTBEAT, 1, 1.0), 1);
+    assert_eq!(fenced(&mut c, op::COMPLETE, 1, 1.0), 1);
+    // unfenced (0) keeps the old meaning: any caller
+    assert_eq!(fenced(&mut c, op::COMPLETE, 0, 2.0), 1);
+    // an unknown handle is an error, not a silent no-op
+    let r = req(|w| {
+        w.u32(9);
+        w.u32(0);
+    });
+    assert_eq!(call(&mut c, op::HEARTBEAT, &r, NOW).0, E_INVALID);
+}
+
+#[test]
+fn a_full_core_refuses_the_batch_and_keeps_what_it_has() {
+    let mut c = setup();
+    enqueue(&mut c, &[(0, None)], false);
+    let snap = call(&mut c, op::SNAPSHOT, &[], NOW).1;
+    c.budget = crate::alloc::live_bytes() + 64 * 1024;
+    let mut stored = 0;
+    let mut full = false;
+    for _ in 0..10_000 {
+        let (rc, out) = enqueue(&mut c, &vec![(0, None); 100], false);
+        if rc == E_FULL {
+            assert_eq!(out.len(), 24, "used, needed and budget bytes");
+            full = true;
+            break;
+        }
+        assert_eq!(rc, OK);
+        stored += 100;
+    }
+    assert!(full, "the budget must be reached");
+    assert!(stored > 0);
+    assert!(crate::alloc::live_bytes() <= c.budget);
+    // the state is unchanged by the refused batch and still readable
+    let info = call(&mut c, op::INFO, &[], NOW).1;
+    assert_eq!(f64::from_le_bytes(info[13..21].try_into().unwrap()), (stored + 2) as f64);
+    assert_eq!(dequeue_ids(&mut c, 10_000).len(), stored + 1);
+    assert!(call(&mut c, op::SNAPSHOT, &[], NOW).1.len() > snap.len());
+    // no budget: no limit
+    c.budget = 0;
+    assert_eq!(enqueue(&mut c, &vec![(0, None); 100], false).0, OK);
+}
+
+#[test]
+fn restore_refuses_values_beyond_the_store_limits() {
+    let mut c = setup();
+    enqueue(&mut c, &[(0, Some("a-long-key"))], false);
+    let snap = call(&mut c, op::SNAPSHOT, &[], NOW).1;
+    let mut d = setup();
+    enqueue(&mut d, &[(0, None)], false);
+    let before = call(&mut d, op::SNAPSHOT, &[], NOW).1;
+    // payloads are b"payload" (7 bytes), the key 10 UTF-16 units
+    assert_eq!(call(&mut d, op::RESTORE, &restore_with(&snap, 6.0, 1e9, 1e9), NOW).0, E_TOO_LARGE);
+    assert_eq!(call(&mut d, op::RESTORE, &restore_with(&snap, 1e9, 1e9, 9.0), NOW).0, E_TOO_LARGE);
+    assert_eq!(call(&mut d, op::SNAPSHOT, &[], NOW).1, before, "nothing replaced");
+    assert_eq!(call(&mut d, op::RESTORE, &restore_with(&snap, 7.0, 0.0, 10.0), NOW).0, OK);
 }

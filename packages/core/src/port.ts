@@ -77,6 +77,19 @@ export interface CompletionResult {
   error?: string | null;
 }
 
+/**
+ * Who finishes a job. A QueueManager passes its own id, so a result it sends after losing the job
+ * (its heartbeat went stale, another manager re-picked it after `retryTimer`, or `recover` put it
+ * back) is ignored instead of overwriting the run that now holds the job.
+ */
+export interface FenceOptions {
+  /**
+   * When given, only jobs that are `picked` AND held by this manager are touched; every other
+   * position gives false and writes no log row. Omitted: any caller (operator tools, tests).
+   */
+  queueManagerId?: string;
+}
+
 export interface RetryRequest {
   id: number;
   /** When the job becomes due again (epoch ms). */
@@ -154,15 +167,17 @@ export interface QueueRepository {
   /**
    * Finish picked (or queued) jobs: terminal statuses remove the job, `failed` keeps it as a dead
    * letter with `error` as lastError. Ids that are unknown, already terminal, or failed are
-   * ignored (false at their position) and write no log row. Atomic.
+   * ignored (false at their position) and write no log row. Atomic. With `queueManagerId`
+   * (fenced), only jobs picked and held by that manager are finished (see {@link FenceOptions}).
    */
-  complete(results: readonly CompletionResult[]): Promise<boolean[]>;
+  complete(results: readonly CompletionResult[], options?: FenceOptions): Promise<boolean[]>;
 
   /**
    * Put picked jobs back to `queued` with a new executeAfter, keeping id, payload, priority,
-   * headers, dedupe key and attempts. False for jobs that are not picked. Atomic.
+   * headers, dedupe key and attempts. False for jobs that are not picked (or, fenced, not held by
+   * `queueManagerId`). Atomic.
    */
-  retry(requests: readonly RetryRequest[]): Promise<boolean[]>;
+  retry(requests: readonly RetryRequest[], options?: FenceOptions): Promise<boolean[]>;
 
   /**
    * Dead letters back to `queued`: attempts 0, executeAfter now, lastError kept. False for jobs
@@ -170,8 +185,11 @@ export interface QueueRepository {
    */
   requeue(ids: readonly number[]): Promise<boolean[]>;
 
-  /** Refresh the heartbeat of picked jobs to now. False for jobs that are not picked. */
-  heartbeat(ids: readonly number[]): Promise<boolean[]>;
+  /**
+   * Refresh the heartbeat of picked jobs to now. False for jobs that are not picked (or, fenced,
+   * not held by `queueManagerId`: a lost manager cannot keep another's run from going stale).
+   */
+  heartbeat(ids: readonly number[], options?: FenceOptions): Promise<boolean[]>;
 
   /**
    * Cancel jobs in any state held by the store (queued, picked, failed) -> `canceled`: the job

@@ -625,3 +625,9 @@ export function validateRecoverOptions(value: unknown): { staleAfter: number } {
 export function validateCompactOptions(value: unknown): { maxRecords?: number; maxAge?: number } {
   return validateRetention(validateItem(value, 'retention'));
 }
+
+/** complete/retry/heartbeat options: the fencing manager id, or null (unfenced). */
+export function validateFenceOptions(value: unknown): string | null {
+  const id = validateOptionsObject(value, 'options').queueManagerId;
+  return id === undefined ? null : validateManagerId(id);
+}

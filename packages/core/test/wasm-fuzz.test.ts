@@ -31,8 +31,18 @@ function snapshot(): Uint8Array {
   return out;
 }
 
+/** RESTORE's request: the restoring store's limits (maxPayloadBytes, maxHeadersBytes, maxDedupeKeyLength), then the snapshot. */
+function restoreRequest(bytes: Uint8Array): Uint8Array {
+  const e = new Encoder();
+  for (const limit of [1 << 20, 1 << 16, 512]) e.f64(limit);
+  const out = new Uint8Array(24 + bytes.length);
+  out.set(e.buf.subarray(0, 24), 0);
+  out.set(bytes, 24);
+  return out;
+}
+
 function restore(bytes: Uint8Array): void {
-  expect(call(OP.RESTORE, bytes).rc).toBe(RC.OK);
+  expect(call(OP.RESTORE, restoreRequest(bytes)).rc).toBe(RC.OK);
 }
 
 /** Valid requests of every kind, to mutate (random bytes rarely get past the first count). */
@@ -69,6 +79,7 @@ function validRequests(): [number, Uint8Array][] {
     }
   });
   add(OP.COMPLETE, (e) => {
+    e.u32(1); // fenced by manager handle 1
     e.u32(2);
     e.f64(1);
     e.u8(2);
@@ -78,6 +89,7 @@ function validRequests(): [number, Uint8Array][] {
     e.str('err');
   });
   add(OP.RETRY, (e) => {
+    e.u32(0); // unfenced
     e.u32(1);
     e.f64(3);
     e.f64(NOW + 5);
@@ -85,6 +97,7 @@ function validRequests(): [number, Uint8Array][] {
   });
   for (const op of [OP.REQUEUE, OP.HEARTBEAT, OP.CANCEL, OP.JOB_STATUS, OP.GET_JOBS]) {
     add(op, (e) => {
+      if (op === OP.HEARTBEAT) e.u32(1); // fenced by manager handle 1
       e.u32(3);
       e.f64(1);
       e.f64(2);
@@ -222,7 +235,7 @@ describe('WASM core fuzz', () => {
           let h = 0xcbf29ce484222325n;
           for (let i = 0; i < body; i++) h = BigInt.asUintN(64, (h ^ BigInt(bytes[i]!)) * 0x100000001b3n);
           new DataView(bytes.buffer).setBigUint64(body, h, true);
-          const { rc } = call(OP.RESTORE, bytes);
+          const { rc } = call(OP.RESTORE, restoreRequest(bytes));
           expect([RC.OK, RC.BAD_SNAPSHOT]).toContain(rc);
           if (rc === RC.OK) {
             // whatever was accepted must be a state every operation can run on

@@ -23,6 +23,7 @@ import type {
   DequeueOptions,
   EnqueueOptions,
   EventListener,
+  FenceOptions,
   QueueRepository,
   Retention,
   RetryRequest,
@@ -59,6 +60,7 @@ import {
   validateDequeueOptions,
   validateEnqueueOptions,
   validateEntrypoints,
+  validateFenceOptions,
   validateIds,
   validateListener,
   validateNewJobs,
@@ -233,6 +235,11 @@ function copyJob(job: StoredJob): Job {
     queueManagerId: job.queueManagerId,
     lastError: job.lastError,
   };
+}
+
+/** A fenced call (a manager id) touches only jobs picked and held by that manager; unfenced: any. */
+function holds(job: StoredJob, fence: string | null): boolean {
+  return fence === null || (job.status === 'picked' && job.queueManagerId === fence);
 }
 
 function byId(a: { id: number }, b: { id: number }): number {
@@ -480,17 +487,19 @@ export class ReferenceRepository implements QueueRepository {
     return false;
   }
 
-  complete(results: readonly CompletionResult[]): Promise<boolean[]> {
-    return this.#op('complete', (tx) => this.#complete(tx, results));
+  complete(results: readonly CompletionResult[], options?: FenceOptions): Promise<boolean[]> {
+    return this.#op('complete', (tx) => this.#complete(tx, results, options));
   }
 
-  #complete(tx: Tx, results: unknown): boolean[] {
+  #complete(tx: Tx, results: unknown, options: unknown): boolean[] {
     const s = this.#s;
     const valid = validateCompletionResults(results, this.#limits);
+    const fence = validateFenceOptions(options);
     return valid.map(({ id, status, error }) => {
       const job = s.jobs.get(id);
       // Failed jobs and ids finished earlier in this call are no longer queued or picked.
       if (job === undefined || (job.status !== 'queued' && job.status !== 'picked')) return false;
+      if (!holds(job, fence)) return false;
       const holder = job.queueManagerId;
       this.#leave(job);
       job.status = status;
@@ -503,16 +512,17 @@ export class ReferenceRepository implements QueueRepository {
     });
   }
 
-  retry(requests: readonly RetryRequest[]): Promise<boolean[]> {
-    return this.#op('retry', (tx) => this.#retry(tx, requests));
+  retry(requests: readonly RetryRequest[], options?: FenceOptions): Promise<boolean[]> {
+    return this.#op('retry', (tx) => this.#retry(tx, requests, options));
   }
 
-  #retry(tx: Tx, requests: unknown): boolean[] {
+  #retry(tx: Tx, requests: unknown, options: unknown): boolean[] {
     const s = this.#s;
     const valid = validateRetryRequests(requests, this.#limits);
+    const fence = validateFenceOptions(options);
     return valid.map(({ id, executeAfter, error }) => {
       const job = s.jobs.get(id);
-      if (job === undefined || job.status !== 'picked') return false;
+      if (job === undefined || job.status !== 'picked' || !holds(job, fence)) return false;
       const holder = job.queueManagerId;
       this.#leave(job);
       job.status = 'queued';
@@ -564,16 +574,18 @@ export class ReferenceRepository implements QueueRepository {
     });
   }
 
-  heartbeat(ids: readonly number[]): Promise<boolean[]> {
-    return this.#op('heartbeat', (tx) => this.#heartbeat(tx, ids));
+  heartbeat(ids: readonly number[], options?: FenceOptions): Promise<boolean[]> {
+    return this.#op('heartbeat', (tx) => this.#heartbeat(tx, ids, options));
   }
 
-  #heartbeat(tx: Tx, ids: unknown): boolean[] {
+  #heartbeat(tx: Tx, ids: unknown, options: unknown): boolean[] {
     const s = this.#s;
     const seen = new Set<number>();
-    return validateIds(ids, this.#limits).map((id) => {
+    const valid = validateIds(ids, this.#limits);
+    const fence = validateFenceOptions(options);
+    return valid.map((id) => {
       const job = s.jobs.get(id);
-      if (job === undefined || job.status !== 'picked' || seen.has(id)) return false;
+      if (job === undefined || job.status !== 'picked' || seen.has(id) || !holds(job, fence)) return false;
       seen.add(id);
       job.heartbeat = tx.now;
       job.updated = tx.now;

@@ -475,9 +475,11 @@ export class QueueManager<R extends Record<string, unknown> = {}> {
       this.#done = [];
       this.#retries = [];
       // Results of jobs cancelled or re-picked meanwhile come back false: nothing to do for them.
+      // Fenced by this manager's id: a result for a job another manager re-picked is ignored.
+      const fence = { queueManagerId: this.id };
       try {
-        if (done.length > 0) await this.#repo.complete(done);
-        if (retries.length > 0) await this.#repo.retry(retries);
+        if (done.length > 0) await this.#repo.complete(done, fence);
+        if (retries.length > 0) await this.#repo.retry(retries, fence);
       } catch (error) {
         // Keep them for the next flush: sending a result twice is harmless (false the second time).
         this.#done = done.concat(this.#done);
@@ -568,7 +570,7 @@ export class QueueManager<R extends Record<string, unknown> = {}> {
         next();
         return;
       }
-      this.#repo.heartbeat(ids).then(next, (e: unknown) => {
+      this.#repo.heartbeat(ids, { queueManagerId: this.id }).then(next, (e: unknown) => {
         this.#report(coerceError(e), 'heartbeat');
         next();
       });

@@ -41,7 +41,17 @@ export const OP = {
   RESTORE: 51,
 } as const;
 
-export const RC = { OK: 0, INVALID: 1, DUPLICATE: 2, NOT_INSTALLED: 3, BAD_SNAPSHOT: 4 } as const;
+export const RC = {
+  OK: 0,
+  INVALID: 1,
+  DUPLICATE: 2,
+  NOT_INSTALLED: 3,
+  BAD_SNAPSHOT: 4,
+  /** The batch would pass the memory budget: nothing stored. */
+  FULL: 5,
+  /** restore: a snapshot value beyond the store's limits. */
+  TOO_LARGE: 6,
+} as const;
 
 export const STATUS: readonly JobStatus[] = [
   'queued',

@@ -16,7 +16,7 @@ export type WasmSource =
   | PromiseLike<Response>;
 
 /** The ABI version this adapter speaks (wasm-core/ABI.md). */
-export const CORE_ABI_VERSION = 1;
+export const CORE_ABI_VERSION = 2;
 
 /** The raw exports of one core instance. */
 export interface CoreExports {
@@ -26,6 +26,10 @@ export interface CoreExports {
   tq_call(op: number, len: number, now: number): number;
   tq_out_ptr(): number;
   tq_out_len(): number;
+  /** Memory budget in bytes (0 = none): batches that add jobs beyond it fail with QUEUE_FULL. */
+  tq_set_budget(bytes: number): void;
+  /** Heap bytes the core holds (what the budget is checked against). */
+  tq_heap_bytes(): number;
 }
 
 /**

@@ -7,7 +7,14 @@
  */
 import { CallEnvelope, type Gate, type PortMethod } from '../adapter/envelope.js';
 import type { Clock } from '../clock.js';
-import { CoreTrappedError, DuplicateJobError, InvalidArgumentError, NotInstalledError } from '../errors.js';
+import {
+  CoreTrappedError,
+  DuplicateJobError,
+  InvalidArgumentError,
+  NotInstalledError,
+  PayloadTooLargeError,
+  QueueFullError,
+} from '../errors.js';
 import { INT32_MAX, INT32_MIN, MAX_ERROR_TEXT_LENGTH, MAX_TIME_MS } from '../limits.js';
 import type {
   ClaimOptions,
@@ -15,6 +22,7 @@ import type {
   DequeueOptions,
   EnqueueOptions,
   EventListener,
+  FenceOptions,
   QueueRepository,
   Retention,
   RetryRequest,
@@ -43,9 +51,11 @@ import {
   validateClaimOptions,
   validateCompactOptions,
   validateCompletionResults,
+  validateCount,
   validateDequeueOptions,
   validateEnqueueOptions,
   validateEntrypoints,
+  validateFenceOptions,
   validateIds,
   validateListener,
   validateNewJobs,
@@ -83,6 +93,25 @@ export interface MemoryQueueOptions {
   limits?: Partial<Limits>;
   /** The core module (default: the bundled tideq_core.wasm). */
   wasm?: WasmSource;
+  /**
+   * Most heap bytes the core may hold (default {@link defaultMemoryBudget}: 1 GiB in Node, Deno
+   * and Bun, 256 MiB elsewhere, e.g. a browser tab; 0 = none, up to the 4 GiB wasm32 address space).
+   * An enqueue that would pass it rejects with QUEUE_FULL and stores nothing; what is stored stays
+   * readable (drain it, or `snapshot()` it). Checked before the core grows, so it never traps.
+   */
+  memoryBudget?: number;
+}
+
+const MIB = 1024 * 1024;
+
+/**
+ * The default memory budget: 1 GiB where a server runtime runs (Node, Deno, Bun), 256 MiB
+ * anywhere else (a browser tab or worker, an edge isolate). Both stay far below the 4 GiB a
+ * wasm32 core can address, so the core refuses a batch long before it could trap.
+ */
+export function defaultMemoryBudget(): number {
+  const g = globalThis as { process?: { versions?: { node?: string } }; Deno?: unknown };
+  return g.process?.versions?.node !== undefined || g.Deno !== undefined ? 1024 * MIB : 256 * MIB;
 }
 
 /** The WASM repository: the port plus whole-state snapshot/restore. */
@@ -93,6 +122,8 @@ export interface WasmQueueRepository extends QueueRepository {
   restore(bytes: Uint8Array): Promise<void>;
   /** Bytes of WASM linear memory in use (grows, never shrinks). */
   memoryBytes(): number;
+  /** Heap bytes the core holds now: what `memoryBudget` bounds (shrinks as jobs leave). */
+  heapBytes(): number;
 }
 
 const HELD_STATUS_ORDER: Record<string, number> = { queued: 0, picked: 1, failed: 2 };
@@ -129,6 +160,13 @@ export class WasmRepository implements WasmQueueRepository {
     this.#enc.buf = new Uint8Array(0);
     this.#enc.target = (size, min) => this.#input(size, min);
     this.#limits = resolveLimits(options.limits);
+    const budget = validateCount(options.memoryBudget ?? defaultMemoryBudget(), 'memoryBudget');
+    if (budget > 4096 * MIB) {
+      throw new InvalidArgumentError(
+        `memoryBudget must be at most 4 GiB (the wasm32 address space), got ${budget}`,
+      );
+    }
+    core.tq_set_budget(budget);
     this.#env = new CallEnvelope({
       store: 'the WASM queue',
       clock: options.clock,
@@ -229,6 +267,20 @@ export class WasmRepository implements WasmQueueRepository {
         throw new NotInstalledError('the WASM queue is not installed; call install() first');
       case RC.BAD_SNAPSHOT:
         throw new InvalidArgumentError(`restore: ${text()}`);
+      case RC.TOO_LARGE:
+        throw new PayloadTooLargeError(
+          `${text()}; nothing was replaced (raise the limits of this queue to restore it)`,
+        );
+      case RC.FULL: {
+        const used = d.f64();
+        const needed = d.f64();
+        const budget = d.f64();
+        throw new QueueFullError(
+          `the WASM queue is full: it holds ${mib(used)} of its ${mib(budget)} memoryBudget and the batch needs about ${mib(needed)} more; ` +
+            'nothing was stored. Let workers drain it, compact the log, or create the queue with a larger memoryBudget',
+          { details: { usedBytes: used, neededBytes: needed, budgetBytes: budget } },
+        );
+      }
       default:
         throw new InvalidArgumentError(`the WASM core rejected the request: ${text()}`);
     }
@@ -254,6 +306,16 @@ export class WasmRepository implements WasmQueueRepository {
       this.#mgrNames[id - 1] = name;
     }
     return id;
+  }
+
+  /**
+   * The fence prefix of complete/retry/heartbeat: 0 unfenced, else the manager's handle; -1 for
+   * a manager the core has never seen (it holds nothing, so every position is false).
+   */
+  #fence(options: FenceOptions | undefined): number {
+    const id = validateFenceOptions(options);
+    if (id === null) return 0;
+    return this.#mgrIds.get(id) ?? -1;
   }
 
   /** Re-read the intern tables and the log position after restore/uninstall/install. */
@@ -451,14 +513,17 @@ export class WasmRepository implements WasmQueueRepository {
     );
   }
 
-  complete(results: readonly CompletionResult[]): Promise<boolean[]> {
+  complete(results: readonly CompletionResult[], options?: FenceOptions): Promise<boolean[]> {
     return this.#op(
       'complete',
       (now) => {
-        const fast = this.#encodeCommonResults(results);
+        const fence = this.#fence(options);
+        if (fence < 0) return validateCompletionResults(results, this.#limits).map(() => false);
+        const fast = this.#encodeCommonResults(results, fence);
         if (fast >= 0) return this.#bools(this.#call(OP.COMPLETE, now), fast);
         const valid = validateCompletionResults(results, this.#limits);
         const e = this.#enc.reset();
+        e.u32(fence);
         e.u32(valid.length);
         for (const r of valid) {
           e.f64(r.id);
@@ -473,9 +538,10 @@ export class WasmRepository implements WasmQueueRepository {
   }
 
   /** Like #encodeCommonJobs for complete(): plain results with short or no error texts. */
-  #encodeCommonResults(results: unknown): number {
+  #encodeCommonResults(results: unknown, fence: number): number {
     if (!Array.isArray(results) || results.length > this.#limits.maxBatch) return -1;
     const e = this.#enc.reset();
+    e.u32(fence);
     e.u32(results.length);
     for (let i = 0; i < results.length; i++) {
       const r = results[i] as CompletionResult | null;
@@ -511,12 +577,15 @@ export class WasmRepository implements WasmQueueRepository {
     return out;
   }
 
-  retry(requests: readonly RetryRequest[]): Promise<boolean[]> {
+  retry(requests: readonly RetryRequest[], options?: FenceOptions): Promise<boolean[]> {
     return this.#op(
       'retry',
       (now) => {
+        const fence = this.#fence(options);
         const valid = validateRetryRequests(requests, this.#limits);
+        if (fence < 0) return valid.map(() => false);
         const e = this.#enc.reset();
+        e.u32(fence);
         e.u32(valid.length);
         for (const r of valid) {
           e.f64(r.id);
@@ -542,8 +611,17 @@ export class WasmRepository implements WasmQueueRepository {
     return this.#op('requeue', (now) => this.#idsCall(OP.REQUEUE, ids, now), 'installed', true);
   }
 
-  heartbeat(ids: readonly number[]): Promise<boolean[]> {
-    return this.#op('heartbeat', (now) => this.#idsCall(OP.HEARTBEAT, ids, now));
+  heartbeat(ids: readonly number[], options?: FenceOptions): Promise<boolean[]> {
+    return this.#op('heartbeat', (now) => {
+      const fence = this.#fence(options);
+      const valid = validateIds(ids, this.#limits);
+      if (fence < 0) return valid.map(() => false);
+      const e = this.#enc.reset();
+      e.u32(fence);
+      e.u32(valid.length);
+      for (const id of valid) e.f64(id);
+      return this.#bools(this.#call(OP.HEARTBEAT, now), valid.length);
+    });
   }
 
   cancel(ids: readonly number[]): Promise<boolean[]> {
@@ -934,10 +1012,14 @@ export class WasmRepository implements WasmQueueRepository {
           `restore takes the Uint8Array snapshot() returned, got ${describeValue(bytes)}`,
         );
       }
+      // The core refuses values beyond this queue's own limits (PAYLOAD_TOO_LARGE, nothing replaced).
       const e = this.#enc.reset();
+      e.f64(this.#limits.maxPayloadBytes);
+      e.f64(this.#limits.maxHeadersBytes);
+      e.f64(this.#limits.maxDedupeKeyLength);
       e.ensure(bytes.length);
-      e.buf.set(bytes, 0);
-      e.pos = bytes.length;
+      e.buf.set(bytes, e.pos);
+      e.pos += bytes.length;
       this.#call(OP.RESTORE, this.#env.now());
       this.#resync();
       return Promise.resolve();
@@ -948,6 +1030,10 @@ export class WasmRepository implements WasmQueueRepository {
 
   memoryBytes(): number {
     return this.#core.memory.buffer.byteLength;
+  }
+
+  heapBytes(): number {
+    return this.#core.tq_heap_bytes();
   }
 }
 
@@ -961,4 +1047,8 @@ export class WasmRepository implements WasmQueueRepository {
 export async function createMemoryQueue(options: MemoryQueueOptions = {}): Promise<WasmQueueRepository> {
   const core = await instantiateCore(options.wasm);
   return new WasmRepository(core, options);
+}
+
+function mib(bytes: number): string {
+  return `${(bytes / MIB).toFixed(1)} MiB`;
 }
