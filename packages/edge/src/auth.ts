@@ -93,7 +93,12 @@ export async function signRequest(request: {
   const mac = await crypto.subtle.sign(
     'HMAC',
     await hmacKey(request.key),
-    signedBytes(request.method, url.pathname + url.search, timestamp, asBytes(request.body)) as Uint8Array<ArrayBuffer>,
+    signedBytes(
+      request.method,
+      url.pathname + url.search,
+      timestamp,
+      asBytes(request.body),
+    ) as Uint8Array<ArrayBuffer>,
   );
   return { [SIGNATURE_HEADER]: `t=${timestamp},v1=${toHex(mac)}` };
 }
@@ -194,7 +199,9 @@ export class Authenticator {
     const match = /^t=(\d{1,16}),v1=([0-9a-fA-F]+)$/.exec(header.trim());
     const mac = match === null ? null : fromHex(match[2]!);
     if (match === null || mac === null) {
-      throw new UnauthorizedError(`malformed ${SIGNATURE_HEADER} header: expected t=<epoch ms>,v1=<64 hex digits>`);
+      throw new UnauthorizedError(
+        `malformed ${SIGNATURE_HEADER} header: expected t=<epoch ms>,v1=<64 hex digits>`,
+      );
     }
     const timestamp = Number(match[1]);
     if (Math.abs(now - timestamp) > this.#window) {
@@ -212,7 +219,9 @@ export class Authenticator {
     if (!valid) throw new UnauthorizedError('bad signature: wrong key, or the method, path or body changed');
     const signature = match[2]!.toLowerCase();
     if (this.#seen.has(signature, now)) {
-      throw new UnauthorizedError('this signed request was already accepted once (replay); sign each request anew');
+      throw new UnauthorizedError(
+        'this signed request was already accepted once (replay); sign each request anew',
+      );
     }
     this.#seen.add(signature, timestamp + this.#window, now);
   }

@@ -42,7 +42,8 @@ type AnyManager = QueueManager<any>;
 /** @internal Resolve the budget to concrete numbers, checking them. */
 export function resolveBudget(budget: DrainBudget | undefined): { ms: number; graceMs: number } {
   const ms = budget?.ms ?? 10_000;
-  if (!Number.isSafeInteger(ms) || ms < 10) throw new InvalidArgumentError(`budget.ms must be an integer >= 10, got ${ms}`);
+  if (!Number.isSafeInteger(ms) || ms < 10)
+    throw new InvalidArgumentError(`budget.ms must be an integer >= 10, got ${ms}`);
   const graceMs = budget?.graceMs ?? Math.min(2000, Math.floor(ms / 5));
   if (!Number.isSafeInteger(graceMs) || graceMs < 2 || graceMs >= ms) {
     throw new InvalidArgumentError(`budget.graceMs must be an integer in 2..${ms - 1}, got ${graceMs}`);
@@ -101,7 +102,11 @@ export async function drainPass(
   });
   const before = total(manager);
   try {
-    await manager.run({ mode: 'drain', signal: stop.signal, shutdownTimeout: Math.floor(budget.graceMs / 2) });
+    await manager.run({
+      mode: 'drain',
+      signal: stop.signal,
+      shutdownTimeout: Math.floor(budget.graceMs / 2),
+    });
   } finally {
     clearTimeout(timer);
     offState();
@@ -110,7 +115,8 @@ export async function drainPass(
   const after = total(manager);
   let remaining = 0;
   const wanted = new Set(names);
-  for (const row of await store.queueSize()) if (row.status === 'queued' && wanted.has(row.entrypoint)) remaining += row.count;
+  for (const row of await store.queueSize())
+    if (row.status === 'queued' && wanted.has(row.entrypoint)) remaining += row.count;
   const processed = after.picked - before.picked;
   return {
     processed,

@@ -10,7 +10,7 @@ import {
   StorageUnavailableError,
   TideqError,
 } from '@tideq/core';
-import { type AuthOptions, Authenticator } from './auth.js';
+import { Authenticator, type AuthOptions } from './auth.js';
 import { type DrainBudget, type DrainReport, drainPass, resolveBudget } from './drain.js';
 import { errorResponse, httpError, json, readBody } from './http.js';
 import { parseJobs } from './jobs.js';
@@ -28,7 +28,10 @@ export interface EdgeHandlerOptions<Env = unknown> {
    * The queue. A store or a promise of one is kept for the isolate; a function gets the first
    * request's `env` and its store is kept too, unless `storePerRequest` is set.
    */
-  store: QueueRepository | Promise<QueueRepository> | ((env: Env) => QueueRepository | Promise<QueueRepository>);
+  store:
+    | QueueRepository
+    | Promise<QueueRepository>
+    | ((env: Env) => QueueRepository | Promise<QueueRepository>);
   /**
    * Call the `store` function for every request and close its store after the response (through
    * `waitUntil`). Needed where a connection cannot outlive a request: the Neon WebSocket Pool in
@@ -80,7 +83,8 @@ export interface EdgeHandler<Env = unknown> {
  * });
  */
 export function createEdgeHandler<Env = unknown>(options: EdgeHandlerOptions<Env>): EdgeHandler<Env> {
-  if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('createEdgeHandler needs options');
+  if (typeof options !== 'object' || options === null)
+    throw new InvalidArgumentError('createEdgeHandler needs options');
   if (typeof options.manager !== 'function') {
     throw new InvalidArgumentError('options.manager must be a function (store, env) => QueueManager');
   }
@@ -95,6 +99,12 @@ export function createEdgeHandler<Env = unknown>(options: EdgeHandlerOptions<Env
   const authByEnv = new WeakMap<object, Authenticator>();
   const names = new WeakMap<QueueRepository, Set<string>>();
   let shared: Promise<QueueRepository> | undefined;
+  if (typeof options.store === 'object' && options.store !== null && 'then' in options.store) {
+    // A store promise made at module scope may reject before the first request: keep it handled
+    // here; each request then answers 503 with its reason.
+    shared = Promise.resolve(options.store);
+    shared.catch(() => {});
+  }
 
   const authFor = (env: Env | undefined): Authenticator => {
     if (staticAuth !== null) return staticAuth;
@@ -113,16 +123,22 @@ export function createEdgeHandler<Env = unknown>(options: EdgeHandlerOptions<Env
       if (options.storePerRequest) {
         return { store: await (source as (env: Env) => QueueRepository)(env as Env), perRequest: true };
       }
-      shared ??= Promise.resolve(typeof source === 'function' ? source(env as Env) : source).catch((error: unknown) => {
-        shared = undefined; // the next request tries again
-        throw error;
-      });
+      shared ??= Promise.resolve(typeof source === 'function' ? source(env as Env) : source).catch(
+        (error: unknown) => {
+          if (typeof source === 'function') shared = undefined; // the next request tries again
+          throw error;
+        },
+      );
       return { store: await shared, perRequest: false };
     } catch (error) {
-      if (error instanceof TideqError) throw error;
-      throw new StorageUnavailableError(`the store could not be opened: ${String((error as Error)?.message ?? error)}`, {
-        cause: error,
-      });
+      // Whatever the reason (a stale .wasm, a bad URL), the client sees a store it cannot use.
+      if (error instanceof TideqError && error.httpStatus === 503) throw error;
+      throw new StorageUnavailableError(
+        `the store could not be opened: ${String((error as Error)?.message ?? error)}`,
+        {
+          cause: error,
+        },
+      );
     }
   };
 
@@ -136,7 +152,11 @@ export function createEdgeHandler<Env = unknown>(options: EdgeHandlerOptions<Env
   };
 
   /** Runs `body` with a store, closing a per-request store afterwards (kept alive by waitUntil). */
-  const withStore = async <T>(env: Env | undefined, ctx: WaitUntil | undefined, body: (store: QueueRepository) => Promise<T>) => {
+  const withStore = async <T>(
+    env: Env | undefined,
+    ctx: WaitUntil | undefined,
+    body: (store: QueueRepository) => Promise<T>,
+  ) => {
     const { store, perRequest } = await open(env);
     try {
       return await body(store);
@@ -151,7 +171,11 @@ export function createEdgeHandler<Env = unknown>(options: EdgeHandlerOptions<Env
   const drain = (env?: Env, ctx?: WaitUntil): Promise<DrainReport> =>
     withStore(env, ctx, (store) => drainPass(store, options.manager(store, env as Env), budget));
 
-  const route = async (request: Request, env: Env | undefined, ctx: WaitUntil | undefined): Promise<Response> => {
+  const route = async (
+    request: Request,
+    env: Env | undefined,
+    ctx: WaitUntil | undefined,
+  ): Promise<Response> => {
     const url = new URL(request.url);
     if (basePath !== '' && !(url.pathname === basePath || url.pathname.startsWith(`${basePath}/`))) {
       return httpError(404, 'NOT_FOUND', `no route ${url.pathname}`);
@@ -165,7 +189,11 @@ export function createEdgeHandler<Env = unknown>(options: EdgeHandlerOptions<Env
       return withStore(env, ctx, async (store) => {
         const report = await store.verify();
         if (!report.current) {
-          return httpError(503, report.installed ? 'SCHEMA_OUTDATED' : 'NOT_INSTALLED', report.problems.join('; '));
+          return httpError(
+            503,
+            report.installed ? 'SCHEMA_OUTDATED' : 'NOT_INSTALLED',
+            report.problems.join('; '),
+          );
         }
         return json(200, { ok: true, store: { version: report.version } });
       });
@@ -221,9 +249,16 @@ export function createEdgeHandler<Env = unknown>(options: EdgeHandlerOptions<Env
         const [status] = await store.jobStatus([id]);
         if (status === null || status === undefined) return httpError(404, 'NOT_FOUND', `no job ${id}`);
         // While the store holds the job (queued, picked, failed): its attempts and last error too.
-        const [job] = status === 'queued' || status === 'picked' || status === 'failed' ? await store.getJobs([id]) : [];
+        const [job] =
+          status === 'queued' || status === 'picked' || status === 'failed' ? await store.getJobs([id]) : [];
         if (job === null || job === undefined) return json(200, { id, status });
-        return json(200, { id, status, entrypoint: job.entrypoint, attempts: job.attempts, lastError: job.lastError });
+        return json(200, {
+          id,
+          status,
+          entrypoint: job.entrypoint,
+          attempts: job.attempts,
+          lastError: job.lastError,
+        });
       });
     }
     return httpError(404, 'NOT_FOUND', `no route ${method} ${url.pathname}`);
@@ -254,6 +289,7 @@ function notAllowed(allow: string): Response {
 }
 
 function positive(value: number, name: string): number {
-  if (!Number.isSafeInteger(value) || value < 1) throw new InvalidArgumentError(`${name} must be a positive integer`);
+  if (!Number.isSafeInteger(value) || value < 1)
+    throw new InvalidArgumentError(`${name} must be a positive integer`);
   return value;
 }

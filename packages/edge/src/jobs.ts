@@ -17,9 +17,22 @@ export interface ParsedJobs {
   onConflict: 'raise' | 'skip';
 }
 
-const FIELDS = new Set(['entrypoint', 'payload', 'payloadBase64', 'priority', 'executeAfter', 'dedupeKey', 'headers']);
+const FIELDS = new Set([
+  'entrypoint',
+  'payload',
+  'payloadBase64',
+  'priority',
+  'executeAfter',
+  'dedupeKey',
+  'headers',
+]);
 
-export function parseJobs(body: Uint8Array, contentType: string | null, query: URLSearchParams, maxJobs: number): ParsedJobs {
+export function parseJobs(
+  body: Uint8Array,
+  contentType: string | null,
+  query: URLSearchParams,
+  maxJobs: number,
+): ParsedJobs {
   const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
   if (type === 'application/octet-stream') return { jobs: [fromQuery(body, query)], onConflict: 'raise' };
   if (type !== 'application/json' && type !== '') {
@@ -33,16 +46,21 @@ export function parseJobs(body: Uint8Array, contentType: string | null, query: U
   } catch (error) {
     throw new InvalidArgumentError(`the body is not valid UTF-8 JSON: ${(error as Error).message}`);
   }
-  if (!isObject(value)) throw new InvalidArgumentError('the body must be a JSON object: one job, or { "jobs": [...] }');
+  if (!isObject(value))
+    throw new InvalidArgumentError('the body must be a JSON object: one job, or { "jobs": [...] }');
   if (!('jobs' in value)) return { jobs: [fromJson(value, 'the job')], onConflict: 'raise' };
   const { jobs, onConflict = 'raise', ...rest } = value;
   const extra = Object.keys(rest);
   if (extra.length > 0) throw new InvalidArgumentError(`unknown field ${extra[0]} next to "jobs"`);
-  if (!Array.isArray(jobs) || jobs.length === 0) throw new InvalidArgumentError('"jobs" must be a non-empty array');
+  if (!Array.isArray(jobs) || jobs.length === 0)
+    throw new InvalidArgumentError('"jobs" must be a non-empty array');
   if (jobs.length > maxJobs) {
-    throw new InvalidArgumentError(`${jobs.length} jobs in one request; at most ${maxJobs} (limits.maxJobsPerRequest)`);
+    throw new InvalidArgumentError(
+      `${jobs.length} jobs in one request; at most ${maxJobs} (limits.maxJobsPerRequest)`,
+    );
   }
-  if (onConflict !== 'raise' && onConflict !== 'skip') throw new InvalidArgumentError('"onConflict" must be "raise" or "skip"');
+  if (onConflict !== 'raise' && onConflict !== 'skip')
+    throw new InvalidArgumentError('"onConflict" must be "raise" or "skip"');
   return { jobs: jobs.map((job, i) => fromJson(job, `jobs[${i}]`)), onConflict };
 }
 
@@ -55,7 +73,8 @@ function fromJson(value: unknown, where: string): NewJob {
   for (const key of Object.keys(value)) {
     if (!FIELDS.has(key)) throw new InvalidArgumentError(`${where}: unknown field ${JSON.stringify(key)}`);
   }
-  if (typeof value.entrypoint !== 'string') throw new InvalidArgumentError(`${where}: "entrypoint" must be a string`);
+  if (typeof value.entrypoint !== 'string')
+    throw new InvalidArgumentError(`${where}: "entrypoint" must be a string`);
   const job: NewJob = { entrypoint: value.entrypoint };
   if (value.payload !== undefined && value.payloadBase64 !== undefined) {
     throw new InvalidArgumentError(`${where}: send "payload" (JSON) or "payloadBase64" (bytes), not both`);
@@ -71,12 +90,14 @@ function fromJson(value: unknown, where: string): NewJob {
 
 function fromQuery(body: Uint8Array, query: URLSearchParams): NewJob {
   const entrypoint = query.get('entrypoint');
-  if (entrypoint === null) throw new InvalidArgumentError('a raw-byte job needs ?entrypoint=<name> in the URL');
+  if (entrypoint === null)
+    throw new InvalidArgumentError('a raw-byte job needs ?entrypoint=<name> in the URL');
   const job: NewJob = { entrypoint, payload: body };
   const priority = query.get('priority');
   if (priority !== null) job.priority = Number(priority);
   const executeAfter = query.get('executeAfter');
-  if (executeAfter !== null) job.executeAfter = time(/^\d+$/.test(executeAfter) ? Number(executeAfter) : executeAfter, 'the job');
+  if (executeAfter !== null)
+    job.executeAfter = time(/^\d+$/.test(executeAfter) ? Number(executeAfter) : executeAfter, 'the job');
   const dedupeKey = query.get('dedupeKey');
   if (dedupeKey !== null) job.dedupeKey = dedupeKey;
   return job;

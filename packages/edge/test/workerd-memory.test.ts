@@ -4,7 +4,7 @@
  * bearer and signature checks; the budgeted drain; retries per policy.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call } from './support/client.ts';
+import { type Answer, call } from './support/client.ts';
 import { type RunningWorker, startWorker } from './support/workerd.ts';
 
 const TOKEN = 'token-0123456789abcdef';
@@ -41,13 +41,20 @@ describe('edge handler in workerd, WASM memory queue', () => {
   });
 
   it('enqueues one job, a batch and raw bytes; reports status; drains; cancels', async () => {
-    const one = await call(base(), 'POST', '/jobs', { body: { entrypoint: 'noop', payload: { n: 1 } }, token: TOKEN });
+    const one = await call(base(), 'POST', '/jobs', {
+      body: { entrypoint: 'noop', payload: { n: 1 } },
+      token: TOKEN,
+    });
     expect(one.status).toBe(201);
     expect(one.body.ids).toHaveLength(1);
     const batch = await post('/jobs', {
       jobs: [
         { entrypoint: 'noop', payload: 'a', priority: 5 },
-        { entrypoint: 'noop', payloadBase64: 'AAEC', executeAfter: new Date(Date.now() - 1000).toISOString() },
+        {
+          entrypoint: 'noop',
+          payloadBase64: 'AAEC',
+          executeAfter: new Date(Date.now() - 1000).toISOString(),
+        },
         { entrypoint: 'noop', dedupeKey: 'k1', headers: { trace: 'x' } },
       ],
     });
@@ -61,14 +68,26 @@ describe('edge handler in workerd, WASM memory queue', () => {
     expect(raw.status).toBe(201);
     const ids: number[] = [...one.body.ids, ...batch.body.ids, ...raw.body.ids];
     expect(ids).toEqual([ids[0]!, ids[0]! + 1, ids[0]! + 2, ids[0]! + 3, ids[0]! + 4]);
-    expect(await status(ids[0]!)).toMatchObject({ id: ids[0], status: 'queued', entrypoint: 'noop', attempts: 0 });
+    expect(await status(ids[0]!)).toMatchObject({
+      id: ids[0],
+      status: 'queued',
+      entrypoint: 'noop',
+      attempts: 0,
+    });
 
     // Cancel the last one before the drain.
     const cancel = await call(base(), 'DELETE', `/jobs/${ids[4]}`, { key: KEY_CURRENT });
     expect(cancel).toMatchObject({ status: 200, body: { id: ids[4], cancelled: true, status: 'canceled' } });
 
     const report = await drain();
-    expect(report).toMatchObject({ processed: 4, succeeded: 4, failed: 0, handedBack: 0, remaining: 0, stoppedEarly: false });
+    expect(report).toMatchObject({
+      processed: 4,
+      succeeded: 4,
+      failed: 0,
+      handedBack: 0,
+      remaining: 0,
+      stoppedEarly: false,
+    });
     expect(report.ms).toBeGreaterThanOrEqual(0);
     for (const id of ids.slice(0, 4)) expect((await status(id)).status).toBe('successful');
     // Cancelling a finished job changes nothing.
@@ -78,24 +97,39 @@ describe('edge handler in workerd, WASM memory queue', () => {
 
   it('the scheduled hook runs a drain', async () => {
     const { body } = await post('/jobs', { entrypoint: 'noop' });
-    const result = await (await worker!.mf.getWorker()).scheduled({ cron: '* * * * *' });
+    const fetcher = (await worker!.mf.getWorker()) as unknown as {
+      scheduled(options: { cron: string }): Promise<{ outcome: string }>;
+    };
+    const result = await fetcher.scheduled({ cron: '* * * * *' });
     expect(result.outcome).toBe('ok');
     expect((await status(body.ids[0])).status).toBe('successful');
   });
 
   it('answers every error as JSON with its status and stores nothing', async () => {
     const first = (await post('/jobs', { entrypoint: 'noop', dedupeKey: 'held' })).body.ids[0] as number;
-    const errors: [number, string, Promise<{ status: number; body: any }>][] = [
+    const errors: [number, string, Promise<Answer>][] = [
       [400, 'INVALID_ARGUMENT', call(base(), 'POST', '/jobs', { raw: '{"entrypoint":', key: KEY_CURRENT })],
       [400, 'INVALID_ARGUMENT', post('/jobs', { jobs: [] })],
       [400, 'INVALID_ARGUMENT', post('/jobs', { entrypoint: 'noop', payload: 1, payloadBase64: 'AA==' })],
       [400, 'INVALID_ARGUMENT', call(base(), 'GET', '/jobs/abc', { token: TOKEN })],
       [401, 'UNAUTHORIZED', call(base(), 'POST', '/jobs', { body: { entrypoint: 'noop' } })],
       [413, 'PAYLOAD_TOO_LARGE', post('/jobs', { entrypoint: 'noop', payload: 'x'.repeat(70 * 1024) })],
-      [422, 'INVALID_ARGUMENT', post('/jobs', { jobs: [{ entrypoint: 'noop' }, { entrypoint: 'nobody.home' }] })],
-      [422, 'INVALID_ARGUMENT', post('/jobs', { jobs: [{ entrypoint: 'noop' }, { entrypoint: 'noop', priority: 1.5 }] })],
+      [
+        422,
+        'INVALID_ARGUMENT',
+        post('/jobs', { jobs: [{ entrypoint: 'noop' }, { entrypoint: 'nobody.home' }] }),
+      ],
+      [
+        422,
+        'INVALID_ARGUMENT',
+        post('/jobs', { jobs: [{ entrypoint: 'noop' }, { entrypoint: 'noop', priority: 1.5 }] }),
+      ],
       [422, 'INVALID_ARGUMENT', post('/jobs', { entrypoint: 'noop', headers: 'not an object' })],
-      [409, 'DUPLICATE_JOB', post('/jobs', { jobs: [{ entrypoint: 'noop' }, { entrypoint: 'noop', dedupeKey: 'held' }] })],
+      [
+        409,
+        'DUPLICATE_JOB',
+        post('/jobs', { jobs: [{ entrypoint: 'noop' }, { entrypoint: 'noop', dedupeKey: 'held' }] }),
+      ],
       [404, 'NOT_FOUND', call(base(), 'GET', '/jobs/999999', { token: TOKEN })],
       [405, 'METHOD_NOT_ALLOWED', call(base(), 'PUT', '/jobs', { token: TOKEN })],
     ];
@@ -116,7 +150,7 @@ describe('edge handler in workerd, WASM memory queue', () => {
     expect((await call(base(), 'POST', '/jobs', { body, key: KEY_NEXT })).status).toBe(201);
     expect((await call(base(), 'POST', '/jobs', { body, token: TOKEN })).status).toBe(201);
 
-    const refused = async (answer: Promise<{ status: number; body: any }>, message: RegExp) => {
+    const refused = async (answer: Promise<Answer>, message: RegExp) => {
       const { status: got, body: error } = await answer;
       expect(got).toBe(401);
       expect(error.error.code).toBe('UNAUTHORIZED');
@@ -144,10 +178,17 @@ describe('edge handler in workerd, WASM memory queue', () => {
   });
 
   it('stops a drain within its budget, hands the running job back, and later drains run what it left', async () => {
-    const ids = (await post('/jobs', { jobs: [1, 2, 3].map(() => ({ entrypoint: 'slow' })) })).body.ids as number[];
+    const ids = (await post('/jobs', { jobs: [1, 2, 3].map(() => ({ entrypoint: 'slow' })) })).body
+      .ids as number[];
     const first = await drain();
     // budget { ms: 2000, graceMs: 800 }: dispatching stops at 1.2 s, the 2.5 s run is handed back.
-    expect(first).toMatchObject({ stoppedEarly: true, processed: 1, succeeded: 0, handedBack: 1, remaining: 3 });
+    expect(first).toMatchObject({
+      stoppedEarly: true,
+      processed: 1,
+      succeeded: 0,
+      handedBack: 1,
+      remaining: 3,
+    });
     expect(first.ms).toBeLessThanOrEqual(2000);
     expect(await status(ids[0]!)).toMatchObject({ status: 'queued', attempts: 1 });
     expect(await status(ids[0]!)).toHaveProperty('lastError', expect.stringMatching(/shutdown/));
@@ -162,9 +203,13 @@ describe('edge handler in workerd, WASM memory queue', () => {
 
   it('retries a throwing handler per its policy, then keeps it as a dead letter', async () => {
     const [id] = (await post('/jobs', { entrypoint: 'boom' })).body.ids as number[];
-    const reports = [];
+    const reports: Record<string, number>[] = [];
     for (let i = 0; i < 10 && (await status(id!)).status !== 'failed'; i++) reports.push(await drain());
-    expect(await status(id!)).toMatchObject({ status: 'failed', attempts: 3, lastError: expect.stringMatching(/boom/) });
+    expect(await status(id!)).toMatchObject({
+      status: 'failed',
+      attempts: 3,
+      lastError: expect.stringMatching(/boom/),
+    });
     const sum = (key: string) => reports.reduce((n, r) => n + r[key], 0);
     expect({ processed: sum('processed'), retried: sum('retried'), failed: sum('failed') }).toEqual({
       processed: 3,

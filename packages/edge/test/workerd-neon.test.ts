@@ -16,7 +16,11 @@ import { type RunningWorker, startWorker } from './support/workerd.ts';
 const TOKEN = 'token-0123456789abcdef';
 const FIXTURE = new URL('./fixtures/neon-worker.ts', import.meta.url);
 
-function bindings(database: string, driver: 'http' | 'ws', httpPort = info().httpPort): Record<string, string> {
+function bindings(
+  database: string,
+  driver: 'http' | 'ws',
+  httpPort = info().httpPort,
+): Record<string, string> {
   return {
     DATABASE_URL: url(database),
     NEON_WS_PROXY: `127.0.0.1:${info().wsProxyPort}`,
@@ -26,57 +30,73 @@ function bindings(database: string, driver: 'http' | 'ws', httpPort = info().htt
   };
 }
 
-describe.each(['http', 'ws'] as const)('edge handler in workerd on PostgreSQL via the Neon driver (%s)', (driver) => {
-  let worker: RunningWorker | undefined;
-  let pool: pg.Pool | undefined;
-  let queue: QueueRepository;
+describe.each(['http', 'ws'] as const)(
+  'edge handler in workerd on PostgreSQL via the Neon driver (%s)',
+  (driver) => {
+    let worker: RunningWorker | undefined;
+    let pool: pg.Pool | undefined;
+    let queue: QueueRepository;
 
-  beforeAll(async () => {
-    const database = await createDatabase();
-    pool = new pg.Pool({ connectionString: url(database), max: 2 });
-    queue = createPostgresQueue({ driver: pgPoolDriver(pool), listen: false });
-    worker = await startWorker(FIXTURE, bindings(database, driver));
-  });
-
-  afterAll(async () => {
-    await worker?.dispose();
-    await queue?.close();
-    await pool?.end();
-  });
-
-  it('drains jobs another process enqueued, and stores jobs this process sees', async () => {
-    const enc = new TextEncoder();
-    const ids = (await queue.enqueue([1, 2, 3].map((n) => ({ entrypoint: 'pg.job', payload: enc.encode(String(n)) })))) as number[];
-    const drained = await call(worker!.url, 'POST', '/drain', { token: TOKEN });
-    expect(drained.status).toBe(200);
-    expect(drained.body).toMatchObject({ processed: 3, succeeded: 3, failed: 0, remaining: 0, stoppedEarly: false });
-    expect(await queue.jobStatus(ids)).toEqual(['successful', 'successful', 'successful']);
-
-    const posted = await call(worker!.url, 'POST', '/jobs', {
-      body: { jobs: [{ entrypoint: 'pg.job', payload: { to: 'ada' }, dedupeKey: `${driver}-1` }] },
-      token: TOKEN,
+    beforeAll(async () => {
+      const database = await createDatabase();
+      pool = new pg.Pool({ connectionString: url(database), max: 2 });
+      queue = createPostgresQueue({ driver: pgPoolDriver(pool), listen: false });
+      worker = await startWorker(FIXTURE, bindings(database, driver));
     });
-    expect(posted.status).toBe(201);
-    const [id] = posted.body.ids as number[];
-    const [job] = await queue.getJobs([id!]);
-    expect(job).toMatchObject({ entrypoint: 'pg.job', status: 'queued', dedupeKey: `${driver}-1` });
-    expect(new TextDecoder().decode(job!.payload!)).toBe('{"to":"ada"}');
-    expect((await call(worker!.url, 'GET', `/jobs/${id}`, { token: TOKEN })).body).toMatchObject({ status: 'queued' });
 
-    // The dedupe key is held in Postgres: a second hand-off is a 409 and stores nothing.
-    const again = await call(worker!.url, 'POST', '/jobs', {
-      body: { entrypoint: 'pg.job', dedupeKey: `${driver}-1` },
-      token: TOKEN,
+    afterAll(async () => {
+      await worker?.dispose();
+      await queue?.close();
+      await pool?.end();
     });
-    expect(again).toMatchObject({ status: 409, body: { error: { code: 'DUPLICATE_JOB' } } });
-    expect((await queue.queueSize()).filter((r) => r.status === 'queued')).toEqual([
-      { entrypoint: 'pg.job', status: 'queued', priority: 0, count: 1 },
-    ]);
-    expect((await call(worker!.url, 'POST', '/drain', { token: TOKEN })).body).toMatchObject({ processed: 1, succeeded: 1 });
-    expect(await queue.jobStatus([id!])).toEqual(['successful']);
-    expect((await call(worker!.url, 'GET', '/health')).status).toBe(200);
-  });
-});
+
+    it('drains jobs another process enqueued, and stores jobs this process sees', async () => {
+      const enc = new TextEncoder();
+      const ids = (await queue.enqueue(
+        [1, 2, 3].map((n) => ({ entrypoint: 'pg.job', payload: enc.encode(String(n)) })),
+      )) as number[];
+      const drained = await call(worker!.url, 'POST', '/drain', { token: TOKEN });
+      expect(drained.status).toBe(200);
+      expect(drained.body).toMatchObject({
+        processed: 3,
+        succeeded: 3,
+        failed: 0,
+        remaining: 0,
+        stoppedEarly: false,
+      });
+      expect(await queue.jobStatus(ids)).toEqual(['successful', 'successful', 'successful']);
+
+      const posted = await call(worker!.url, 'POST', '/jobs', {
+        body: { jobs: [{ entrypoint: 'pg.job', payload: { to: 'ada' }, dedupeKey: `${driver}-1` }] },
+        token: TOKEN,
+      });
+      expect(posted.status).toBe(201);
+      const [id] = posted.body.ids as number[];
+      const [job] = await queue.getJobs([id!]);
+      expect(job).toMatchObject({ entrypoint: 'pg.job', status: 'queued', dedupeKey: `${driver}-1` });
+      expect(new TextDecoder().decode(job!.payload!)).toBe('{"to":"ada"}');
+      expect((await call(worker!.url, 'GET', `/jobs/${id}`, { token: TOKEN })).body).toMatchObject({
+        status: 'queued',
+      });
+
+      // The dedupe key is held in Postgres: a second hand-off is a 409 and stores nothing.
+      const again = await call(worker!.url, 'POST', '/jobs', {
+        body: { entrypoint: 'pg.job', dedupeKey: `${driver}-1` },
+        token: TOKEN,
+      });
+      expect(again).toMatchObject({ status: 409, body: { error: { code: 'DUPLICATE_JOB' } } });
+      expect((await queue.queueSize()).filter((r) => r.status === 'queued')).toEqual([
+        { entrypoint: 'pg.job', status: 'queued', priority: 0, count: 1 },
+      ]);
+      expect((await call(worker!.url, 'POST', '/drain', { token: TOKEN })).body).toMatchObject({
+        processed: 1,
+        succeeded: 1,
+      });
+      expect(await queue.jobStatus([id!])).toEqual(['successful']);
+      expect((await call(worker!.url, 'GET', '/health')).status).toBe(200);
+    });
+  },
+);
 
 describe('edge handler in workerd with PostgreSQL out of reach', () => {
   let worker: RunningWorker | undefined;

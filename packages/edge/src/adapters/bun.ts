@@ -19,7 +19,8 @@ export function serveBun<Env>(
   options: { env?: Env; port?: number; hostname?: string } = {},
 ): { port: number; stop(closeActiveConnections?: boolean): unknown } {
   const bun = (globalThis as { Bun?: BunLike }).Bun;
-  if (bun === undefined) throw new Error('serveBun runs on Bun only (globalThis.Bun is missing); on Node use serveNode');
+  if (bun === undefined)
+    throw new Error('serveBun runs on Bun only (globalThis.Bun is missing); on Node use serveNode');
   const ctx = background();
   const { env, ...serve } = options;
   return bun.serve({ ...serve, fetch: (request) => handler.fetch(request, env, ctx) });

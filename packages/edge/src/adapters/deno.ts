@@ -7,7 +7,12 @@ import { background } from './background.js';
 
 interface DenoLike {
   serve(
-    options: { port?: number; hostname?: string; signal?: AbortSignal; onListen?: (addr: { port: number; hostname: string }) => void },
+    options: {
+      port?: number;
+      hostname?: string;
+      signal?: AbortSignal;
+      onListen?: (addr: { port: number; hostname: string }) => void;
+    },
     handler: (request: Request) => Promise<Response>,
   ): { finished: Promise<void>; shutdown(): Promise<void> };
 }
@@ -19,7 +24,13 @@ interface DenoLike {
  */
 export function serveDeno<Env>(
   handler: EdgeHandler<Env>,
-  options: { env?: Env; port?: number; hostname?: string; signal?: AbortSignal; onListen?: (addr: { port: number; hostname: string }) => void } = {},
+  options: {
+    env?: Env;
+    port?: number;
+    hostname?: string;
+    signal?: AbortSignal;
+    onListen?: (addr: { port: number; hostname: string }) => void;
+  } = {},
 ): { finished: Promise<void>; shutdown(): Promise<void> } {
   const deno = (globalThis as { Deno?: DenoLike }).Deno;
   if (deno === undefined) throw new Error('serveDeno runs on Deno only (globalThis.Deno is missing)');

@@ -15,7 +15,12 @@ export function toVercelEdge<Env>(
   env?: Env,
 ): (request: Request, context?: Partial<WaitUntil>) => Promise<Response> {
   const fallback = background();
-  const resolvedEnv = env ?? ((globalThis as { process?: { env?: unknown } }).process?.env as Env | undefined);
+  const resolvedEnv =
+    env ?? ((globalThis as { process?: { env?: unknown } }).process?.env as Env | undefined);
   return (request, context) =>
-    handler.fetch(request, resolvedEnv, typeof context?.waitUntil === 'function' ? (context as WaitUntil) : fallback);
+    handler.fetch(
+      request,
+      resolvedEnv,
+      typeof context?.waitUntil === 'function' ? (context as WaitUntil) : fallback,
+    );
 }

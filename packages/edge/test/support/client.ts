@@ -16,11 +16,17 @@ export interface CallOptions {
 
 export interface Answer {
   status: number;
+  // biome-ignore lint/suspicious/noExplicitAny: a test reads whatever JSON came back
   body: any;
   headers: Headers;
 }
 
-export async function call(base: string, method: string, path: string, options: CallOptions = {}): Promise<Answer> {
+export async function call(
+  base: string,
+  method: string,
+  path: string,
+  options: CallOptions = {},
+): Promise<Answer> {
   const url = `${base}${path}`;
   let body: string | Uint8Array | undefined =
     options.raw ?? (options.body === undefined ? undefined : JSON.stringify(options.body));
@@ -28,7 +34,16 @@ export async function call(base: string, method: string, path: string, options: 
   if (body !== undefined) headers['content-type'] = options.contentType ?? 'application/json';
   if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
   if (options.key !== undefined) {
-    Object.assign(headers, await signRequest({ method, url: options.signedPath === undefined ? url : `${base}${options.signedPath}`, body, key: options.key, timestamp: options.timestamp }));
+    Object.assign(
+      headers,
+      await signRequest({
+        method,
+        url: options.signedPath === undefined ? url : `${base}${options.signedPath}`,
+        body,
+        key: options.key,
+        timestamp: options.timestamp,
+      }),
+    );
   }
   if (options.tamper !== undefined && typeof body === 'string') body = options.tamper(body);
   const response = await fetch(url, { method, headers, body: body as BodyInit | undefined });

@@ -8,7 +8,10 @@ export interface RunningWorker {
   dispose(): Promise<void>;
 }
 
-export async function startWorker(entry: URL | string, bindings: Record<string, string> = {}): Promise<RunningWorker> {
+export async function startWorker(
+  entry: URL | string,
+  bindings: Record<string, string> = {},
+): Promise<RunningWorker> {
   const script = await bundle(String(entry));
   const mf = new Miniflare(
     convertV4MiniflareOptions({
