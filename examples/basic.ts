@@ -2,7 +2,7 @@
  * tideq in a few lines: an in-memory queue, jobs with priorities and JSON payloads, a worker loop
  * that dequeues in batches and completes them, then the queue's own counters.
  *
- * Run it with `./run start` (or `npm start`): no build step, @tideq/core resolves to its sources.
+ * Run it with `./run examples` (or `npm run examples`): no build step, @tideq/core resolves to its sources.
  */
 import { createReferenceQueue, type Job } from '@tideq/core';
 

@@ -1,7 +1,7 @@
 /**
  * The runtime in one file: typed handlers with retries, a drain, waiting for completion while a
  * worker runs, and a cron schedule that enqueues work.
- * Run: `./run start` (after examples/basic.ts), or `npx tsx --conditions=source examples/runtime.ts`.
+ * Run: `./run examples` (after examples/basic.ts), or `npx tsx --conditions=source examples/runtime.ts`.
  */
 import { createMemoryQueue, jsonCodec, QueueManager, SchedulerManager, waitFor } from '@tideq/core';
 

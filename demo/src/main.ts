@@ -1,0 +1,707 @@
+/**
+ * The playground page: builds the controls, starts the engine Worker, polls its snapshot a few
+ * times a second and redraws what changed. All queue work happens in the Worker; the page only
+ * renders (lists virtualised, charts throttled) so it stays responsive at thousands of jobs/s.
+ */
+import './style.css';
+import type { Job, JobEvent, JobStatus, Schedule } from '@tideq/core';
+import * as Comlink from 'comlink';
+import type { EngineApi } from './engine/worker.ts';
+import type {
+  EnqueueRequest,
+  EntrypointConfig,
+  JobDetail,
+  JobFilter,
+  PlaygroundConfig,
+  PostgresInfo,
+  Snapshot,
+  StoreKind,
+} from './protocol.ts';
+import { drawLines, formatShort, OUTCOME_STYLE, seriesOf, Timeline } from './ui/charts.ts';
+import { JobsList } from './ui/jobs-list.ts';
+import { snippet } from './ui/snippet.ts';
+
+const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
+
+const CONFIG_KEY = 'tideq-playground-config';
+const POLL_MS = 400;
+
+const DEFAULT_ENTRYPOINTS: EntrypointConfig[] = [
+  {
+    name: 'email.send',
+    durationMs: 40,
+    failurePercent: 0,
+    hangPercent: 0,
+    concurrencyLimit: 0,
+    requestsPerSecond: 0,
+    retryTimer: 5_000,
+    maxAttempts: 3,
+    timeout: 10_000,
+    retryDelay: 200,
+  },
+  {
+    name: 'image.resize',
+    durationMs: 250,
+    failurePercent: 10,
+    hangPercent: 0,
+    concurrencyLimit: 4,
+    requestsPerSecond: 0,
+    retryTimer: 5_000,
+    maxAttempts: 3,
+    timeout: 5_000,
+    retryDelay: 500,
+  },
+  {
+    name: 'report.build',
+    durationMs: 1_000,
+    failurePercent: 0,
+    hangPercent: 0,
+    concurrencyLimit: 1,
+    requestsPerSecond: 2,
+    retryTimer: 5_000,
+    maxAttempts: 3,
+    timeout: 0,
+    retryDelay: 1_000,
+  },
+];
+
+function defaultConfig(): PlaygroundConfig {
+  return {
+    store: 'memory',
+    entrypoints: structuredClone(DEFAULT_ENTRYPOINTS),
+    worker: { batchSize: 100, maxConcurrentTasks: 16 },
+    schedules: [],
+    paused: false,
+  };
+}
+
+/** The saved configuration; `?store=` in the URL picks the store, `?reset` starts from defaults. */
+function loadConfig(): PlaygroundConfig {
+  const params = new URLSearchParams(location.search);
+  let config = defaultConfig();
+  if (!params.has('reset')) {
+    try {
+      const saved = localStorage.getItem(CONFIG_KEY);
+      if (saved) config = { ...config, ...(JSON.parse(saved) as PlaygroundConfig) };
+    } catch {
+      // a broken saved config: start from the defaults
+    }
+  }
+  const store = params.get('store');
+  if (store === 'memory' || store === 'durable' || store === 'indexeddb' || store === 'postgres') config.store = store;
+  return config;
+}
+
+let config = loadConfig();
+let lastEnqueue: EnqueueRequest | null = null;
+let worker: Worker | null = null;
+let engine: Comlink.Remote<EngineApi> | null = null;
+let generation = 0;
+let pgInfo: PostgresInfo = { available: false, driver: null, database: null, hint: null };
+let lastSnapshot: Snapshot | null = null;
+const timeline = new Timeline();
+
+function saveConfig(): void {
+  localStorage.setItem(CONFIG_KEY, JSON.stringify(config));
+  renderSnippet();
+}
+
+function notice(text: string | null, kind: 'info' | 'error' = 'info'): void {
+  const el = $('notice');
+  el.hidden = text === null;
+  el.textContent = text ?? '';
+  el.classList.toggle('error', kind === 'error');
+}
+
+// ---- the engine Worker ------------------------------------------------------------------------
+
+async function startEngine(): Promise<void> {
+  const gen = ++generation;
+  worker = new Worker(new URL('./engine/worker.ts', import.meta.url), { type: 'module', name: 'tideq-engine' });
+  engine = Comlink.wrap<EngineApi>(worker);
+  $('state').textContent = 'starting';
+  try {
+    const info = await engine.configure(config, location.origin);
+    if (gen !== generation) return;
+    $('store-label').textContent = info.label;
+    notice(null);
+  } catch (error) {
+    if (gen !== generation) return;
+    $('store-label').textContent = 'store unavailable';
+    notice(`Could not open the ${config.store} store: ${(error as Error).message}`, 'error');
+  }
+}
+
+async function applyConfig(): Promise<void> {
+  saveConfig();
+  if (!engine) return;
+  try {
+    const info = await engine.configure(config, location.origin);
+    $('store-label').textContent = info.label;
+    notice(null);
+  } catch (error) {
+    notice(`Could not apply the settings: ${(error as Error).message}`, 'error');
+  }
+}
+
+function killWorker(): void {
+  if (!worker) return;
+  const killedAt = Date.now();
+  const picked = lastSnapshot?.counts.picked ?? 0;
+  worker.terminate();
+  worker = null;
+  engine = null;
+  generation++;
+  timeline.kill(killedAt);
+  const retryTimer = Math.max(...config.entrypoints.map((e) => e.retryTimer));
+  notice(
+    config.store === 'memory'
+      ? 'Worker terminated. The WASM memory store lived inside it, so its jobs are gone: pick a durable store (durable memory, IndexedDB, PostgreSQL) to see recovery. A new worker starts with an empty queue.'
+      : `Worker terminated with ${picked} job(s) running. They stay "picked" in the ${config.store} store until their heartbeat is older than the retry timer (${retryTimer / 1000} s); then the new worker re-picks and runs them (attempt + 1, marked on the timeline).`,
+  );
+  setTimeout(() => {
+    timeline.mark(Date.now(), 'new worker');
+    void startEngine();
+  }, 500);
+}
+
+// ---- polling ----------------------------------------------------------------------------------
+
+let lastListVersion = -1;
+let lastListRefresh = 0;
+let lastLogSeq = -1;
+let lastDeadKey = '';
+let lastScheduleKey = '';
+
+async function poll(): Promise<void> {
+  const current = engine;
+  if (current && !document.hidden) {
+    try {
+      const snapshot = await current.snapshot();
+      if (current === engine) render(snapshot);
+    } catch {
+      // the Worker was killed or is restarting
+    }
+  }
+  setTimeout(poll, POLL_MS);
+}
+
+function render(s: Snapshot): void {
+  lastSnapshot = s;
+  const state = $('state');
+  state.textContent = s.state;
+  state.className = `pill ${s.state}`;
+  $('store-label').textContent = s.store.label + (s.store.durable ? '' : ' (not durable)');
+  if (s.error && s.state === 'error') notice(s.error, 'error');
+  renderCounts(s);
+  timeline.add(s.segments, s.slots);
+  renderCharts(s);
+  const lastSeq = s.log.at(-1)?.seq ?? 0;
+  if (lastSeq !== lastLogSeq) {
+    lastLogSeq = lastSeq;
+    renderLog(s.log);
+  }
+  const deadKey = `${s.deadLetters.total}:${s.deadLetters.jobs.map((j) => `${j.id}.${j.attempts}`).join(',')}`;
+  if (deadKey !== lastDeadKey) {
+    lastDeadKey = deadKey;
+    renderDead(s.deadLetters);
+  }
+  const scheduleKey = JSON.stringify(s.schedules) + Math.floor(Date.now() / 1000);
+  if (scheduleKey !== lastScheduleKey) {
+    lastScheduleKey = scheduleKey;
+    renderSchedules(s.schedules);
+  }
+  const now = Date.now();
+  if (s.indexVersion !== lastListVersion && now - lastListRefresh > 1_000) {
+    lastListVersion = s.indexVersion;
+    lastListRefresh = now;
+    void jobsList.refresh();
+    if (openDetailId !== null) void showDetail(openDetailId, false);
+  }
+}
+
+const COUNT_ORDER: { key: JobStatus | 'retried'; label: string; color: string }[] = [
+  { key: 'queued', label: 'queued', color: '#94a3b8' },
+  { key: 'picked', label: 'running (picked)', color: '#2f80ed' },
+  { key: 'successful', label: 'successful', color: '#1f9d55' },
+  { key: 'retried', label: 'retries', color: '#d98e04' },
+  { key: 'failed', label: 'dead letters', color: '#d23f3f' },
+  { key: 'exception', label: 'exception', color: '#8a3ffc' },
+  { key: 'canceled', label: 'canceled', color: '#6b7280' },
+  { key: 'deleted', label: 'deleted', color: '#6b7280' },
+];
+
+function renderCounts(s: Snapshot): void {
+  const root = $('counts');
+  if (root.childElementCount === 0) {
+    for (const c of COUNT_ORDER) {
+      const div = document.createElement('div');
+      div.style.borderLeftColor = c.color;
+      div.innerHTML = `<dt>${c.label}</dt><dd data-count="${c.key}">0</dd>`;
+      root.append(div);
+    }
+  }
+  for (const c of COUNT_ORDER) {
+    const value = c.key === 'retried' ? s.retried : s.counts[c.key];
+    const dd = root.querySelector<HTMLElement>(`[data-count="${c.key}"]`)!;
+    const text = value.toLocaleString('en-US');
+    if (dd.textContent !== text) dd.textContent = text;
+  }
+}
+
+let lastChartDraw = 0;
+function renderCharts(s: Snapshot): void {
+  const now = Date.now();
+  // Throttled: at most ~3 redraws a second whatever the job rate.
+  if (now - lastChartDraw < 300) return;
+  lastChartDraw = now;
+  const points = s.series.slice(-60);
+  drawLines(
+    $('throughput') as HTMLCanvasElement,
+    [
+      { label: 'successful', color: '#1f9d55', values: seriesOf(points, 'successful') },
+      { label: 'retried', color: '#d98e04', values: seriesOf(points, 'retried') },
+      { label: 'dead letters', color: '#d23f3f', values: seriesOf(points, 'failed') },
+      { label: 'enqueued', color: '#94a3b8', values: seriesOf(points, 'enqueued') },
+    ],
+    'Nothing finished in the last minute.',
+  );
+  drawLines(
+    $('latency') as HTMLCanvasElement,
+    [
+      { label: 'run p50', color: '#2f80ed', values: seriesOf(points, 'runP50') },
+      { label: 'run p95', color: '#0b3d91', values: seriesOf(points, 'runP95') },
+      { label: 'wait p50', color: '#d98e04', values: seriesOf(points, 'waitP50') },
+      { label: 'wait p95', color: '#8a5a00', values: seriesOf(points, 'waitP95') },
+    ],
+    'No run finished in the last minute.',
+  );
+  const last = points.at(-1);
+  if (last) {
+    $('throughput-legend').innerHTML = legend([
+      ['#1f9d55', `successful ${formatShort(last.successful)}/s`],
+      ['#d98e04', `retried ${formatShort(last.retried)}/s`],
+      ['#d23f3f', `dead ${formatShort(last.failed)}/s`],
+      ['#94a3b8', `enqueued ${formatShort(last.enqueued)}/s`],
+    ]);
+    $('latency-legend').innerHTML = legend([
+      ['#2f80ed', `run p50 ${formatShort(last.runP50)} ms`],
+      ['#0b3d91', `run p95 ${formatShort(last.runP95)} ms`],
+      ['#d98e04', `wait p50 ${formatShort(last.waitP50)} ms`],
+      ['#8a5a00', `wait p95 ${formatShort(last.waitP95)} ms`],
+    ]);
+  }
+}
+
+function legend(items: [string, string][]): string {
+  return items.map(([color, text]) => `<span><i class="swatch" style="background:${color}"></i>${text}</span>`).join('');
+}
+
+const time = (ms: number | null) => (ms === null ? '—' : new Date(ms).toLocaleTimeString('en-GB'));
+
+function el<K extends keyof HTMLElementTagNameMap>(tag: K, text?: string, cls?: string): HTMLElementTagNameMap[K] {
+  const e = document.createElement(tag);
+  if (text !== undefined) e.textContent = text;
+  if (cls) e.className = cls;
+  return e;
+}
+
+function renderLog(events: JobEvent[]): void {
+  const root = $('log');
+  if (events.length === 0) {
+    root.replaceChildren(el('li', 'No events yet: every enqueue, pick, retry and completion appears here.', 'empty-state'));
+    return;
+  }
+  const items = events
+    .slice(-60)
+    .reverse()
+    .map((e) => {
+      const li = el('li');
+      li.append(
+        el('span', time(e.at)),
+        el('span', e.kind, `k-${e.kind}`),
+        el('span', `#${e.jobId}`, 'mono'),
+        el('span', `${e.entrypoint}${e.error ? `: ${e.error}` : ''}`, 'opt'),
+      );
+      return li;
+    });
+  root.replaceChildren(...items);
+}
+
+function renderDead(dead: { total: number; jobs: Job[] }): void {
+  const root = $('dead');
+  ($('requeue-all') as HTMLButtonElement).disabled = dead.total === 0;
+  if (dead.total === 0) {
+    root.replaceChildren(el('p', 'No dead letters. Jobs land here after their last attempt fails.', 'empty-state'));
+    return;
+  }
+  const table = el('table');
+  const head = el('tr');
+  for (const h of ['job', 'entrypoint', 'attempts', 'last error', '']) head.append(el('th', h));
+  table.append(head);
+  for (const job of dead.jobs) {
+    const tr = el('tr');
+    const open = el('button', `#${job.id}`);
+    open.type = 'button';
+    open.setAttribute('aria-label', `open job ${job.id}`);
+    open.addEventListener('click', () => void showDetail(job.id, true));
+    const requeue = el('button', 'Requeue');
+    requeue.type = 'button';
+    requeue.setAttribute('aria-label', `requeue job ${job.id}`);
+    requeue.addEventListener('click', () => void engine?.requeue([job.id]));
+    const tdOpen = el('td');
+    tdOpen.append(open);
+    const tdAct = el('td');
+    tdAct.append(requeue);
+    tr.append(tdOpen, el('td', job.entrypoint), el('td', String(job.attempts)), el('td', job.lastError ?? '', 'err'), tdAct);
+    tr.querySelector('.err')!.setAttribute('title', job.lastError ?? '');
+    table.append(tr);
+  }
+  const caption = el('caption', `${dead.total.toLocaleString('en-US')} dead letter(s)${dead.total > dead.jobs.length ? `, the first ${dead.jobs.length} shown` : ''}`);
+  caption.className = 'hint';
+  table.prepend(caption);
+  root.replaceChildren(table);
+}
+
+function renderSchedules(schedules: Schedule[]): void {
+  const root = $('schedules');
+  if (config.schedules.length === 0) {
+    root.replaceChildren(el('p', 'No schedules. Add one above: each tick enqueues jobs.', 'empty-state'));
+    return;
+  }
+  const byName = new Map(schedules.map((s) => [s.name, s]));
+  const table = el('table');
+  const head = el('tr');
+  for (const h of ['name', 'cron', 'next run', 'last run', '']) head.append(el('th', h));
+  table.append(head);
+  for (const s of config.schedules) {
+    const stored = byName.get(s.name);
+    const tr = el('tr');
+    const remove = el('button', 'Remove');
+    remove.type = 'button';
+    remove.setAttribute('aria-label', `remove schedule ${s.name}`);
+    remove.addEventListener('click', () => {
+      config.schedules = config.schedules.filter((x) => x.name !== s.name);
+      lastScheduleKey = '';
+      void applyConfig();
+    });
+    const td = el('td');
+    td.append(remove);
+    tr.append(
+      el('td', `${s.name} → ${s.jobsPerTick} × ${s.entrypoint}`),
+      el('td', s.expression, 'mono'),
+      el('td', stored ? time(stored.nextRunAt) : 'registering…'),
+      el('td', time(stored?.lastRunAt ?? null)),
+      td,
+    );
+    table.append(tr);
+  }
+  root.replaceChildren(table);
+}
+
+// ---- job detail -------------------------------------------------------------------------------
+
+let openDetailId: number | null = null;
+
+function decodePayload(bytes: Uint8Array | null): string {
+  if (!bytes || bytes.length === 0) return '(no payload)';
+  try {
+    const text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    const value = JSON.parse(text) as unknown;
+    const json = JSON.stringify(value, null, 2);
+    return json.length > 4_000 ? `${json.slice(0, 4_000)}… (${bytes.length} bytes, JSON)` : json;
+  } catch {
+    const hex = [...bytes.subarray(0, 512)].map((b) => b.toString(16).padStart(2, '0')).join(' ');
+    return `hex (${bytes.length} bytes): ${hex}${bytes.length > 512 ? ' …' : ''}`;
+  }
+}
+
+async function showDetail(id: number, focus: boolean): Promise<void> {
+  if (!engine) return;
+  openDetailId = id;
+  let detail: JobDetail;
+  try {
+    detail = await engine.detail(id);
+  } catch {
+    return;
+  }
+  const panel = $('detail-panel');
+  panel.hidden = false;
+  $('detail-h').textContent = `Job #${id}`;
+  const root = $('detail');
+  const job = detail.job;
+  const dl = el('dl', undefined, 'detail-grid');
+  const add = (k: string, v: string) => dl.append(el('dt', k), el('dd', v));
+  add('status', detail.status ?? 'unknown');
+  if (job) {
+    add('entrypoint', job.entrypoint);
+    add('priority', String(job.priority));
+    add('attempts', String(job.attempts));
+    add('created', time(job.created));
+    add('due (executeAfter)', time(job.executeAfter));
+    add('held by', job.queueManagerId ?? '—');
+    add('heartbeat', time(job.heartbeat));
+    add('dedupe key', job.dedupeKey ?? '—');
+    add('headers', job.headers ? JSON.stringify(job.headers) : '—');
+    add('last error', job.lastError ?? '—');
+  } else {
+    add('payload', 'the job has left the store (terminal): only its events remain');
+  }
+  const nodes: HTMLElement[] = [dl];
+  if (job) {
+    nodes.push(el('h3', 'Payload'), el('pre', decodePayload(job.payload), 'payload'));
+    const actions = el('div');
+    actions.className = 'row';
+    if (job.status !== 'failed') {
+      const cancel = el('button', 'Cancel job');
+      cancel.type = 'button';
+      cancel.addEventListener('click', async () => {
+        await engine?.cancel([id]);
+        void showDetail(id, false);
+      });
+      actions.append(cancel);
+    } else {
+      const requeue = el('button', 'Requeue');
+      requeue.type = 'button';
+      requeue.addEventListener('click', async () => {
+        await engine?.requeue([id]);
+        void showDetail(id, false);
+      });
+      actions.append(requeue);
+    }
+    nodes.push(actions);
+  }
+  nodes.push(el('h3', 'Events'));
+  if (detail.events.length === 0) nodes.push(el('p', 'No events of this job in the recent log.', 'empty-state'));
+  else {
+    const ol = el('ol', undefined, 'log');
+    for (const e of detail.events) {
+      const li = el('li');
+      li.append(
+        el('span', time(e.at)),
+        el('span', e.kind, `k-${e.kind}`),
+        el('span', e.status),
+        el('span', `${e.queueManagerId ?? ''}${e.error ? ` ${e.error}` : ''}`, 'opt'),
+      );
+      ol.append(li);
+    }
+    nodes.push(ol);
+  }
+  root.replaceChildren(...nodes);
+  if (focus) $('detail-close').focus();
+}
+
+// ---- controls ---------------------------------------------------------------------------------
+
+const ENTRYPOINT_FIELDS: { key: keyof EntrypointConfig; label: string; max: number }[] = [
+  { key: 'durationMs', label: 'Duration (ms)', max: 600_000 },
+  { key: 'failurePercent', label: 'Failure rate (%)', max: 100 },
+  { key: 'hangPercent', label: 'Hang rate (%)', max: 100 },
+  { key: 'concurrencyLimit', label: 'Concurrency limit (0 = none)', max: 10_000 },
+  { key: 'requestsPerSecond', label: 'Rate limit (jobs/s, 0 = none)', max: 1_000_000 },
+  { key: 'retryTimer', label: 'Retry timer (ms)', max: 3_600_000 },
+  { key: 'maxAttempts', label: 'Max attempts', max: 100 },
+  { key: 'timeout', label: 'Timeout (ms, 0 = none)', max: 3_600_000 },
+  { key: 'retryDelay', label: 'Retry backoff (ms)', max: 600_000 },
+];
+
+function buildControls(): void {
+  const fields = $('entrypoint-fields');
+  for (const ep of config.entrypoints) {
+    const fs = el('fieldset', undefined, 'fields');
+    fs.append(el('legend', ep.name));
+    for (const f of ENTRYPOINT_FIELDS) {
+      const label = el('label', f.label);
+      const input = el('input');
+      input.type = 'number';
+      input.min = '0';
+      input.max = String(f.max);
+      input.value = String(ep[f.key]);
+      input.name = `${ep.name}:${f.key}`;
+      input.addEventListener('change', () => {
+        const value = Number(input.value);
+        if (!input.checkValidity() || !Number.isFinite(value)) {
+          input.reportValidity();
+          return;
+        }
+        (ep as unknown as Record<string, number>)[f.key] = f.key === 'maxAttempts' ? Math.max(1, value) : value;
+        void applyConfig();
+      });
+      label.append(input);
+      fs.append(label);
+    }
+    fields.append(fs);
+  }
+  const handlers = $<HTMLFormElement>('handlers-form');
+  for (const key of ['batchSize', 'maxConcurrentTasks'] as const) {
+    const input = handlers.elements.namedItem(key) as HTMLInputElement;
+    input.value = String(config.worker[key]);
+    input.addEventListener('change', () => {
+      if (!input.checkValidity()) return input.reportValidity() as unknown as void;
+      config.worker[key] = Math.max(1, Number(input.value));
+      void applyConfig();
+    });
+  }
+  handlers.addEventListener('submit', (e) => e.preventDefault());
+
+  for (const id of ['enqueue-entrypoint', 'schedule-entrypoint', 'filter-entrypoint']) {
+    const select = $<HTMLSelectElement>(id);
+    for (const ep of config.entrypoints) select.append(new Option(ep.name, ep.name));
+  }
+
+  const store = $<HTMLSelectElement>('store');
+  store.value = config.store;
+  store.addEventListener('change', () => {
+    config.store = store.value as StoreKind;
+    timeline.mark(Date.now(), `store: ${config.store}`);
+    void applyConfig();
+  });
+
+  const pause = $<HTMLButtonElement>('pause');
+  const syncPause = () => {
+    pause.textContent = config.paused ? 'Resume' : 'Pause';
+    pause.setAttribute('aria-pressed', String(config.paused));
+  };
+  syncPause();
+  pause.addEventListener('click', () => {
+    config.paused = !config.paused;
+    syncPause();
+    void applyConfig();
+  });
+  $('kill').addEventListener('click', killWorker);
+  $('clear').addEventListener('click', async () => {
+    const n = await engine?.clear();
+    notice(`Deleted ${n ?? 0} job(s) from the store.`);
+  });
+  $('requeue-all').addEventListener('click', async () => {
+    const n = await engine?.requeue();
+    notice(`Requeued ${n ?? 0} dead letter(s).`);
+  });
+
+  const form = $<HTMLFormElement>('enqueue-form');
+  const enqueue = async (count?: number) => {
+    if (!form.reportValidity() || !engine) return;
+    const data = new FormData(form);
+    const request: EnqueueRequest = {
+      entrypoint: String(data.get('entrypoint')),
+      count: count ?? Number(data.get('count')),
+      priority: Number(data.get('priority')),
+      delayMs: Number(data.get('delayMs')),
+      dedupeKey: String(data.get('dedupeKey') ?? ''),
+      payloadBytes: Number(data.get('payloadBytes')),
+    };
+    $('enqueue-result').textContent = `enqueueing ${request.count.toLocaleString('en-US')}…`;
+    try {
+      const result = await engine.enqueue(request);
+      lastEnqueue = request;
+      renderSnippet();
+      $('enqueue-result').textContent =
+        `stored ${result.stored.toLocaleString('en-US')}` +
+        (result.skipped > 0 ? `, skipped ${result.skipped.toLocaleString('en-US')} (dedupe key already held)` : '');
+    } catch (error) {
+      $('enqueue-result').textContent = `rejected: ${(error as Error).message}`;
+    }
+  };
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    void enqueue();
+  });
+  $('enqueue-100k').addEventListener('click', () => void enqueue(100_000));
+
+  const scheduleForm = $<HTMLFormElement>('schedule-form');
+  scheduleForm.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const data = new FormData(scheduleForm);
+    const name = String(data.get('name'));
+    config.schedules = [
+      ...config.schedules.filter((s) => s.name !== name),
+      {
+        name,
+        expression: String(data.get('expression')).trim(),
+        entrypoint: String(data.get('entrypoint')),
+        jobsPerTick: Math.max(1, Number(data.get('jobsPerTick'))),
+      },
+    ];
+    lastScheduleKey = '';
+    void applyConfig();
+  });
+
+  const filterForm = $<HTMLFormElement>('jobs-filter');
+  let filterTimer: ReturnType<typeof setTimeout> | undefined;
+  const applyFilter = () => {
+    const data = new FormData(filterForm);
+    jobsList.setFilter({
+      status: String(data.get('status')) as JobFilter['status'],
+      entrypoint: String(data.get('entrypoint')),
+      text: String(data.get('text') ?? ''),
+    });
+  };
+  filterForm.addEventListener('input', () => {
+    clearTimeout(filterTimer);
+    filterTimer = setTimeout(applyFilter, 250);
+  });
+  filterForm.addEventListener('submit', (e) => {
+    e.preventDefault();
+    applyFilter();
+  });
+
+  $('detail-close').addEventListener('click', () => {
+    $('detail-panel').hidden = true;
+    openDetailId = null;
+  });
+  $('copy-code').addEventListener('click', async () => {
+    try {
+      await navigator.clipboard.writeText($('code').textContent ?? '');
+      notice('Code copied.');
+    } catch {
+      notice('Select the code and copy it (the clipboard is not available here).');
+    }
+  });
+  $('timeline-legend').innerHTML = legend(Object.values(OUTCOME_STYLE).map((s) => [s.color, s.label]));
+}
+
+function renderSnippet(): void {
+  $('code').textContent = snippet(config, lastEnqueue, pgInfo.driver);
+}
+
+const jobsList = new JobsList(
+  $('jobs-list'),
+  async (filter, offset, limit) => {
+    if (!engine) throw new Error('no engine');
+    return engine.listJobs(filter, offset, limit);
+  },
+  (id) => void showDetail(id, true),
+  (page) => {
+    $('jobs-total').textContent = `${page.total.toLocaleString('en-US')} job(s)${page.truncated ? ' (payload search looked at the newest 20,000)' : ''}`;
+  },
+);
+
+async function main(): Promise<void> {
+  buildControls();
+  renderSnippet();
+  try {
+    pgInfo = (await (await fetch('/api/pg/info')).json()) as PostgresInfo;
+  } catch {
+    // a static host without the dev server's API
+  }
+  const pgOption = $<HTMLSelectElement>('store').querySelector<HTMLOptionElement>('option[value="postgres"]')!;
+  if (pgInfo.available) pgOption.textContent = `PostgreSQL (${pgInfo.driver})`;
+  else {
+    pgOption.disabled = true;
+    pgOption.textContent = 'PostgreSQL (start with ./run start --postgres)';
+    if (config.store === 'postgres') config.store = 'memory';
+  }
+  renderSnippet();
+  // The timeline redraws on its own clock (4 per second), independent of the job rate.
+  setInterval(() => {
+    if (!document.hidden) timeline.draw($('timeline') as HTMLCanvasElement);
+  }, 250);
+  await startEngine();
+  void poll();
+  (globalThis as { tideqPlayground?: unknown }).tideqPlayground = {
+    snapshot: () => lastSnapshot,
+    config: () => config,
+  };
+}
+
+void main();

@@ -1,0 +1,221 @@
+/**
+ * Hand-drawn canvas charts: the slot timeline and the two line charts. Each draw is bounded
+ * (the timeline merges runs that fall on the same pixel), and callers throttle how often they draw.
+ */
+import { OUTCOME, type OutcomeCode, SEGMENT_FIELDS, type SeriesPoint } from '../protocol.ts';
+
+export const OUTCOME_STYLE: Record<OutcomeCode, { label: string; color: string }> = {
+  [OUTCOME.running]: { label: 'running', color: '#2f80ed' },
+  [OUTCOME.successful]: { label: 'successful', color: '#1f9d55' },
+  [OUTCOME.retry]: { label: 'failed, retried', color: '#d98e04' },
+  [OUTCOME.failed]: { label: 'dead letter', color: '#d23f3f' },
+  [OUTCOME.exception]: { label: 'exception', color: '#8a3ffc' },
+  [OUTCOME.cancelled]: { label: 'cancelled', color: '#6b7280' },
+  [OUTCOME.timeout]: { label: 'timed out', color: '#b4491b' },
+  [OUTCOME.killed]: { label: 'worker killed', color: '#111827' },
+};
+
+/** Sizes a canvas's backing store to its CSS width (device pixels) and returns a 2D context. */
+function prepare(canvas: HTMLCanvasElement): { ctx: CanvasRenderingContext2D; w: number; h: number } {
+  const ratio = Math.min(2, window.devicePixelRatio || 1);
+  const w = Math.max(100, canvas.clientWidth);
+  const h = Number(canvas.getAttribute('height')) || 160;
+  if (canvas.width !== Math.round(w * ratio)) {
+    canvas.width = Math.round(w * ratio);
+    canvas.height = Math.round(h * ratio);
+    canvas.style.height = `${h}px`;
+  }
+  const ctx = canvas.getContext('2d')!;
+  ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+  ctx.clearRect(0, 0, w, h);
+  return { ctx, w, h };
+}
+
+function emptyText(ctx: CanvasRenderingContext2D, w: number, h: number, text: string): void {
+  ctx.fillStyle = '#5b6470';
+  ctx.font = '13px system-ui, sans-serif';
+  ctx.textAlign = 'center';
+  ctx.fillText(text, w / 2, h / 2);
+  ctx.textAlign = 'start';
+}
+
+/**
+ * Keeps the segments of the last `windowMs` (closed ones accumulate; running ones are replaced by
+ * each snapshot) and draws them, one row per slot.
+ */
+export class Timeline {
+  readonly windowMs = 20_000;
+  #chunks: { end: number; data: Float64Array }[] = [];
+  #running = new Float64Array(0);
+  #slots = 0;
+  #markers: { at: number; label: string }[] = [];
+
+  add(segments: Float64Array, slots: number): void {
+    const closed: number[] = [];
+    const running: number[] = [];
+    let end = 0;
+    for (let i = 0; i < segments.length; i += SEGMENT_FIELDS) {
+      const target = segments[i + 3] === OUTCOME.running ? running : closed;
+      for (let f = 0; f < SEGMENT_FIELDS; f++) target.push(segments[i + f]!);
+      end = Math.max(end, segments[i + 2]!);
+    }
+    if (closed.length > 0) this.#chunks.push({ end, data: Float64Array.from(closed) });
+    this.#running = Float64Array.from(running);
+    this.#slots = slots;
+    const oldest = Date.now() - this.windowMs - 1_000;
+    while (this.#chunks.length > 0 && this.#chunks[0]!.end < oldest) this.#chunks.shift();
+  }
+
+  /** The worker died: its running segments end now, marked killed. */
+  kill(at: number): void {
+    const data = Float64Array.from(this.#running);
+    for (let i = 0; i < data.length; i += SEGMENT_FIELDS) {
+      data[i + 2] = at;
+      data[i + 3] = OUTCOME.killed;
+    }
+    if (data.length > 0) this.#chunks.push({ end: at, data });
+    this.#running = new Float64Array(0);
+    this.mark(at, 'worker killed');
+  }
+
+  mark(at: number, label: string): void {
+    this.#markers.push({ at, label });
+    if (this.#markers.length > 20) this.#markers.shift();
+  }
+
+  draw(canvas: HTMLCanvasElement): void {
+    const { ctx, w, h } = prepare(canvas);
+    const now = Date.now();
+    const from = now - this.windowMs;
+    const axis = 16;
+    const plotH = h - axis;
+    const slots = Math.max(1, this.#slots);
+    const rowH = plotH / slots;
+    const scale = w / this.windowMs;
+    // grid: one line per 5 s
+    ctx.fillStyle = '#5b6470';
+    ctx.font = '11px system-ui, sans-serif';
+    for (let s = 0; s <= this.windowMs; s += 5_000) {
+      const x = w - s * scale;
+      ctx.fillRect(x, plotH, 1, 4);
+      ctx.fillText(s === 0 ? 'now' : `-${s / 1000}s`, Math.min(x + 2, w - 26), h - 3);
+    }
+    let drawn = 0;
+    const draw = (data: Float64Array) => {
+      // Merge consecutive runs of one slot and colour that land on the same pixels.
+      let lastRow = -1;
+      let lastColor = -1;
+      let runX0 = 0;
+      let runX1 = -1;
+      const flush = () => {
+        if (runX1 >= runX0 && lastRow >= 0) {
+          ctx.fillStyle = OUTCOME_STYLE[lastColor as OutcomeCode].color;
+          ctx.fillRect(runX0, lastRow * rowH + (rowH > 4 ? 1 : 0), runX1 - runX0, Math.max(1, rowH - (rowH > 4 ? 2 : 0)));
+        }
+      };
+      for (let i = 0; i < data.length; i += SEGMENT_FIELDS) {
+        const end = data[i + 2]!;
+        if (end < from) continue;
+        const slot = data[i]!;
+        if (slot >= slots) continue;
+        const outcome = data[i + 3]!;
+        const x0 = Math.max(0, Math.floor((data[i + 1]! - from) * scale));
+        const x1 = Math.max(x0 + 1, Math.ceil((end - from) * scale) - (rowH > 4 ? 1 : 0));
+        if (slot === lastRow && outcome === lastColor && x0 <= runX1) {
+          runX1 = Math.max(runX1, x1);
+        } else {
+          flush();
+          lastRow = slot;
+          lastColor = outcome;
+          runX0 = x0;
+          runX1 = x1;
+        }
+        // Retries and re-picks: a dark top edge.
+        if (data[i + 4]! > 1 && rowH > 4) {
+          ctx.fillStyle = '#1b1f24';
+          ctx.fillRect(x0, slot * rowH + 1, Math.max(2, x1 - x0), 2);
+        }
+        drawn++;
+      }
+      flush();
+    };
+    for (const chunk of this.#chunks) if (chunk.end >= from) draw(chunk.data);
+    draw(this.#running);
+    for (const m of this.#markers) {
+      if (m.at < from) continue;
+      const x = (m.at - from) * scale;
+      ctx.fillStyle = '#111827';
+      ctx.fillRect(x, 0, 2, plotH);
+      ctx.fillText(m.label, Math.min(x + 4, w - 90), 12);
+    }
+    if (drawn === 0 && this.#markers.every((m) => m.at < from)) {
+      emptyText(ctx, w, plotH, 'No job has run in the last 20 s: enqueue some on the left.');
+    }
+  }
+}
+
+export interface LineSeries {
+  label: string;
+  color: string;
+  values: number[];
+}
+
+/** A line chart over the per-second series (x: seconds ago). */
+export function drawLines(canvas: HTMLCanvasElement, series: LineSeries[], empty: string, unit = ''): void {
+  const { ctx, w, h } = prepare(canvas);
+  const left = 44;
+  const bottom = 16;
+  const plotW = w - left - 4;
+  const plotH = h - bottom - 6;
+  const n = Math.max(...series.map((s) => s.values.length), 2);
+  let max = 0;
+  for (const s of series) for (const v of s.values) if (v > max) max = v;
+  if (max === 0) {
+    emptyText(ctx, w, h, empty);
+    return;
+  }
+  const niceMax = niceCeil(max);
+  ctx.font = '11px system-ui, sans-serif';
+  ctx.fillStyle = '#5b6470';
+  ctx.strokeStyle = '#e5e8ec';
+  ctx.lineWidth = 1;
+  for (let i = 0; i <= 4; i++) {
+    const y = 6 + plotH - (plotH * i) / 4;
+    ctx.beginPath();
+    ctx.moveTo(left, y);
+    ctx.lineTo(w - 4, y);
+    ctx.stroke();
+    ctx.fillText(formatShort((niceMax * i) / 4) + unit, 2, y + 4);
+  }
+  ctx.fillText(`-${n}s`, left, h - 3);
+  ctx.fillText('now', w - 26, h - 3);
+  for (const s of series) {
+    ctx.strokeStyle = s.color;
+    ctx.lineWidth = 2;
+    ctx.beginPath();
+    s.values.forEach((v, i) => {
+      const x = left + (plotW * i) / (n - 1);
+      const y = 6 + plotH - (plotH * v) / niceMax;
+      if (i === 0) ctx.moveTo(x, y);
+      else ctx.lineTo(x, y);
+    });
+    ctx.stroke();
+  }
+}
+
+function niceCeil(value: number): number {
+  const p = 10 ** Math.floor(Math.log10(value));
+  for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= value) return m * p;
+  return 10 * p;
+}
+
+export function formatShort(value: number): string {
+  if (value >= 1_000_000) return `${(value / 1_000_000).toFixed(1)}M`;
+  if (value >= 10_000) return `${Math.round(value / 1000)}k`;
+  if (value >= 1_000) return `${(value / 1000).toFixed(1)}k`;
+  return String(Math.round(value * 10) / 10);
+}
+
+export function seriesOf(points: SeriesPoint[], key: keyof SeriesPoint): number[] {
+  return points.map((p) => p[key] as number);
+}
