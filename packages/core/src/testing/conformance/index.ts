@@ -7,6 +7,7 @@ import { concurrencyScenarios } from './concurrency.js';
 import { dequeueScenarios } from './dequeue.js';
 import { enqueueScenarios } from './enqueue.js';
 import { eventScenarios } from './events.js';
+import { fencingScenarios } from './fencing.js';
 import { type ConformanceOptions, type RepositoryFactory, resolveOptions } from './harness.js';
 import { invalidInputScenarios } from './invalid-input.js';
 import { lifecycleScenarios } from './lifecycle.js';
@@ -42,6 +43,7 @@ export function defineConformanceSuite(
     payloadScenarios(factory, resolved);
     dequeueScenarios(factory, resolved);
     lifecycleScenarios(factory, resolved);
+    fencingScenarios(factory, resolved);
     readScenarios(factory, resolved);
     scheduleScenarios(factory, resolved);
     concurrencyScenarios(factory, resolved);
