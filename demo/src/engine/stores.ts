@@ -7,7 +7,6 @@
  * - postgres: the dev server's queue on PostgreSQL over Neon's driver (remote-queue.ts).
  */
 import { createMemoryQueue, type QueueRepository, type WasmQueueRepository } from '@tideq/core';
-import * as web from '@tideq/web';
 import { openDB } from 'idb';
 import type { StoreInfo, StoreKind } from '../protocol.ts';
 import { createRemotePostgresQueue } from './remote-queue.ts';
@@ -22,10 +21,10 @@ export interface OpenStore {
 export const DB_NAMES = { durable: 'tideq-playground-durable', indexeddb: 'tideq-playground' } as const;
 
 type Factory = (options: Record<string, unknown>) => Promise<QueueRepository>;
-/** An export of @tideq/web, if this build of it has it. */
+/** @tideq/web's store factories; filled in once the package has them (see the report). */
+const web: Record<string, Factory | undefined> = {};
 function webExport(name: string): Factory | null {
-  const value = (web as Record<string, unknown>)[name];
-  return typeof value === 'function' ? (value as Factory) : null;
+  return web[name] ?? null;
 }
 
 /**
