@@ -62,6 +62,7 @@ import {
   validateStatisticsOptions,
   validateSubscribeOptions,
 } from '@tideq/core/adapter';
+import { packPayloads, toBytes } from './bytea.js';
 import type { SqlDriver, Unlisten } from './driver.js';
 import { isStorageUnavailable } from './errors.js';
 import * as migrate from './migrate.js';
@@ -90,28 +91,6 @@ export interface PostgresQueueOptions {
 }
 
 const STATUS_ORDER: Record<string, number> = { queued: 0, picked: 1, failed: 2 };
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
-
-function toHex(bytes: Uint8Array): string {
-  let out = '';
-  for (let i = 0; i < bytes.length; i++) out += HEX[bytes[i]!];
-  return out;
-}
-
-function fromHex(hex: string): Uint8Array {
-  const out = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(hex.slice(i * 2, i * 2 + 2), 16);
-  return out;
-}
-
-/** bytea as the drivers return it (Buffer, Uint8Array or '\x..' text), as a plain Uint8Array copy. */
-function toBytes(value: unknown): Uint8Array | null {
-  if (value === null || value === undefined) return null;
-  if (value instanceof Uint8Array) return new Uint8Array(value);
-  if (typeof value === 'string' && value.startsWith('\\x')) return fromHex(value.slice(2));
-  throw new TypeError(`unexpected bytea value from the driver: ${typeof value}`);
-}
-
 const jsonOrNull = (value: unknown): string | null =>
   value === null || value === undefined ? null : JSON.stringify(value);
 const parseOrNull = <T>(value: unknown): T | null =>
@@ -354,9 +333,11 @@ export class PostgresQueueRepository implements QueueRepository {
       const { onConflict } = validateEnqueueOptions(options);
       const valid = validateNewJobs(jobs, this.#limits, onConflict);
       if (valid.length === 0) return [];
+      // Payload bytes as one binary parameter ($10), never as per-byte hex text (bytea.ts).
+      const payloads = packPayloads(valid.map((j) => j.payload));
       const params = [
         valid.map((j) => j.entrypoint),
-        valid.map((j) => (j.payload === null ? null : toHex(j.payload))),
+        payloads.lengths,
         valid.map((j) => j.priority),
         valid.map((j) => j.executeAfter),
         valid.map((j) => jsonOrNull(j.dedupeKey)),
@@ -364,6 +345,7 @@ export class PostgresQueueRepository implements QueueRepository {
         now,
         onConflict === 'skip',
         this.channel,
+        payloads.blob,
       ];
       for (let attempt = 0; ; attempt++) {
         let rows: Record<string, unknown>[];

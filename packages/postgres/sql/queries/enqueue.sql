@@ -1,10 +1,12 @@
--- enqueue: $1 entrypoints, $2 payloads (hex or null), $3 priorities, $4 executeAfter (null = now),
--- $5 dedupe keys (JSON string literals or null), $6 headers (JSON text or null), $7 now,
--- $8 skip conflicts, $9 notify channel. One row per input position, in input order.
+-- enqueue: $1 entrypoints, $2 payload lengths in bytes (null = no payload), $3 priorities,
+-- $4 executeAfter (null = now), $5 dedupe keys (JSON string literals or null), $6 headers (JSON
+-- text or null), $7 now, $8 skip conflicts, $9 notify channel, $10 the payloads' bytes back to back
+-- (one binary bytea: no per-payload text encoding). One row per input position, in input order.
 WITH input AS (
-  SELECT t.ord, t.e, t.p, t.pr, t.ea, t.dk, t.h
-    FROM unnest($1::text[], $2::text[], $3::integer[], $4::bigint[], $5::text[], $6::text[])
-         WITH ORDINALITY AS t(e, p, pr, ea, dk, h, ord)
+  SELECT t.ord, t.e, t.pl, t.pr, t.ea, t.dk, t.h,
+         sum(coalesce(t.pl, 0)) OVER (ORDER BY t.ord) - coalesce(t.pl, 0) AS po
+    FROM unnest($1::text[], $2::integer[], $3::integer[], $4::bigint[], $5::text[], $6::text[])
+         WITH ORDINALITY AS t(e, pl, pr, ea, dk, h, ord)
 ), marked AS (
   SELECT i.*,
          i.dk IS NOT NULL AND (
@@ -32,7 +34,7 @@ WITH input AS (
   INSERT INTO :TIDEQ_SCHEMA.:TIDEQ_PREFIXjobs
          (id, entrypoint, payload, priority, execute_after, dedupe_key, headers, status, attempts,
           heartbeat, created, updated, queue_manager_id, last_error)
-  SELECT st.base_id + k.rn, k.e, decode(k.p, 'hex'), k.pr, coalesce(k.ea, $7::bigint), k.dk, k.h, 'queued', 0,
+  SELECT st.base_id + k.rn, k.e, CASE WHEN k.pl IS NULL THEN NULL ELSE substring($10::bytea FROM (k.po + 1)::integer FOR k.pl) END, k.pr, coalesce(k.ea, $7::bigint), k.dk, k.h, 'queued', 0,
          $7::bigint, $7::bigint, $7::bigint, NULL, NULL
     FROM keep k, st
   RETURNING id
