@@ -1,0 +1,8 @@
+/**
+ * @module
+ * The worker side of @tideq/web: `hostQueue()` runs the queue where the handlers live.
+ */
+
+export { installErrorHandlers } from './facade/errors.js';
+export type { HostInfo, HostState, HostStats } from './facade/protocol.js';
+export { type HostQueueOptions, hostQueue, type QueueHost } from './host/host.js';
