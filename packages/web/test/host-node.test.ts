@@ -1,0 +1,86 @@
+import { Worker } from 'node:worker_threads';
+import { DuplicateJobError, InvalidArgumentError, type JobEvent, StorageUnavailableError } from '@tideq/core';
+import { connectQueue } from '@tideq/web';
+import { afterEach, describe, expect, it } from 'vitest';
+import { codecs } from './fixtures/facade-node/codecs.ts';
+import type { NodeQueue } from './fixtures/facade-node/worker.ts';
+
+// The same host and facade over a Node worker_threads Worker (Comlink's node adapter): a server
+// keeps the WASM queue off its request thread the same way a page does.
+const workers: Worker[] = [];
+
+function start(): Worker {
+  const worker = new Worker(new URL('./fixtures/facade-node/worker.ts', import.meta.url), {
+    execArgv: ['--import', 'tsx', '--conditions=source'],
+  });
+  workers.push(worker);
+  return worker;
+}
+
+afterEach(async () => {
+  for (const w of workers.splice(0)) await w.terminate();
+});
+
+describe('hostQueue + connectQueue over Node worker_threads', () => {
+  it('enqueues a packed batch, runs it, reports events and stats', async () => {
+    const queue = connectQueue<NodeQueue>(start(), { codecs });
+    const events: JobEvent[] = [];
+    const unsubscribe = await queue.subscribe((batch) => events.push(...batch), { kinds: ['completed'] });
+    const jobs = Array.from({ length: 500 }, (_, i) => ({
+      entrypoint: 'add' as const,
+      payload: { a: i, b: i },
+    }));
+    const ids = (await queue.enqueueMany(jobs)) as number[];
+    expect(ids).toHaveLength(500);
+    expect(await queue.waitFor(ids, { timeout: 30_000 })).toEqual(ids.map(() => 'successful'));
+    for (let i = 0; i < 100 && events.length < 500; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(events.map((e) => e.jobId).sort((a, b) => a - b)).toEqual(ids);
+    expect((await queue.stats()).entrypoints.add.successful).toBe(500);
+    await unsubscribe();
+    expect((await queue.info()).subscribers).toBe(0);
+  });
+
+  it('keeps error classes and codes; dead letters come back with their bytes', async () => {
+    const queue = connectQueue<NodeQueue>(start(), { codecs });
+    // @ts-expect-error not an entrypoint of the worker
+    const unknown = await queue.enqueue('nope', null).catch((e: unknown) => e);
+    expect(unknown).toBeInstanceOf(InvalidArgumentError);
+    await queue.enqueueMany([{ entrypoint: 'hang', payload: null, dedupeKey: 'k' }]);
+    const dup = await queue
+      .enqueueMany([{ entrypoint: 'hang', payload: null, dedupeKey: 'k' }])
+      .catch((e: unknown) => e);
+    expect(dup).toBeInstanceOf(DuplicateJobError);
+    expect((dup as DuplicateJobError).code).toBe('DUPLICATE_JOB');
+    expect((dup as DuplicateJobError).keys).toEqual(['k']);
+    const boom = await queue.enqueue('boom', new Uint8Array([1, 2, 3]));
+    expect(await queue.waitFor([boom], { timeout: 30_000 })).toEqual(['failed']);
+    const failed = await queue.failedJobs();
+    expect(failed.map((j) => [j.id, Array.from(j.payload ?? [])])).toEqual([[boom, [1, 2, 3]]]);
+    expect(await queue.requeue([boom])).toEqual([true]);
+  });
+
+  it('rejects pending calls with a typed error when the worker is terminated', async () => {
+    const worker = start();
+    const queue = connectQueue<NodeQueue>(worker, { codecs });
+    const id = await queue.enqueue('hang', null);
+    const pending = queue.waitFor([id]).catch((e: unknown) => e);
+    await new Promise((r) => setTimeout(r, 50));
+    await worker.terminate();
+    const error = await pending;
+    expect(error).toBeInstanceOf(StorageUnavailableError);
+    expect((error as StorageUnavailableError).code).toBe('STORAGE_UNAVAILABLE');
+    await expect(queue.status([id])).rejects.toBeInstanceOf(StorageUnavailableError);
+  });
+
+  it('pauses and resumes the run loop', async () => {
+    const queue = connectQueue<NodeQueue>(start(), { codecs });
+    await queue.pause();
+    expect((await queue.stats()).state).toBe('paused');
+    const id = await queue.enqueue('add', { a: 1, b: 2 });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(await queue.status([id])).toEqual(['queued']);
+    await queue.resume();
+    expect(await queue.waitFor([id], { timeout: 30_000 })).toEqual(['successful']);
+    expect(await queue.cancel([id])).toEqual([false]);
+  });
+});
