@@ -13,6 +13,7 @@ import {
   DuplicateJobError,
   type EnqueueOptions,
   type EventListener,
+  type FenceOptions,
   InvalidArgumentError,
   type Job,
   type JobEvent,
@@ -49,6 +50,7 @@ import {
   validateDequeueOptions,
   validateEnqueueOptions,
   validateEntrypoints,
+  validateFenceOptions,
   validateIds,
   validateListener,
   validateNewJobs,
@@ -398,15 +400,16 @@ export class PostgresQueueRepository implements QueueRepository {
     });
   }
 
-  complete(results: readonly CompletionResult[]): Promise<boolean[]> {
+  complete(results: readonly CompletionResult[], options?: FenceOptions): Promise<boolean[]> {
     return this.#finishing(() =>
       this.#op('complete', async (now) => {
         const valid = validateCompletionResults(results, this.#limits);
+        const fence = validateFenceOptions(options);
         const ids = valid.map((r) => r.id);
         const statuses = valid.map((r) => r.status);
         const errors = valid.map((r) => jsonOrNull(r.error));
         if (ids.length === 0) return [];
-        const rows = await this.#run(this.#q.complete, [ids, statuses, errors, now, this.channel]);
+        const rows = await this.#run(this.#q.complete, [ids, statuses, errors, now, this.channel, fence]);
         const out = rows.map((r) => r.ok === true);
         out.forEach((ok, i) => {
           if (ok) this.#wrote(completionKind(statuses[i]!), 1);
@@ -416,15 +419,16 @@ export class PostgresQueueRepository implements QueueRepository {
     );
   }
 
-  retry(requests: readonly RetryRequest[]): Promise<boolean[]> {
+  retry(requests: readonly RetryRequest[], options?: FenceOptions): Promise<boolean[]> {
     return this.#finishing(() =>
       this.#op('retry', async (now) => {
         const valid = validateRetryRequests(requests, this.#limits);
+        const fence = validateFenceOptions(options);
         const ids = valid.map((r) => r.id);
         const at = valid.map((r) => r.executeAfter);
         const errors = valid.map((r) => jsonOrNull(r.error));
         if (ids.length === 0) return [];
-        const rows = await this.#run(this.#q.retry, [ids, at, errors, now, this.channel]);
+        const rows = await this.#run(this.#q.retry, [ids, at, errors, now, this.channel, fence]);
         const out = rows.map((r) => r.ok === true);
         this.#wrote('retried', out.filter(Boolean).length);
         return out;
@@ -452,11 +456,12 @@ export class PostgresQueueRepository implements QueueRepository {
     );
   }
 
-  heartbeat(ids: readonly number[]): Promise<boolean[]> {
+  heartbeat(ids: readonly number[], options?: FenceOptions): Promise<boolean[]> {
     return this.#op('heartbeat', async (now) => {
       const valid = validateIds(ids, this.#limits);
+      const fence = validateFenceOptions(options);
       if (valid.length === 0) return [];
-      const rows = await this.#run(this.#q.heartbeat, [[...new Set(valid)], now]);
+      const rows = await this.#run(this.#q.heartbeat, [[...new Set(valid)], now, fence]);
       const hit = new Set(rows.map((r) => num(r.id)));
       this.#env.countRecords(hit.size);
       return firstHits(valid, (id) => hit.has(id));

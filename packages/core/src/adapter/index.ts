@@ -29,6 +29,7 @@ export {
   validateDequeueOptions,
   validateEnqueueOptions,
   validateEntrypoints,
+  validateFenceOptions,
   validateIds,
   validateListener,
   validateNewJobs,

@@ -1,4 +1,5 @@
--- complete: $1 ids, $2 statuses, $3 errors (JSON string literals or null), $4 now, $5 channel.
+-- complete: $1 ids, $2 statuses, $3 errors (JSON string literals or null), $4 now, $5 channel,
+-- $6 fence: a manager id (only jobs picked and held by it are finished) or null (any caller).
 -- Job rows are locked first; the state row (the log numbering, held until commit) is taken
 -- last: its WHERE reads the other writes' counts, which makes them run before it.
 WITH input AS (
@@ -10,6 +11,7 @@ WITH input AS (
   SELECT j.id, f.status AS new_status, f.error, f.ord, j.entrypoint, j.priority, j.queue_manager_id
     FROM firsts f JOIN :TIDEQ_SCHEMA.:TIDEQ_PREFIXjobs j ON j.id = f.id
    WHERE j.status IN ('queued', 'picked')
+     AND ($6::text IS NULL OR (j.status = 'picked' AND j.queue_manager_id = $6::text))
      FOR UPDATE OF j
 ), done AS (
   SELECT t.*, row_number() OVER (ORDER BY t.ord) AS rn FROM target t

@@ -1,4 +1,5 @@
--- retry: $1 ids, $2 executeAfter, $3 errors (JSON string literals or null), $4 now, $5 channel.
+-- retry: $1 ids, $2 executeAfter, $3 errors (JSON string literals or null), $4 now, $5 channel,
+-- $6 fence: a manager id (only jobs held by it) or null (any caller).
 WITH input AS (
   SELECT t.id, t.ea, t.error, t.ord
     FROM unnest($1::bigint[], $2::bigint[], $3::text[]) WITH ORDINALITY AS t(id, ea, error, ord)
@@ -7,7 +8,7 @@ WITH input AS (
 ), target AS (
   SELECT j.id, f.ea, f.error, f.ord, j.entrypoint, j.priority, j.queue_manager_id
     FROM firsts f JOIN :TIDEQ_SCHEMA.:TIDEQ_PREFIXjobs j ON j.id = f.id
-   WHERE j.status = 'picked'
+   WHERE j.status = 'picked' AND ($6::text IS NULL OR j.queue_manager_id = $6::text)
      FOR UPDATE OF j
 ), done AS (
   SELECT t.*, row_number() OVER (ORDER BY t.ord) AS rn FROM target t
