@@ -3,7 +3,6 @@
  * adapter) and Node (node:http), each from npm, each answering the same real HTTP requests. A
  * runtime that cannot run here fails its test with the reason (never a skip).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +12,7 @@ import { EdgeRuntime, runServer } from 'edge-runtime';
 import { afterAll, describe, expect, it } from 'vitest';
 import { smokeHandler } from './fixtures/smoke-app.ts';
 import { bundle, WASM_PATH, wasmBytes } from './support/bundle.ts';
+import { serve } from './support/process.ts';
 import { smoke } from './support/smoke.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'tideq-edge-runtimes-'));
@@ -34,53 +34,10 @@ async function bundled(entry: string, format: 'esm' | 'iife' = 'esm'): Promise<s
   return file;
 }
 
-/** Starts a server process that prints `LISTEN <port>`; fails with its output if it does not. */
-async function serve(command: string, args: string[]): Promise<{ url: string; stop(): Promise<void> }> {
-  const child: ChildProcess = spawn(command, args, {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, DENO_DIR: join(dir, 'deno'), DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' },
-  });
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGKILL');
-      await exited;
-    }
-  };
-  let output = '';
-  try {
-    const port = await new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no LISTEN line within 30 s:\n${output}`)), 30_000);
-      const onData = (chunk: Buffer) => {
-        output += chunk.toString();
-        const match = /LISTEN (\d+)/.exec(output);
-        if (match !== null) {
-          clearTimeout(timer);
-          resolve(Number(match[1]));
-        }
-      };
-      child.stdout!.on('data', onData);
-      child.stderr!.on('data', onData);
-      child.once('error', (error) => {
-        clearTimeout(timer);
-        reject(new Error(`${command} could not start: ${error.message}`));
-      });
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`${command} exited with ${code} before listening:\n${output}`));
-      });
-    });
-    return { url: `http://127.0.0.1:${port}`, stop };
-  } catch (error) {
-    await stop();
-    throw error;
-  }
-}
-
 describe('the same handler on other runtimes', () => {
   it('Deno (Deno.serve, .wasm as bytes)', async () => {
     const deno = binary('deno');
-    const server = await serve(deno, [
+    const server = await serve(deno, dir, [
       'run',
       '--quiet',
       '--allow-read',
@@ -97,7 +54,7 @@ describe('the same handler on other runtimes', () => {
 
   it('Bun (Bun.serve, .wasm as bytes)', async () => {
     const bun = binary('bun');
-    const server = await serve(bun, ['run', await bundled('bun-entry'), WASM_PATH]);
+    const server = await serve(bun, dir, ['run', await bundled('bun-entry'), WASM_PATH]);
     try {
       await smoke(server.url);
     } finally {

@@ -27,7 +27,7 @@ const wasmExternal: Plugin = {
 
 export async function bundle(
   entry: string,
-  options: { format?: 'esm' | 'iife'; minify?: boolean; conditions?: string[] } = {},
+  options: { format?: 'esm' | 'iife'; minify?: boolean; conditions?: string[]; plugins?: Plugin[] } = {},
 ): Promise<string> {
   const result = await build({
     entryPoints: [fileURLToPath(entry)],
@@ -38,7 +38,7 @@ export async function bundle(
     target: 'es2022',
     minify: options.minify ?? false,
     conditions: options.conditions ?? ['source', 'worker', 'browser'],
-    plugins: [wasmExternal],
+    plugins: [...(options.plugins ?? []), wasmExternal],
     logLevel: 'silent',
   });
   return result.outputFiles[0]!.text;
