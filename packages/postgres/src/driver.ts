@@ -297,6 +297,23 @@ export function poolDriver(pool: PgPoolLike, options: PoolDriverOptions = {}): S
   };
 }
 
+interface HexBuffer {
+  from(buffer: ArrayBufferLike, offset: number, length: number): { toString(encoding: 'hex'): string };
+}
+const NodeBuffer = (globalThis as { Buffer?: HexBuffer }).Buffer;
+
+/**
+ * bytea in Postgres' text form for the HTTP driver (which sends every parameter as text): one
+ * native hex conversion where the runtime has one, else the driver's own conversion.
+ */
+function byteaText(bytes: Uint8Array): string | Uint8Array {
+  const toHex = (bytes as { toHex?: () => string }).toHex;
+  if (typeof toHex === 'function') return `\\x${toHex.call(bytes)}`;
+  if (NodeBuffer !== undefined)
+    return `\\x${NodeBuffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')}`;
+  return bytes;
+}
+
 /**
  * Neon's HTTP driver: `neonHttpDriver(neon(url))`. Each query is one HTTP request (one
  * transaction). There is no session, so no LISTEN: subscribers poll.
@@ -305,7 +322,8 @@ export function neonHttpDriver(sql: NeonHttpLike, name = 'Neon HTTP driver'): Sq
   return {
     name,
     async query(text, params) {
-      const res = (await sql.query(text, params as unknown[] | undefined)) as unknown;
+      const values = params?.map((p) => (p instanceof Uint8Array ? byteaText(p) : p));
+      const res = (await sql.query(text, values)) as unknown;
       // neon() returns the rows unless created with { fullResults: true }.
       if (Array.isArray(res)) return { rows: res as Record<string, unknown>[], rowCount: res.length };
       return toResult(res as QueryResultLike);
