@@ -1,3 +1,15 @@
+export { connectQueue } from './facade/connect.js';
+export type { NodeWorkerLike, QueueTarget } from './facade/endpoint.js';
+export { installErrorHandlers } from './facade/errors.js';
+export type { HostInfo, HostState, HostStats } from './facade/protocol.js';
+export type {
+  ConnectOptions,
+  EnqueueJobOf,
+  PageCodecs,
+  PayloadsOf,
+  QueueFacade,
+  Unsubscribe,
+} from './facade/types.js';
 export {
   createIndexedDbQueue,
   type Durability,
