@@ -6,8 +6,8 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it, vi } from 'vitest';
+import { bucketCapacity } from '../src/adapter/index.js';
 import {
-  bucketCapacity,
   createReferenceQueue,
   type DequeueOptions,
   type EntrypointLimits,

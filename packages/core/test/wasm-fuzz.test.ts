@@ -1,10 +1,10 @@
 // The core never traps: every export is driven with random bytes, random lengths and random
 // times. A rejected call must leave the state byte-for-byte unchanged (atomicity), and the
 // instance must stay usable throughout.
-import { type CoreExports, instantiateCore } from '@tideq/core';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Encoder, OP, RC } from '../src/wasm/codec.js';
+import { type CoreExports, instantiateCore } from '../src/wasm/loader.js';
 
 const NOW = 1_700_000_000_000;
 const ALL_OPS = Object.values(OP) as number[];

@@ -1,16 +1,11 @@
 // The WASM adapter beyond the port: loading from every kind of source, snapshot/restore, the
 // trap path, interning and payload ownership.
 import { readFile } from 'node:fs/promises';
-import {
-  compileCore,
-  createMemoryQueue,
-  defaultWasmUrl,
-  instantiateCore,
-  ManualClock,
-  WasmRepository,
-} from '@tideq/core';
+import { createMemoryQueue, defaultWasmUrl, ManualClock } from '@tideq/core';
 import { dumpRepository } from '@tideq/core/testing';
 import { describe, expect, it } from 'vitest';
+import { compileCore, instantiateCore } from '../src/wasm/loader.js';
+import { WasmRepository } from '../src/wasm/repository.js';
 
 const T0 = 1_700_000_000_000;
 const enc = new TextEncoder();

@@ -2,5 +2,4 @@ export {
   createReferenceQueue,
   REFERENCE_SCHEMA_VERSION,
   type ReferenceQueueOptions,
-  ReferenceRepository,
 } from './reference-repository.js';
