@@ -17,3 +17,8 @@ export {
   type IndexedDbQueueOptions,
   IndexedDbQueueRepository,
 } from './indexeddb/index.js';
+export {
+  createDurableMemoryQueue,
+  type DurableMemoryQueue,
+  type DurableMemoryQueueOptions,
+} from './durable-memory.js';
