@@ -1,11 +1,14 @@
 #!/usr/bin/env node
 /**
  * `tideq`: install, upgrade, uninstall, verify and inspect a tideq queue on PostgreSQL / Neon.
- * Connects with node-postgres to DATABASE_URL or --url.
+ * Connects with node-postgres to DATABASE_URL or --url. `pg` is loaded only when a command needs a
+ * connection, so it is an optional peer of @tideq/postgres (edge users never install it).
+ * Everything printed that comes from the database goes through `safe`/`safeJson` first: a job's
+ * error text must not be able to put escape sequences on an operator's terminal.
  */
 import { parseArgs } from 'node:util';
 import { isTideqError, type QueueSizeRow, type StatisticsRow, systemClock } from '@tideq/core';
-import pg from 'pg';
+import type { Pool } from 'pg';
 import { pgPoolDriver } from './index.js';
 import { install, uninstall, upgrade, verify } from './migrate.js';
 import { createPostgresQueue } from './repository.js';
@@ -16,6 +19,7 @@ import {
   renderSql,
   resolveSchemaConfig,
   SCHEMA_VERSION,
+  type SchemaConfig,
 } from './sql.js';
 
 const USAGE = `usage: tideq <command> [options]
@@ -42,8 +46,7 @@ class UsageError extends Error {}
 interface Args {
   command: string;
   url: string;
-  schema?: string;
-  prefix?: string;
+  config: SchemaConfig;
   json: boolean;
   watch: number | null;
   dryRun: boolean;
@@ -77,15 +80,15 @@ function parse(argv: string[]): Args | null {
       },
     });
   } catch (error) {
-    throw new UsageError((error as Error).message);
+    throw new UsageError(safe((error as Error).message));
   }
   const v = parsed.values as Record<string, string | boolean | undefined>;
   if (v.help || parsed.positionals.length === 0) return null;
   if (parsed.positionals.length > 1)
-    throw new UsageError(`one command at a time, got: ${parsed.positionals.join(' ')}`);
+    throw new UsageError(`one command at a time, got: ${safe(parsed.positionals.join(' '))}`);
   const command = parsed.positionals[0]!;
   if (!['install', 'upgrade', 'uninstall', 'verify', 'status'].includes(command)) {
-    throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+    throw new UsageError(`unknown command ${safeJson(command)}`);
   }
   const url = (v.url as string | undefined) ?? process.env.DATABASE_URL ?? '';
   if (url === '')
@@ -97,27 +100,77 @@ function parse(argv: string[]): Args | null {
     parsedUrl = new URL(url);
   } catch {
     throw new UsageError(
-      `not a valid database URL: ${redact(url)} (expected postgres://user:password@host:port/database)`,
+      `not a valid database URL: ${safe(redact(url))} (expected postgres://user:password@host:port/database)`,
     );
   }
   if (parsedUrl.protocol !== 'postgres:' && parsedUrl.protocol !== 'postgresql:') {
     throw new UsageError(
-      `not a PostgreSQL URL: ${redact(url)} (it must start with postgres:// or postgresql://)`,
+      `not a PostgreSQL URL: ${safe(redact(url))} (it must start with postgres:// or postgresql://)`,
+    );
+  }
+  let config: SchemaConfig;
+  try {
+    config = resolveSchemaConfig({
+      schema: v.schema as string | undefined,
+      tablePrefix: v.prefix as string | undefined,
+    });
+  } catch (error) {
+    const field = (error as { details?: { field?: string } }).details?.field;
+    throw new UsageError(
+      `invalid --${field === 'tablePrefix' ? 'prefix' : 'schema'}: ${safe((error as Error).message)}`,
     );
   }
   const watch = v.watch === undefined ? null : Number(v.watch);
   if (watch !== null && !(watch > 0))
-    throw new UsageError(`--watch takes a number of seconds > 0, got ${String(v.watch)}`);
+    throw new UsageError(`--watch takes a number of seconds > 0, got ${safe(String(v.watch))}`);
   return {
     command,
     url,
-    schema: v.schema as string | undefined,
-    prefix: v.prefix as string | undefined,
+    config,
     json: v.json === true,
     watch,
     dryRun: v['dry-run'] === true,
     yes: v.yes === true,
   };
+}
+
+/**
+ * Terminal-safe text: C0 and C1 control characters (ESC, BEL, the CSI/OSC introducers...), DEL,
+ * line separators and bidi overrides become visible escapes (\x1b, \u202e), so text from the
+ * database cannot move the cursor, retitle the window, hide itself or reorder what is shown.
+ */
+function unsafe(code: number, keepNewlines: boolean): boolean {
+  return (
+    (code < 0x20 && !(keepNewlines && code === 0x0a)) ||
+    (code >= 0x7f && code <= 0x9f) ||
+    code === 0x200e ||
+    code === 0x200f ||
+    code === 0x2028 ||
+    code === 0x2029 ||
+    (code >= 0x202a && code <= 0x202e) ||
+    (code >= 0x2066 && code <= 0x2069)
+  );
+}
+function escapeUnsafe(text: string, keepNewlines: boolean, visible: (code: number) => string): string {
+  let out = '';
+  let from = 0;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (!unsafe(code, keepNewlines)) continue;
+    out += text.slice(from, i) + visible(code);
+    from = i + 1;
+  }
+  return from === 0 ? text : out + text.slice(from);
+}
+const hex = (code: number, width: number) => code.toString(16).padStart(width, '0');
+function safe(text: string, options: { keepNewlines?: boolean } = {}): string {
+  return escapeUnsafe(text, options.keepNewlines === true, (c) =>
+    c < 0x100 ? `\\x${hex(c, 2)}` : `\\u${hex(c, 4)}`,
+  );
+}
+/** JSON whose strings carry no raw control character (JSON.stringify leaves DEL, C1, bidi raw). */
+function safeJson(value: unknown, indent?: number): string {
+  return escapeUnsafe(JSON.stringify(value, null, indent), true, (c) => `\\u${hex(c, 4)}`);
 }
 
 /** The URL without its password, for messages. */
@@ -141,8 +194,10 @@ const iso = (ms: number) =>
     .toISOString()
     .replace('T', ' ')
     .replace(/\.\d+Z$/, 'Z');
-const clip = (s: string | null, n = 60) =>
-  (s === null ? '' : s.length > n ? `${s.slice(0, n - 1)}…` : s).replace(/\s+/g, ' ');
+const clip = (text: string | null, n = 60) => {
+  const s = text === null ? '' : safe(text.replace(/\s+/g, ' '));
+  return s.length > n ? `${s.slice(0, n - 1)}…` : s;
+};
 
 interface StatusReport {
   schema: string;
@@ -169,8 +224,8 @@ interface StatusReport {
   }[];
 }
 
-async function status(pool: pg.Pool, args: Args): Promise<StatusReport> {
-  const config = resolveSchemaConfig({ schema: args.schema, tablePrefix: args.prefix });
+async function status(pool: Pool, args: Args): Promise<StatusReport> {
+  const config = args.config;
   const driver = pgPoolDriver(pool);
   const repo = createPostgresQueue({
     driver,
@@ -179,7 +234,8 @@ async function status(pool: pg.Pool, args: Args): Promise<StatusReport> {
     listen: false,
   });
   const report = await repo.verify();
-  if (!report.installed || !report.current) throw new CliError(report.problems.join('\n'), 3);
+  if (!report.installed || !report.current)
+    throw new CliError(report.problems.map((p) => safe(p)).join('\n'), 3);
   const now = systemClock.now();
   const windowSeconds = 60;
   const [queueSize, stats, failures, dead] = await Promise.all([
@@ -234,11 +290,11 @@ function renderStatus(s: StatusReport): string {
       ? '  (empty)'
       : table(
           ['entrypoint', 'status', 'priority', 'jobs'],
-          s.queueSize.map((r) => [r.entrypoint, r.status, r.priority, r.count]),
+          s.queueSize.map((r) => [safe(r.entrypoint), safe(r.status), r.priority, r.count]),
         ),
   );
   out.push('');
-  const parts = Object.entries(s.throughput.byStatus).map(([k, v]) => `${k} ${v}`);
+  const parts = Object.entries(s.throughput.byStatus).map(([k, v]) => `${safe(k)} ${v}`);
   out.push(
     `Throughput (last ${s.throughput.windowSeconds} s): ${s.throughput.jobsPerSecond} jobs/s${parts.length ? ` (${parts.join(', ')})` : ''}`,
   );
@@ -252,8 +308,8 @@ function renderStatus(s: StatusReport): string {
           s.recentFailures.map((f) => [
             iso(f.at),
             f.jobId,
-            f.entrypoint,
-            f.kind === 'completed' ? f.status : f.kind,
+            safe(f.entrypoint),
+            safe(f.kind === 'completed' ? f.status : f.kind),
             clip(f.error),
           ]),
         ),
@@ -265,7 +321,7 @@ function renderStatus(s: StatusReport): string {
       ? '  (none)'
       : table(
           ['job', 'entrypoint', 'attempts', 'since', 'last error'],
-          s.deadLetters.map((d) => [d.id, d.entrypoint, d.attempts, iso(d.updated), clip(d.lastError)]),
+          s.deadLetters.map((d) => [d.id, safe(d.entrypoint), d.attempts, iso(d.updated), clip(d.lastError)]),
         ),
   );
   return out.join('\n');
@@ -296,6 +352,52 @@ function describeConnectionError(error: unknown, url: string): string | null {
   return null;
 }
 
+/** node-postgres, loaded on first use: an optional peer dependency of @tideq/postgres. */
+async function loadPg(): Promise<typeof import('pg').default> {
+  try {
+    return (await import('pg')).default;
+  } catch (error) {
+    if ((error as { code?: string }).code === 'ERR_MODULE_NOT_FOUND')
+      throw new CliError(
+        'the tideq CLI connects with node-postgres, which is not installed: run `npm install pg` (it is an optional peer dependency of @tideq/postgres)',
+        1,
+      );
+    throw error;
+  }
+}
+
+/**
+ * 42501 insufficient_privilege: name the privilege the role lacks and how to grant it, instead of
+ * a stack trace.
+ */
+function describePermissionError(
+  error: unknown,
+  command: string,
+  config: SchemaConfig,
+  url: string,
+): string | null {
+  const e = error as { code?: string; message?: string };
+  if (e.code !== '42501') return null;
+  const u = new URL(url);
+  const role = decodeURIComponent(u.username) || 'the connecting role';
+  const database = decodeURIComponent(u.pathname.slice(1)) || role;
+  const message = e.message ?? '';
+  const schema = `"${config.schema}"`;
+  if (/permission denied for database/.test(message))
+    return (
+      `the role "${role}" lacks the CREATE permission on database "${database}", which \`tideq ${command}\` needs to create schema ${schema}. ` +
+      `Grant it (GRANT CREATE ON DATABASE "${database}" TO "${role}"), or have a role that has it run \`tideq install\` once (or create the schema: CREATE SCHEMA ${schema} AUTHORIZATION "${role}")`
+    );
+  if (/permission denied for schema/.test(message))
+    return (
+      `the role "${role}" lacks the ${command === 'install' || command === 'upgrade' ? 'CREATE' : 'USAGE'} permission on schema ${schema} (${message}). ` +
+      `Grant it (GRANT ${command === 'install' || command === 'upgrade' ? 'CREATE, USAGE' : 'USAGE'} ON SCHEMA ${schema} TO "${role}"), or run \`tideq ${command}\` as the schema's owner`
+    );
+  if (/must be owner of/.test(message))
+    return `the role "${role}" is not the owner of tideq's objects in schema ${schema} (${message}): run \`tideq ${command}\` as the role that installed it`;
+  return `the role "${role}" lacks a permission \`tideq ${command}\` needs in schema ${schema}: ${message} (GRANT it, or run as the role that installed tideq)`;
+}
+
 async function main(argv: string[]): Promise<number> {
   let args: Args | null;
   try {
@@ -311,7 +413,7 @@ async function main(argv: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  const config = resolveSchemaConfig({ schema: args.schema, tablePrefix: args.prefix });
+  const config = args.config;
   if (args.dryRun) {
     if (args.command !== 'install' && args.command !== 'upgrade')
       throw new CliError('--dry-run applies to install and upgrade', 2);
@@ -325,6 +427,7 @@ async function main(argv: string[]): Promise<number> {
       console.log(`-- migration ${m.version} ${m.name}\n${renderMigration(m, config)};\n`);
     return 0;
   }
+  const pg = await loadPg();
   const pool = new pg.Pool({ connectionString: args.url, max: 4, connectionTimeoutMillis: 5000 });
   pool.on('error', () => {});
   const driver = pgPoolDriver(pool);
@@ -365,18 +468,18 @@ async function main(argv: string[]): Promise<number> {
       }
       case 'verify': {
         const report = await verify(driver, config);
-        if (args.json) console.log(JSON.stringify(report, null, 2));
+        if (args.json) console.log(safeJson(report, 2));
         else if (report.current)
           console.log(
             `ok: tideq is installed in schema "${config.schema}" and current (version ${report.version})`,
           );
-        else console.error(report.problems.map((p) => `tideq: ${p}`).join('\n'));
+        else console.error(report.problems.map((p) => `tideq: ${safe(p)}`).join('\n'));
         return report.current ? 0 : 1;
       }
       case 'status': {
         if (args.watch === null) {
           const report = await status(pool, args);
-          console.log(args.json ? JSON.stringify(report, null, 2) : renderStatus(report));
+          console.log(args.json ? safeJson(report, 2) : renderStatus(report));
           return 0;
         }
         const stop = new AbortController();
@@ -384,7 +487,7 @@ async function main(argv: string[]): Promise<number> {
         process.once('SIGTERM', () => stop.abort());
         while (!stop.signal.aborted) {
           const report = await status(pool, args);
-          if (args.json) console.log(JSON.stringify(report));
+          if (args.json) console.log(safeJson(report));
           else
             process.stdout.write(
               `\x1b[2J\x1b[H${renderStatus(report)}\n\n(refreshing every ${args.watch} s; Ctrl-C to stop)\n`,
@@ -403,10 +506,12 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   } catch (error) {
     const connection = describeConnectionError(error, args.url);
-    if (connection !== null) throw new CliError(connection, 1);
+    if (connection !== null) throw new CliError(safe(connection), 1);
+    const permission = describePermissionError(error, args.command, config, args.url);
+    if (permission !== null) throw new CliError(safe(permission), 1);
     if (isTideqError(error))
       throw new CliError(
-        error.message,
+        safe(error.message),
         error.code === 'NOT_INSTALLED' || error.code === 'SCHEMA_OUTDATED' ? 3 : 1,
       );
     throw error;
@@ -424,7 +529,8 @@ main(process.argv.slice(2)).then(
       console.error(`tideq: ${error.message}`);
       process.exitCode = error.exitCode;
     } else {
-      console.error('tideq: unexpected error:', error);
+      const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
+      console.error(`tideq: unexpected error: ${safe(text, { keepNewlines: true })}`);
       process.exitCode = 1;
     }
   },
