@@ -214,10 +214,12 @@ export class PostgresQueueRepository implements QueueRepository {
     if (
       typeof this.channel !== 'string' ||
       this.channel.length === 0 ||
+      // NUL cannot be sent to the server: caught here, not as a failure of every later write.
+      this.channel.includes('\u0000') ||
       new TextEncoder().encode(this.channel).length > 63
     ) {
       throw new InvalidArgumentError(
-        `channel must be 1..63 bytes (a Postgres identifier), got ${JSON.stringify(this.channel)}`,
+        `channel must be 1..63 bytes without NUL (a Postgres identifier), got ${JSON.stringify(this.channel)}`,
         {
           field: 'channel',
         },
