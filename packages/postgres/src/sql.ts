@@ -25,6 +25,13 @@ export function resolveSchemaConfig(options: { schema?: string; tablePrefix?: st
       { field: 'schema' },
     );
   }
+  // Postgres reserves pg_* schema names (CREATE SCHEMA fails with 42939): say so before install().
+  if (schema.toLowerCase().startsWith('pg_')) {
+    throw new InvalidArgumentError(
+      `schema must not start with "pg_" (PostgreSQL reserves those names for system schemas); got ${JSON.stringify(schema)}`,
+      { field: 'schema' },
+    );
+  }
   if (typeof tablePrefix !== 'string' || !PREFIX_RE.test(tablePrefix)) {
     throw new InvalidArgumentError(
       `tablePrefix must be empty or 1..30 characters of [a-z0-9_], not starting with a digit (e.g. "billing_"); got ${JSON.stringify(tablePrefix)}`,
