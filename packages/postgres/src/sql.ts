@@ -26,7 +26,7 @@ export function resolveSchemaConfig(options: { schema?: string; tablePrefix?: st
     );
   }
   // Postgres reserves pg_* schema names (CREATE SCHEMA fails with 42939): say so before install().
-  if (schema.toLowerCase().startsWith('pg_')) {
+  if (schema.startsWith('pg_')) {
     throw new InvalidArgumentError(
       `schema must not start with "pg_" (PostgreSQL reserves those names for system schemas); got ${JSON.stringify(schema)}`,
       { field: 'schema' },
