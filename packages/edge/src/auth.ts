@@ -131,11 +131,10 @@ async function digest(value: string): Promise<Uint8Array> {
 }
 
 /** Constant-time over the digests: the time does not depend on where the strings differ. */
-async function tokenMatches(given: string, tokens: readonly string[]): Promise<boolean> {
+async function tokenMatches(given: string, expected: readonly Uint8Array[]): Promise<boolean> {
   const g = await digest(given);
   let matched = false;
-  for (const token of tokens) {
-    const t = await digest(token);
+  for (const t of expected) {
     let diff = 0;
     for (let i = 0; i < t.length; i++) diff |= t[i]! ^ g[i]!;
     matched = matched || diff === 0;
@@ -168,6 +167,8 @@ export class Authenticator {
   readonly #auth: AuthOptions;
   readonly #window: number;
   readonly #seen = new SeenSignatures();
+  /** Digests of the accepted tokens, computed once. */
+  #tokenDigests: Promise<Uint8Array[]> | undefined;
 
   constructor(auth: AuthOptions) {
     checkAuthOptions(auth);
@@ -184,7 +185,8 @@ export class Authenticator {
     const authorization = request.headers.get('authorization');
     const tokens = this.#auth.tokens ?? [];
     if (authorization !== null && /^bearer /i.test(authorization) && tokens.length > 0) {
-      if (await tokenMatches(authorization.slice(7).trim(), tokens)) return;
+      this.#tokenDigests ??= Promise.all(tokens.map(digest));
+      if (await tokenMatches(authorization.slice(7).trim(), await this.#tokenDigests)) return;
       throw new UnauthorizedError('the bearer token is not accepted');
     }
     const header = request.headers.get(SIGNATURE_HEADER);

@@ -17,6 +17,7 @@ export interface ParsedJobs {
   onConflict: 'raise' | 'skip';
 }
 
+const encoder = new TextEncoder();
 const FIELDS = new Set([
   'entrypoint',
   'payload',
@@ -79,7 +80,7 @@ function fromJson(value: unknown, where: string): NewJob {
   if (value.payload !== undefined && value.payloadBase64 !== undefined) {
     throw new InvalidArgumentError(`${where}: send "payload" (JSON) or "payloadBase64" (bytes), not both`);
   }
-  if (value.payload !== undefined) job.payload = new TextEncoder().encode(JSON.stringify(value.payload));
+  if (value.payload !== undefined) job.payload = encoder.encode(JSON.stringify(value.payload));
   if (value.payloadBase64 !== undefined) job.payload = decodeBase64(value.payloadBase64, where);
   if (value.priority !== undefined) job.priority = value.priority as number;
   if (value.executeAfter !== undefined) job.executeAfter = time(value.executeAfter, where);
