@@ -64,6 +64,9 @@ pub mod op {
 /// The input buffer is capped so a bogus reserve cannot eat the whole address space.
 const MAX_INPUT: usize = 1 << 30;
 
+/// Result buffer capacity kept between calls.
+const OUT_KEEP: usize = 1 << 20;
+
 #[derive(Default)]
 pub struct Core {
     pub st: State,
@@ -91,6 +94,11 @@ impl Core {
     /// Run one operation on `input[..len]`; the result (or an error message) is left in `out`.
     pub fn call(&mut self, opc: u32, len: usize, now: f64) -> i32 {
         self.out.clear();
+        // A big result (a dequeue of many large payloads, a snapshot) must not stay allocated:
+        // it would count against the memory budget for the rest of the queue's life.
+        if self.out.capacity() > OUT_KEEP {
+            self.out.shrink_to(OUT_KEEP);
+        }
         if len > self.input.len() {
             return self.fail(Fail::Invalid("input length beyond the reserved buffer"));
         }
@@ -142,7 +150,8 @@ impl Core {
                 w.f64(self.budget as f64);
                 E_FULL
             }
-            Fail::TooLarge(m) => {
+            Fail::TooLarge(which, m) => {
+                w.u8(which);
                 w.bytes(m.as_bytes());
                 E_TOO_LARGE
             }

@@ -317,13 +317,17 @@ impl Limits {
     pub fn check(&self, s: &State) -> Result<(), Fail> {
         for (_, j) in s.jobs.iter() {
             if j.payload().map_or(0, |p| p.len()) as u64 > self.payload {
-                return Err(Fail::TooLarge("restore: the snapshot holds a payload larger than maxPayloadBytes"));
+                return Err(Fail::TooLarge(
+                    0,
+                    "restore: the snapshot holds a payload larger than maxPayloadBytes",
+                ));
             }
             if j.headers().map_or(0, |h| h.len()) as u64 > self.headers {
-                return Err(Fail::TooLarge("restore: the snapshot holds headers larger than maxHeadersBytes"));
+                return Err(Fail::TooLarge(1, "restore: the snapshot holds headers larger than maxHeadersBytes"));
             }
             if j.dedupe().map_or(0, |d| d.len() / 2) as u64 > self.key {
                 return Err(Fail::TooLarge(
+                    2,
                     "restore: the snapshot holds a dedupe key longer than maxDedupeKeyLength",
                 ));
             }

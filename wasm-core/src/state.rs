@@ -54,8 +54,9 @@ pub enum Fail {
     BadSnapshot(&'static str),
     /// The batch needs about this many more heap bytes than the budget leaves.
     Full(usize),
-    /// A snapshot value beyond the store's limits (restore).
-    TooLarge(&'static str),
+    /// A snapshot value beyond the store's limits (restore): which limit (0 maxPayloadBytes,
+    /// 1 maxHeadersBytes, 2 maxDedupeKeyLength) and a message.
+    TooLarge(u8, &'static str),
 }
 pub type Res = Result<(), Fail>;
 

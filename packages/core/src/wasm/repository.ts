@@ -267,10 +267,13 @@ export class WasmRepository implements WasmQueueRepository {
         throw new NotInstalledError('the WASM queue is not installed; call install() first');
       case RC.BAD_SNAPSHOT:
         throw new InvalidArgumentError(`restore: ${text()}`);
-      case RC.TOO_LARGE:
-        throw new PayloadTooLargeError(
-          `${text()}; nothing was replaced (raise the limits of this queue to restore it)`,
-        );
+      case RC.TOO_LARGE: {
+        // The same codes enqueue gives for such values: bytes too large, a key too long.
+        const limit = ['maxPayloadBytes', 'maxHeadersBytes', 'maxDedupeKeyLength'][d.u8v()] ?? 'limits';
+        const message = `${text()}; nothing was replaced (create this queue with a larger ${limit} to restore it)`;
+        if (limit === 'maxDedupeKeyLength') throw new InvalidArgumentError(message, { limit });
+        throw new PayloadTooLargeError(message, { limit });
+      }
       case RC.FULL: {
         const used = d.f64();
         const needed = d.f64();
