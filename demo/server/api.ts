@@ -77,7 +77,17 @@ export function playgroundApi(options: { postgres: PostgresBackend | null; hint:
     try {
       const { method, args } = decodeWire<{ method: string; args: unknown[] }>(await readBody(req));
       if (!methods.has(method) || !Array.isArray(args)) {
-        return send(res, 400, encodeWire({ error: { name: 'InvalidArgumentError', code: 'INVALID_ARGUMENT', message: `unknown method ${method}` } }));
+        return send(
+          res,
+          400,
+          encodeWire({
+            error: {
+              name: 'InvalidArgumentError',
+              code: 'INVALID_ARGUMENT',
+              message: `unknown method ${method}`,
+            },
+          }),
+        );
       }
       const fn = (pg!.repo as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[method]!;
       const result = await fn.apply(pg!.repo, args);
@@ -85,7 +95,11 @@ export function playgroundApi(options: { postgres: PostgresBackend | null; hint:
     } catch (error) {
       const json = isTideqError(error)
         ? error.toJSON()
-        : { name: 'StorageUnavailableError', code: 'STORAGE_UNAVAILABLE', message: String((error as Error)?.message ?? error) };
+        : {
+            name: 'StorageUnavailableError',
+            code: 'STORAGE_UNAVAILABLE',
+            message: String((error as Error)?.message ?? error),
+          };
       send(res, isTideqError(error) ? error.httpStatus : 503, encodeWire({ error: json }));
     }
   };
@@ -99,7 +113,14 @@ export function playgroundApi(options: { postgres: PostgresBackend | null; hint:
         : { available: false, driver: null, database: null, hint: options.hint };
       return send(res, 200, JSON.stringify(info));
     }
-    if (!pg) return send(res, 503, encodeWire({ error: { name: 'DriverMisconfiguredError', code: 'DRIVER_MISCONFIGURED', message: options.hint } }));
+    if (!pg)
+      return send(
+        res,
+        503,
+        encodeWire({
+          error: { name: 'DriverMisconfiguredError', code: 'DRIVER_MISCONFIGURED', message: options.hint },
+        }),
+      );
     if (path === '/api/pg/call' && req.method === 'POST') return void call(req, res);
     if (path === '/api/pg/events' && req.method === 'GET') {
       return void events(req, res).catch((error: unknown) => {

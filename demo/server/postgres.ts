@@ -32,7 +32,9 @@ export async function startPostgres(databaseUrl?: string): Promise<PostgresBacke
   let cluster: Cluster | null = null;
   let relay: Stoppable | null = null;
   let pool: NeonPool | null = null;
+  let closing = false;
   const close = async () => {
+    closing = true;
     await pool?.end().catch(() => {});
     await relay?.close().catch(() => {});
     await cluster?.stop().catch(() => {});
@@ -55,7 +57,10 @@ export async function startPostgres(databaseUrl?: string): Promise<PostgresBacke
       driver += ` through a local WebSocket relay on 127.0.0.1:${port}`;
     }
     pool = new NeonPool({ connectionString: url, max: 8 });
-    pool.on('error', (error: Error) => console.error(`[playground] Postgres pool: ${error.message}`));
+    // Ctrl-C reaches the cluster too (same process group): its goodbye is not an error worth printing.
+    pool.on('error', (error: Error) => {
+      if (!closing) console.error(`[playground] Postgres pool: ${error.message}`);
+    });
     const repo = createPostgresQueue({ driver: neonPoolDriver(pool) });
     await repo.install();
     return {

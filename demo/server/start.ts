@@ -94,7 +94,11 @@ try {
   await buildPage();
   const databaseUrl = process.env.DATABASE_URL;
   if (values.postgres || databaseUrl) {
-    console.log(databaseUrl ? '[playground] connecting to DATABASE_URL…' : '[playground] starting a throwaway PostgreSQL…');
+    console.log(
+      databaseUrl
+        ? '[playground] connecting to DATABASE_URL…'
+        : '[playground] starting a throwaway PostgreSQL…',
+    );
     pg = await startPostgres(databaseUrl);
     console.log(`[playground] PostgreSQL: ${pg.database} via ${pg.driver}`);
   }

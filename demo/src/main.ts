@@ -1,12 +1,16 @@
 /**
- * The playground page: builds the controls, starts the engine Worker, polls its snapshot a few
- * times a second and redraws what changed. All queue work happens in the Worker; the page only
- * renders (lists virtualised, charts throttled) so it stays responsive at thousands of jobs/s.
+ * The playground page: builds the controls, starts the engine Worker, talks to its queue through
+ * @tideq/web's `connectQueue` facade (enqueue, cancel, requeue, dead letters, pause/resume,
+ * stats), polls the engine's snapshot a few times a second and redraws what changed. All queue
+ * work happens in the Worker; the page only renders (lists virtualised, charts throttled) so it
+ * stays responsive at thousands of jobs/s.
  */
 import './style.css';
 import type { Job, JobEvent, JobStatus, Schedule } from '@tideq/core';
+import { connectQueue, type HostStats, type QueueFacade } from '@tideq/web';
 import * as Comlink from 'comlink';
 import type { EngineApi } from './engine/worker.ts';
+import { codecsFor, type DemoPayloads, makePayload } from './jobs.ts';
 import type {
   EnqueueRequest,
   EntrypointConfig,
@@ -88,14 +92,22 @@ function loadConfig(): PlaygroundConfig {
     }
   }
   const store = params.get('store');
-  if (store === 'memory' || store === 'durable' || store === 'indexeddb' || store === 'postgres') config.store = store;
+  if (store === 'memory' || store === 'durable' || store === 'indexeddb' || store === 'postgres')
+    config.store = store;
+  if (params.has('reset') || params.has('store')) {
+    // Applied once: a reload then keeps what the visitor changed since.
+    history.replaceState(null, '', location.pathname);
+    localStorage.setItem(CONFIG_KEY, JSON.stringify(config));
+  }
   return config;
 }
 
-let config = loadConfig();
+const config = loadConfig();
 let lastEnqueue: EnqueueRequest | null = null;
 let worker: Worker | null = null;
 let engine: Comlink.Remote<EngineApi> | null = null;
+/** The queue in the Worker, through @tideq/web's facade. */
+let queue: QueueFacade<DemoPayloads> | null = null;
 let generation = 0;
 let pgInfo: PostgresInfo = { available: false, driver: null, database: null, hint: null };
 let lastSnapshot: Snapshot | null = null;
@@ -115,15 +127,41 @@ function notice(text: string | null, kind: 'info' | 'error' = 'info'): void {
 
 // ---- the engine Worker ------------------------------------------------------------------------
 
+/**
+ * Sends the configuration to the engine with a fresh MessagePort; when the engine had to start a
+ * new host (store, limits or schedules changed) the page's facade moves to that port.
+ */
+async function configure(current: Comlink.Remote<EngineApi>): Promise<void> {
+  const channel = new MessageChannel();
+  const result = await current.configure(
+    config,
+    location.origin,
+    Comlink.transfer(channel.port2, [channel.port2]),
+  );
+  if (current !== engine) return;
+  $('store-label').textContent = result.info.label;
+  if (result.connected) {
+    const previous = queue;
+    queue = connectQueue<DemoPayloads>(channel.port1, {
+      codecs: codecsFor(config.entrypoints.map((e) => e.name)),
+    });
+    void previous?.close().catch(() => {});
+    void watchDeadLetters(queue);
+  } else channel.port1.close();
+}
+
 async function startEngine(): Promise<void> {
   const gen = ++generation;
-  worker = new Worker(new URL('./engine/worker.ts', import.meta.url), { type: 'module', name: 'tideq-engine' });
+  worker = new Worker(new URL('./engine/worker.ts', import.meta.url), {
+    type: 'module',
+    name: 'tideq-engine',
+  });
   engine = Comlink.wrap<EngineApi>(worker);
+  queue = null;
   $('state').textContent = 'starting';
   try {
-    const info = await engine.configure(config, location.origin);
+    await configure(engine);
     if (gen !== generation) return;
-    $('store-label').textContent = info.label;
     notice(null);
   } catch (error) {
     if (gen !== generation) return;
@@ -136,12 +174,71 @@ async function applyConfig(): Promise<void> {
   saveConfig();
   if (!engine) return;
   try {
-    const info = await engine.configure(config, location.origin);
-    $('store-label').textContent = info.label;
+    await configure(engine);
     notice(null);
   } catch (error) {
     notice(`Could not apply the settings: ${(error as Error).message}`, 'error');
   }
+}
+
+/** Dead letters change on these events: refresh the panel at once rather than at the next poll. */
+async function watchDeadLetters(facade: QueueFacade<DemoPayloads>): Promise<void> {
+  try {
+    await facade.subscribe(() => scheduleDeadRefresh(), { kinds: ['failed', 'requeued', 'cancelled'] });
+  } catch {
+    // the worker went away; the next facade subscribes again
+  }
+}
+
+let deadRefresh: ReturnType<typeof setTimeout> | null = null;
+function scheduleDeadRefresh(): void {
+  if (deadRefresh !== null) return;
+  deadRefresh = setTimeout(() => {
+    deadRefresh = null;
+    void refreshDead();
+  }, 300);
+}
+
+async function refreshDead(): Promise<void> {
+  const facade = queue;
+  if (!facade) return;
+  try {
+    const jobs = await facade.failedJobs({ limit: 50 });
+    renderDead({ total: lastSnapshot?.counts.failed ?? jobs.length, jobs });
+  } catch {
+    // the worker is restarting
+  }
+}
+
+async function requeueAll(facade: QueueFacade<DemoPayloads>): Promise<number> {
+  let total = 0;
+  for (let round = 0; round < 1_000; round++) {
+    const failed = await facade.failedJobs({ limit: 1_000 });
+    if (failed.length === 0) break;
+    total += (await facade.requeue(failed.map((j) => j.id))).filter(Boolean).length;
+  }
+  return total;
+}
+
+/** Enqueues through the facade in batches of 2,000 (one transferred buffer each, one task each). */
+async function enqueueJobs(facade: QueueFacade<DemoPayloads>, request: EnqueueRequest) {
+  const executeAfter = request.delayMs > 0 ? Date.now() + request.delayMs : undefined;
+  let stored = 0;
+  let skipped = 0;
+  for (let done = 0; done < request.count; done += 2_000) {
+    const n = Math.min(2_000, request.count - done);
+    const jobs = Array.from({ length: n }, (_, i) => ({
+      entrypoint: request.entrypoint,
+      payload: makePayload(request.entrypoint, done + i, request.payloadBytes),
+      priority: request.priority,
+      ...(executeAfter !== undefined ? { executeAfter } : {}),
+      dedupeKey: request.dedupeKey === '' ? null : request.dedupeKey,
+      headers: { source: 'playground' },
+    }));
+    const ids = await facade.enqueueMany(jobs, { onConflict: 'skip' });
+    for (const id of ids) id === null ? skipped++ : stored++;
+  }
+  return { stored, skipped };
 }
 
 function killWorker(): void {
@@ -151,6 +248,7 @@ function killWorker(): void {
   worker.terminate();
   worker = null;
   engine = null;
+  queue = null;
   generation++;
   timeline.kill(killedAt);
   const retryTimer = Math.max(...config.entrypoints.map((e) => e.retryTimer));
@@ -170,15 +268,20 @@ function killWorker(): void {
 let lastListVersion = -1;
 let lastListRefresh = 0;
 let lastLogSeq = -1;
-let lastDeadKey = '';
 let lastScheduleKey = '';
 
+let lastStats = 0;
 async function poll(): Promise<void> {
   const current = engine;
   if (current && !document.hidden) {
     try {
       const snapshot = await current.snapshot();
       if (current === engine) render(snapshot);
+      const facade = queue;
+      if (facade && Date.now() - lastStats > 1_000) {
+        lastStats = Date.now();
+        renderStats(await facade.stats());
+      }
     } catch {
       // the Worker was killed or is restarting
     }
@@ -186,11 +289,50 @@ async function poll(): Promise<void> {
   setTimeout(poll, POLL_MS);
 }
 
-function render(s: Snapshot): void {
-  lastSnapshot = s;
+/** The QueueManager's own counters and latencies per entrypoint (facade.stats()). */
+function renderStats(stats: HostStats<DemoPayloads>): void {
   const state = $('state');
-  state.textContent = s.state;
-  state.className = `pill ${s.state}`;
+  state.textContent = stats.state;
+  state.className = `pill ${stats.state}`;
+  const table = el('table');
+  const head = el('tr');
+  for (const h of [
+    'entrypoint',
+    'running',
+    'successful',
+    'retried',
+    'dead',
+    'timed out',
+    'wait p50/p95',
+    'run p50/p95',
+  ])
+    head.append(el('th', h));
+  table.append(head);
+  for (const [name, s] of Object.entries(stats.entrypoints)) {
+    const tr = el('tr');
+    tr.append(
+      el('td', name),
+      el('td', String(s.running)),
+      el('td', s.successful.toLocaleString('en-US')),
+      el('td', s.retried.toLocaleString('en-US')),
+      el('td', s.failed.toLocaleString('en-US')),
+      el('td', s.timedOut.toLocaleString('en-US')),
+      el('td', `${Math.round(s.waitMs.p50)} / ${Math.round(s.waitMs.p95)} ms`),
+      el('td', `${Math.round(s.runMs.p50)} / ${Math.round(s.runMs.p95)} ms`),
+    );
+    table.append(tr);
+  }
+  $('stats').replaceChildren(table);
+}
+
+function render(s: Snapshot): void {
+  const failedChanged = s.counts.failed !== lastSnapshot?.counts.failed;
+  lastSnapshot = s;
+  if (s.state === 'error' || s.state === 'starting') {
+    const state = $('state');
+    state.textContent = s.state;
+    state.className = `pill ${s.state}`;
+  }
   $('store-label').textContent = s.store.label + (s.store.durable ? '' : ' (not durable)');
   if (s.error && s.state === 'error') notice(s.error, 'error');
   renderCounts(s);
@@ -201,11 +343,7 @@ function render(s: Snapshot): void {
     lastLogSeq = lastSeq;
     renderLog(s.log);
   }
-  const deadKey = `${s.deadLetters.total}:${s.deadLetters.jobs.map((j) => `${j.id}.${j.attempts}`).join(',')}`;
-  if (deadKey !== lastDeadKey) {
-    lastDeadKey = deadKey;
-    renderDead(s.deadLetters);
-  }
+  if (failedChanged) scheduleDeadRefresh();
   const scheduleKey = JSON.stringify(s.schedules) + Math.floor(Date.now() / 1000);
   if (scheduleKey !== lastScheduleKey) {
     lastScheduleKey = scheduleKey;
@@ -294,12 +432,18 @@ function renderCharts(s: Snapshot): void {
 }
 
 function legend(items: [string, string][]): string {
-  return items.map(([color, text]) => `<span><i class="swatch" style="background:${color}"></i>${text}</span>`).join('');
+  return items
+    .map(([color, text]) => `<span><i class="swatch" style="background:${color}"></i>${text}</span>`)
+    .join('');
 }
 
 const time = (ms: number | null) => (ms === null ? '—' : new Date(ms).toLocaleTimeString('en-GB'));
 
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, text?: string, cls?: string): HTMLElementTagNameMap[K] {
+function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  text?: string,
+  cls?: string,
+): HTMLElementTagNameMap[K] {
   const e = document.createElement(tag);
   if (text !== undefined) e.textContent = text;
   if (cls) e.className = cls;
@@ -309,7 +453,9 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, text?: string, cls?: 
 function renderLog(events: JobEvent[]): void {
   const root = $('log');
   if (events.length === 0) {
-    root.replaceChildren(el('li', 'No events yet: every enqueue, pick, retry and completion appears here.', 'empty-state'));
+    root.replaceChildren(
+      el('li', 'No events yet: every enqueue, pick, retry and completion appears here.', 'empty-state'),
+    );
     return;
   }
   const items = events
@@ -332,7 +478,9 @@ function renderDead(dead: { total: number; jobs: Job[] }): void {
   const root = $('dead');
   ($('requeue-all') as HTMLButtonElement).disabled = dead.total === 0;
   if (dead.total === 0) {
-    root.replaceChildren(el('p', 'No dead letters. Jobs land here after their last attempt fails.', 'empty-state'));
+    root.replaceChildren(
+      el('p', 'No dead letters. Jobs land here after their last attempt fails.', 'empty-state'),
+    );
     return;
   }
   const table = el('table');
@@ -348,16 +496,25 @@ function renderDead(dead: { total: number; jobs: Job[] }): void {
     const requeue = el('button', 'Requeue');
     requeue.type = 'button';
     requeue.setAttribute('aria-label', `requeue job ${job.id}`);
-    requeue.addEventListener('click', () => void engine?.requeue([job.id]));
+    requeue.addEventListener('click', () => void queue?.requeue([job.id]));
     const tdOpen = el('td');
     tdOpen.append(open);
     const tdAct = el('td');
     tdAct.append(requeue);
-    tr.append(tdOpen, el('td', job.entrypoint), el('td', String(job.attempts)), el('td', job.lastError ?? '', 'err'), tdAct);
+    tr.append(
+      tdOpen,
+      el('td', job.entrypoint),
+      el('td', String(job.attempts)),
+      el('td', job.lastError ?? '', 'err'),
+      tdAct,
+    );
     tr.querySelector('.err')!.setAttribute('title', job.lastError ?? '');
     table.append(tr);
   }
-  const caption = el('caption', `${dead.total.toLocaleString('en-US')} dead letter(s)${dead.total > dead.jobs.length ? `, the first ${dead.jobs.length} shown` : ''}`);
+  const caption = el(
+    'caption',
+    `${dead.total.toLocaleString('en-US')} dead letter(s)${dead.total > dead.jobs.length ? `, the first ${dead.jobs.length} shown` : ''}`,
+  );
   caption.className = 'hint';
   table.prepend(caption);
   root.replaceChildren(table);
@@ -456,7 +613,7 @@ async function showDetail(id: number, focus: boolean): Promise<void> {
       const cancel = el('button', 'Cancel job');
       cancel.type = 'button';
       cancel.addEventListener('click', async () => {
-        await engine?.cancel([id]);
+        await queue?.cancel([id]);
         void showDetail(id, false);
       });
       actions.append(cancel);
@@ -464,7 +621,7 @@ async function showDetail(id: number, focus: boolean): Promise<void> {
       const requeue = el('button', 'Requeue');
       requeue.type = 'button';
       requeue.addEventListener('click', async () => {
-        await engine?.requeue([id]);
+        await queue?.requeue([id]);
         void showDetail(id, false);
       });
       actions.append(requeue);
@@ -472,7 +629,8 @@ async function showDetail(id: number, focus: boolean): Promise<void> {
     nodes.push(actions);
   }
   nodes.push(el('h3', 'Events'));
-  if (detail.events.length === 0) nodes.push(el('p', 'No events of this job in the recent log.', 'empty-state'));
+  if (detail.events.length === 0)
+    nodes.push(el('p', 'No events of this job in the recent log.', 'empty-state'));
   else {
     const ol = el('ol', undefined, 'log');
     for (const e of detail.events) {
@@ -524,7 +682,8 @@ function buildControls(): void {
           input.reportValidity();
           return;
         }
-        (ep as unknown as Record<string, number>)[f.key] = f.key === 'maxAttempts' ? Math.max(1, value) : value;
+        (ep as unknown as Record<string, number>)[f.key] =
+          f.key === 'maxAttempts' ? Math.max(1, value) : value;
         void applyConfig();
       });
       label.append(input);
@@ -537,7 +696,10 @@ function buildControls(): void {
     const input = handlers.elements.namedItem(key) as HTMLInputElement;
     input.value = String(config.worker[key]);
     input.addEventListener('change', () => {
-      if (!input.checkValidity()) return input.reportValidity() as unknown as void;
+      if (!input.checkValidity()) {
+        input.reportValidity();
+        return;
+      }
       config.worker[key] = Math.max(1, Number(input.value));
       void applyConfig();
     });
@@ -563,10 +725,12 @@ function buildControls(): void {
     pause.setAttribute('aria-pressed', String(config.paused));
   };
   syncPause();
-  pause.addEventListener('click', () => {
+  pause.addEventListener('click', async () => {
     config.paused = !config.paused;
     syncPause();
-    void applyConfig();
+    saveConfig();
+    void engine?.setPaused(config.paused);
+    await (config.paused ? queue?.pause() : queue?.resume());
   });
   $('kill').addEventListener('click', killWorker);
   $('clear').addEventListener('click', async () => {
@@ -574,13 +738,14 @@ function buildControls(): void {
     notice(`Deleted ${n ?? 0} job(s) from the store.`);
   });
   $('requeue-all').addEventListener('click', async () => {
-    const n = await engine?.requeue();
-    notice(`Requeued ${n ?? 0} dead letter(s).`);
+    if (!queue) return;
+    const n = await requeueAll(queue);
+    notice(`Requeued ${n} dead letter(s).`);
   });
 
   const form = $<HTMLFormElement>('enqueue-form');
   const enqueue = async (count?: number) => {
-    if (!form.reportValidity() || !engine) return;
+    if (!form.reportValidity() || !queue) return;
     const data = new FormData(form);
     const request: EnqueueRequest = {
       entrypoint: String(data.get('entrypoint')),
@@ -592,12 +757,14 @@ function buildControls(): void {
     };
     $('enqueue-result').textContent = `enqueueing ${request.count.toLocaleString('en-US')}…`;
     try {
-      const result = await engine.enqueue(request);
+      const result = await enqueueJobs(queue, request);
       lastEnqueue = request;
       renderSnippet();
       $('enqueue-result').textContent =
         `stored ${result.stored.toLocaleString('en-US')}` +
-        (result.skipped > 0 ? `, skipped ${result.skipped.toLocaleString('en-US')} (dedupe key already held)` : '');
+        (result.skipped > 0
+          ? `, skipped ${result.skipped.toLocaleString('en-US')} (dedupe key already held)`
+          : '');
     } catch (error) {
       $('enqueue-result').textContent = `rejected: ${(error as Error).message}`;
     }
@@ -672,7 +839,8 @@ const jobsList = new JobsList(
   },
   (id) => void showDetail(id, true),
   (page) => {
-    $('jobs-total').textContent = `${page.total.toLocaleString('en-US')} job(s)${page.truncated ? ' (payload search looked at the newest 20,000)' : ''}`;
+    $('jobs-total').textContent =
+      `${page.total.toLocaleString('en-US')} job(s)${page.truncated ? ' (payload search looked at the newest 20,000)' : ''}`;
   },
 );
 
@@ -684,7 +852,8 @@ async function main(): Promise<void> {
   } catch {
     // a static host without the dev server's API
   }
-  const pgOption = $<HTMLSelectElement>('store').querySelector<HTMLOptionElement>('option[value="postgres"]')!;
+  const pgOption =
+    $<HTMLSelectElement>('store').querySelector<HTMLOptionElement>('option[value="postgres"]')!;
   if (pgInfo.available) pgOption.textContent = `PostgreSQL (${pgInfo.driver})`;
   else {
     pgOption.disabled = true;

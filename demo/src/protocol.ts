@@ -56,9 +56,10 @@ export interface EnqueueRequest {
   payloadBytes: number;
 }
 
-export interface EnqueueResult {
-  stored: number;
-  skipped: number;
+export interface ConfigureResult {
+  info: StoreInfo;
+  /** A new host serves the port the page passed: the page connects its facade to it. */
+  connected: boolean;
 }
 
 export interface JobFilter {
@@ -142,7 +143,6 @@ export interface Snapshot {
   slots: number;
   series: SeriesPoint[];
   log: JobEvent[];
-  deadLetters: { total: number; jobs: Job[] };
   schedules: Schedule[];
   /** Bumped whenever the job index changed: the page refreshes its list then. */
   indexVersion: number;

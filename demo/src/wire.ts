@@ -19,9 +19,7 @@ function fromBase64(text: string): Uint8Array {
 }
 
 export function encodeWire(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    v instanceof Uint8Array ? { $bytes: toBase64(v) } : v,
-  );
+  return JSON.stringify(value, (_key, v: unknown) => (v instanceof Uint8Array ? { $bytes: toBase64(v) } : v));
 }
 
 export function decodeWire<T = unknown>(text: string): T {

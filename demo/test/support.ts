@@ -30,12 +30,16 @@ export async function startPlayground(
   options: { port?: number; args?: string[]; env?: Record<string, string> } = {},
 ): Promise<Playground> {
   const port = options.port ?? (await freePort());
-  const child: ChildProcess = spawn('npm', ['run', '--silent', 'start', '--', '--port', String(port), ...(options.args ?? [])], {
-    cwd: root,
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...options.env },
-  });
+  const child: ChildProcess = spawn(
+    'npm',
+    ['run', '--silent', 'start', '--', '--port', String(port), ...(options.args ?? [])],
+    {
+      cwd: root,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...options.env },
+    },
+  );
   let out = '';
   child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (out += chunk.toString()));
@@ -47,7 +51,10 @@ export async function startPlayground(
     } catch {
       return child.exitCode;
     }
-    const code = await Promise.race([exited, new Promise<'late'>((r) => setTimeout(() => r('late'), 15_000))]);
+    const code = await Promise.race([
+      exited,
+      new Promise<'late'>((r) => setTimeout(() => r('late'), 15_000)),
+    ]);
     if (code === 'late') {
       process.kill(-child.pid!, 'SIGKILL');
       return exited;
@@ -85,7 +92,11 @@ export interface Watched {
 }
 
 /** A page on the playground that records console errors, page errors and foreign requests. */
-export async function openPlayground(context: Browser | BrowserContext, url: string, query = ''): Promise<Watched> {
+export async function openPlayground(
+  context: Browser | BrowserContext,
+  url: string,
+  query = '',
+): Promise<Watched> {
   const page = await context.newPage();
   const origin = new URL(url).origin;
   const errors: string[] = [];
@@ -112,7 +123,12 @@ export async function count(page: Page, key: string): Promise<number> {
 }
 
 /** Waits until the card shows `expected` (generous timeout, polled by the page itself). */
-export async function waitForCount(page: Page, key: string, expected: number, timeout = 90_000): Promise<void> {
+export async function waitForCount(
+  page: Page,
+  key: string,
+  expected: number,
+  timeout = 90_000,
+): Promise<void> {
   await page.waitForFunction(
     ([k, n]) => document.querySelector(`[data-count="${k}"]`)?.textContent?.replaceAll(',', '') === String(n),
     [key, expected] as const,
@@ -127,18 +143,39 @@ export async function setField(page: Page, name: string, value: number | string)
   await input.dispatchEvent('change');
 }
 
-export async function enqueue(page: Page, entrypoint: string, n: number, extra: Record<string, string> = {}): Promise<void> {
+export async function enqueue(
+  page: Page,
+  entrypoint: string,
+  n: number,
+  extra: Record<string, string> = {},
+): Promise<void> {
   const form = page.locator('#enqueue-form');
   await form.locator('[name="entrypoint"]').selectOption(entrypoint);
   await form.locator('[name="count"]').fill(String(n));
   for (const [k, v] of Object.entries(extra)) await form.locator(`[name="${k}"]`).fill(v);
   await form.locator('button[type="submit"]').click();
-  await page.waitForFunction(() => /stored|rejected/.test(document.querySelector('#enqueue-result')?.textContent ?? ''), null, {
-    timeout: 60_000,
-  });
+  await page.waitForFunction(
+    () => /stored|rejected/.test(document.querySelector('#enqueue-result')?.textContent ?? ''),
+    null,
+    {
+      timeout: 60_000,
+    },
+  );
 }
 
 export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(outputDir, { recursive: true });
   await page.screenshot({ path: join(outputDir, `${name}.png`), fullPage: true });
+}
+
+/** Waits until the element's text contains `text` (or equals it with `exact`). */
+export async function waitForText(page: Page, selector: string, text: string, exact = false): Promise<void> {
+  await page.waitForFunction(
+    ([sel, t, e]) => {
+      const content = document.querySelector(sel)?.textContent ?? '';
+      return e ? content === t : content.includes(t);
+    },
+    [selector, text, exact] as const,
+    { timeout: 60_000 },
+  );
 }

@@ -1,24 +1,28 @@
 /**
- * The playground engine: runs in a Worker next to the store. It builds a QueueManager and a
- * SchedulerManager from the visitor's configuration (simulated handlers whose duration, failure
- * rate and hang rate are read live), follows the store's events to keep counts, a job index, the
- * event log tail and per-second series, and records which concurrency slot ran which job when
- * (the slot timeline). The page polls `snapshot()` a few times a second.
+ * The playground engine: runs in a Worker next to the store. The queue itself is served by
+ * @tideq/web's `hostQueue` (the page talks to it with `connectQueue`): the engine hands it a
+ * QueueManager and a SchedulerManager built from the visitor's configuration (simulated handlers
+ * whose duration, failure rate and hang rate are read live). Limits are fixed per manager, so a
+ * change of limits or schedules closes the host and starts a new one on a fresh MessagePort.
+ * Beside it the engine follows the store's events to keep counts, a job index and per-second
+ * series, and records which concurrency slot ran which job when (the slot timeline). The page
+ * polls `snapshot()` a few times a second.
  */
 import {
   coerceError,
   type Job,
   type JobEvent,
   type JobStatus,
-  type NewJob,
   QueueManager,
   type QueueRepository,
   type Schedule,
   SchedulerManager,
 } from '@tideq/core';
+import { hostQueue, type QueueHost } from '@tideq/web/worker';
+import type { Endpoint } from 'comlink';
+import { type DemoPayload, makePayload, payloadCodec } from '../jobs.ts';
 import {
-  type EnqueueRequest,
-  type EnqueueResult,
+  type ConfigureResult,
   type EntrypointConfig,
   type JobDetail,
   type JobFilter,
@@ -63,7 +67,7 @@ const LOG_TAIL = 100;
 const SERIES_SECONDS = 90;
 const SAMPLES_PER_SECOND = 256;
 const TEXT_SCAN_LIMIT = 20_000;
-const ENQUEUE_CHUNK = 5_000;
+const encoder = new TextEncoder();
 
 const OUTCOMES: Record<string, OutcomeCode> = {
   successful: OUTCOME.successful,
@@ -99,10 +103,11 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-/** The limit-bearing part of an entrypoint: changing it restarts the manager. */
-function limitsKey(config: PlaygroundConfig): string {
+/** What a QueueManager fixes at registration (limits) and the schedules: a change restarts the host. */
+function hostKey(config: PlaygroundConfig): string {
   return JSON.stringify([
     config.worker,
+    config.schedules,
     config.entrypoints.map((e) => [
       e.name,
       e.concurrencyLimit,
@@ -115,30 +120,16 @@ function limitsKey(config: PlaygroundConfig): string {
   ]);
 }
 
-/** A payload of about `size` bytes: JSON, so the detail view can decode it. */
-function makePayload(entrypoint: string, n: number, size: number): Uint8Array | null {
-  if (size <= 0) return null;
-  const base = JSON.stringify({ n, entrypoint, note: '' });
-  const pad = Math.max(0, size - base.length);
-  return new TextEncoder().encode(JSON.stringify({ n, entrypoint, note: 'x'.repeat(pad) }));
-}
-
 export class Engine {
   #config: PlaygroundConfig | null = null;
   #store: OpenStore | null = null;
   #info: StoreInfo = { kind: 'memory', label: 'starting', durable: false };
   #state: Snapshot['state'] = 'starting';
   #error: string | null = null;
-  #origin = '';
 
-  #manager: QueueManager | null = null;
-  #managerStop: AbortController | null = null;
-  #managerRun: Promise<void> | null = null;
-  #managerKey = '';
-  #scheduler: SchedulerManager | null = null;
-  #schedulerStop: AbortController | null = null;
-  #schedulerRun: Promise<void> | null = null;
-  #schedulerKey = '';
+  #host: QueueHost | null = null;
+  #hostPort: MessagePort | null = null;
+  #hostKey = '';
   #unsubscribe: (() => Promise<void>) | null = null;
 
   readonly #index = new Map<number, IndexEntry>();
@@ -157,31 +148,49 @@ export class Engine {
 
   #listCache: { key: string; version: number; ids: number[]; truncated: boolean } | null = null;
 
-  /** Opens the store and starts the managers; also used to switch store and apply new settings. */
-  async configure(config: PlaygroundConfig, origin: string): Promise<StoreInfo> {
-    this.#origin = origin;
+  /**
+   * Opens the store and hosts the queue; also switches store and applies new settings. `port` is
+   * where the page's `connectQueue` will talk to a new host: used when the host had to be
+   * (re)started (`connected: true`), closed otherwise.
+   */
+  async configure(config: PlaygroundConfig, origin: string, port: MessagePort): Promise<ConfigureResult> {
     const previous = this.#config;
     this.#config = structuredClone(config);
     config.entrypoints.forEach((e, i) => {
       if (!this.#entrypointIndex.has(e.name)) this.#entrypointIndex.set(e.name, i);
     });
+    let connected = false;
     try {
       if (!previous || previous.store !== config.store || !this.#store) {
-        await this.#stopManagers();
+        await this.#stopHost();
         await this.#closeStore();
         this.#state = 'starting';
         this.#store = await openStore(config.store, origin);
         this.#info = this.#store.info;
         await this.#follow(this.#store.repo);
       }
-      await this.#applyManagers();
+      const key = hostKey(config);
+      if (!this.#host || key !== this.#hostKey) {
+        await this.#stopHost();
+        await this.#startHost(key, port);
+        connected = true;
+      }
+      this.#state = config.paused ? 'paused' : 'running';
       this.#error = null;
     } catch (thrown) {
       this.#state = 'error';
       this.#error = coerceError(thrown).message;
       throw thrown;
+    } finally {
+      if (!connected) port.close();
     }
-    return this.#info;
+    return { info: this.#info, connected };
+  }
+
+  /** The page paused or resumed the host (through its facade). */
+  setPaused(paused: boolean): void {
+    if (this.#config) this.#config.paused = paused;
+    if (this.#state !== 'error') this.#state = paused ? 'paused' : 'running';
   }
 
   // ---- following the store's events -------------------------------------------------------------
@@ -239,7 +248,13 @@ export class Engine {
       for (let i = 0; i < drop; i++) {
         const id = this.#terminalIds[i]!;
         const entry = this.#index.get(id);
-        if (entry && (entry.status === 'successful' || entry.status === 'exception' || entry.status === 'canceled' || entry.status === 'deleted'))
+        if (
+          entry &&
+          (entry.status === 'successful' ||
+            entry.status === 'exception' ||
+            entry.status === 'canceled' ||
+            entry.status === 'deleted')
+        )
           this.#index.delete(id);
       }
       this.#terminalIds = this.#terminalIds.slice(drop);
@@ -272,33 +287,53 @@ export class Engine {
     return this.#config?.entrypoints.find((e) => e.name === name);
   }
 
-  async #applyManagers(): Promise<void> {
-    const config = this.#config!;
-    const key = limitsKey(config);
-    const wantRunning = !config.paused;
-    if (this.#manager && (key !== this.#managerKey || !wantRunning)) await this.#stopManager();
-    if (!this.#manager && wantRunning) this.#startManager(key);
-    const scheduleKey = JSON.stringify(config.schedules);
-    if (scheduleKey !== this.#schedulerKey) {
-      await this.#stopScheduler();
-      const wanted = new Set(config.schedules.map((s) => s.name));
-      const stored = await this.#store!.repo.listSchedules();
-      const gone = stored.filter((s) => !wanted.has(s.name)).map((s) => s.name);
-      if (gone.length > 0) await this.#store!.repo.deleteSchedules(gone);
-      this.#schedulerKey = scheduleKey;
-      if (config.schedules.length > 0) this.#startScheduler();
-    }
-    this.#state = wantRunning ? 'running' : 'paused';
-  }
-
-  #startManager(key: string): void {
+  async #startHost(key: string, port: MessagePort): Promise<void> {
     const config = this.#config!;
     const repo = this.#store!.repo;
-    let manager = new QueueManager(repo, { logger: 'silent', pollInterval: 1_000 });
-    for (const ep of config.entrypoints) {
+    // Schedules removed in the page leave the store too (a host only knows its own).
+    const wanted = new Set(config.schedules.map((s) => s.name));
+    const gone = (await repo.listSchedules()).filter((s) => !wanted.has(s.name)).map((s) => s.name);
+    if (gone.length > 0) await repo.deleteSchedules(gone);
+    this.#slots = new Array(config.worker.maxConcurrentTasks).fill(false);
+    const host = hostQueue({
+      store: repo,
+      manager: (store) => this.#buildManager(store),
+      ...(config.schedules.length > 0
+        ? { scheduler: (store: QueueRepository) => this.#buildScheduler(store) }
+        : {}),
+      run: {
+        batchSize: config.worker.batchSize,
+        maxConcurrentTasks: config.worker.maxConcurrentTasks,
+        shutdownTimeout: 1_000,
+      },
+      autoStart: !config.paused,
+      endpoint: port as unknown as Endpoint,
+    });
+    this.#host = host as unknown as QueueHost;
+    this.#hostPort = port;
+    this.#hostKey = key;
+    await host.ready;
+  }
+
+  async #stopHost(): Promise<void> {
+    if (!this.#host) return;
+    await this.#host.close().catch(() => {});
+    this.#hostPort?.close();
+    this.#host = null;
+    this.#hostPort = null;
+    this.#hostKey = '';
+    for (const id of [...this.#open.keys()]) this.#closeSegment(id, OUTCOME.retry);
+  }
+
+  #buildManager(repo: QueueRepository): QueueManager<Record<string, DemoPayload>> {
+    let manager = new QueueManager(repo, { logger: 'silent', pollInterval: 1_000 }) as QueueManager<
+      Record<string, DemoPayload>
+    >;
+    for (const ep of this.#config!.entrypoints) {
       manager = manager.entrypoint(
         ep.name,
         {
+          codec: payloadCodec,
           concurrencyLimit: ep.concurrencyLimit,
           requestsPerSecond: ep.requestsPerSecond,
           retryTimer: ep.retryTimer,
@@ -306,78 +341,35 @@ export class Engine {
           ...(ep.timeout > 0 ? { timeout: ep.timeout } : {}),
           retry: { baseDelay: ep.retryDelay, maxDelay: 30_000 },
         },
-        async (context) => this.#simulate(ep.name, context.job, context.attempt, context.signal),
-      ) as unknown as QueueManager;
+        (context) => this.#simulate(ep.name, context.job, context.attempt, context.signal),
+      );
     }
     manager.on('job', (event) => this.#closeSegment(event.id, OUTCOMES[event.outcome] ?? OUTCOME.retry));
     manager.on('error', ({ error, where }) => {
       this.#error = `${where}: ${error.message}`;
     });
-    const stop = new AbortController();
-    this.#manager = manager;
-    this.#managerStop = stop;
-    this.#managerKey = key;
-    this.#slots = new Array(config.worker.maxConcurrentTasks).fill(false);
-    this.#managerRun = manager
-      .run({
-        signal: stop.signal,
-        batchSize: config.worker.batchSize,
-        maxConcurrentTasks: config.worker.maxConcurrentTasks,
-        shutdownTimeout: 1_000,
-      })
-      .catch((thrown: unknown) => {
-        this.#state = 'error';
-        this.#error = `worker loop stopped: ${coerceError(thrown).message}`;
-      });
+    return manager;
   }
 
-  async #stopManager(): Promise<void> {
-    if (!this.#manager) return;
-    this.#managerStop!.abort();
-    await this.#managerRun;
-    for (const id of [...this.#open.keys()]) this.#closeSegment(id, OUTCOME.retry);
-    this.#manager = null;
-    this.#managerRun = null;
-  }
-
-  #startScheduler(): void {
-    const config = this.#config!;
-    let scheduler = new SchedulerManager(this.#store!.repo, { logger: 'silent', pollInterval: 1_000 });
-    for (const s of config.schedules) {
+  #buildScheduler(repo: QueueRepository): SchedulerManager {
+    let scheduler = new SchedulerManager(repo, { logger: 'silent', pollInterval: 1_000 });
+    for (const s of this.#config!.schedules) {
       scheduler = scheduler.schedule(
         s.name,
         s.expression,
         async () => {
-          await this.enqueue({
-            entrypoint: s.entrypoint,
-            count: s.jobsPerTick,
-            priority: 0,
-            delayMs: 0,
-            dedupeKey: '',
-            payloadBytes: 64,
-          });
+          await repo.enqueue(
+            Array.from({ length: s.jobsPerTick }, (_, n) => ({
+              entrypoint: s.entrypoint,
+              payload: encoder.encode(JSON.stringify(makePayload(s.entrypoint, n, 64))),
+              headers: { source: `schedule ${s.name}` },
+            })),
+          );
         },
         { missed: 'skip' },
       );
     }
-    const stop = new AbortController();
-    this.#scheduler = scheduler;
-    this.#schedulerStop = stop;
-    this.#schedulerRun = scheduler.run({ signal: stop.signal, shutdownTimeout: 1_000 }).catch((thrown) => {
-      this.#error = `scheduler stopped: ${coerceError(thrown).message}`;
-    });
-  }
-
-  async #stopScheduler(): Promise<void> {
-    if (!this.#scheduler) return;
-    this.#schedulerStop!.abort();
-    await this.#schedulerRun;
-    this.#scheduler = null;
-  }
-
-  async #stopManagers(): Promise<void> {
-    await Promise.all([this.#stopManager(), this.#stopScheduler()]);
-    this.#schedulerKey = '';
+    return scheduler;
   }
 
   async #closeStore(): Promise<void> {
@@ -400,19 +392,25 @@ export class Engine {
       ep: this.#entrypointIndex.get(name) ?? 0,
       waitMs: Math.max(0, start - job.executeAfter),
     });
-    const ep = this.#entrypoint(name);
-    if (!ep) return;
-    if (Math.random() * 100 < ep.hangPercent) {
-      await sleep(2 ** 31 - 1, signal); // until a timeout, a cancel or the Worker's end
+    try {
+      const ep = this.#entrypoint(name);
+      if (!ep) return;
+      if (Math.random() * 100 < ep.hangPercent) {
+        await sleep(2 ** 31 - 1, signal); // until a timeout, a cancel, a pause or the Worker's end
+      }
+      const duration = ep.durationMs * (0.5 + Math.random());
+      if (duration >= 1) await sleep(duration, signal);
+      if (Math.random() * 100 < ep.failurePercent) throw new Error(`simulated failure (attempt ${attempt})`);
+    } finally {
+      // The manager reports the outcome ('job' event) right after; a run aborted by a pause
+      // reports none: it was handed back for a retry.
+      setTimeout(() => this.#closeSegment(job.id, OUTCOME.retry, start), 0);
     }
-    const duration = ep.durationMs * (0.5 + Math.random());
-    if (duration >= 1) await sleep(duration, signal);
-    if (Math.random() * 100 < ep.failurePercent) throw new Error(`simulated failure (attempt ${attempt})`);
   }
 
-  #closeSegment(id: number, outcome: OutcomeCode): void {
+  #closeSegment(id: number, outcome: OutcomeCode, start?: number): void {
     const open = this.#open.get(id);
-    if (!open) return;
+    if (!open || (start !== undefined && open.start !== start)) return;
     this.#open.delete(id);
     this.#slots[open.slot] = false;
     const end = Date.now();
@@ -425,47 +423,6 @@ export class Engine {
   }
 
   // ---- what the page asks -----------------------------------------------------------------------
-
-  async enqueue(request: EnqueueRequest): Promise<EnqueueResult> {
-    const repo = this.#requireStore();
-    const executeAfter = request.delayMs > 0 ? Date.now() + request.delayMs : undefined;
-    let stored = 0;
-    let skipped = 0;
-    for (let done = 0; done < request.count; done += ENQUEUE_CHUNK) {
-      const n = Math.min(ENQUEUE_CHUNK, request.count - done);
-      const jobs: NewJob[] = new Array(n);
-      for (let i = 0; i < n; i++) {
-        jobs[i] = {
-          entrypoint: request.entrypoint,
-          payload: makePayload(request.entrypoint, done + i, request.payloadBytes),
-          priority: request.priority,
-          ...(executeAfter !== undefined ? { executeAfter } : {}),
-          dedupeKey: request.dedupeKey === '' ? null : request.dedupeKey,
-          headers: { source: 'playground' },
-        };
-      }
-      const ids = await repo.enqueue(jobs, { onConflict: 'skip' });
-      for (const id of ids) id === null ? skipped++ : stored++;
-    }
-    return { stored, skipped };
-  }
-
-  async cancel(ids: number[]): Promise<boolean[]> {
-    return this.#requireStore().cancel(ids);
-  }
-
-  /** Requeue dead letters: the given ids, or every one when `ids` is omitted. */
-  async requeue(ids?: number[]): Promise<number> {
-    const repo = this.#requireStore();
-    if (ids) return (await repo.requeue(ids)).filter(Boolean).length;
-    let total = 0;
-    for (let round = 0; round < 1_000; round++) {
-      const failed = await repo.failedJobs({ limit: 1_000 });
-      if (failed.length === 0) break;
-      total += (await repo.requeue(failed.map((j) => j.id))).filter(Boolean).length;
-    }
-    return total;
-  }
 
   /** Deletes every job in the store (a `deleted` event each). */
   async clear(): Promise<number> {
@@ -489,7 +446,14 @@ export class Engine {
     const rows: JobRow[] = [];
     for (const id of cache.ids.slice(offset, offset + limit)) {
       const e = this.#index.get(id);
-      if (e) rows.push({ id, entrypoint: e.entrypoint, status: e.status, priority: e.priority, attempts: e.attempts });
+      if (e)
+        rows.push({
+          id,
+          entrypoint: e.entrypoint,
+          status: e.status,
+          priority: e.priority,
+          attempts: e.attempts,
+        });
     }
     return { total: cache.ids.length, offset, rows, truncated: cache.truncated };
   }
@@ -521,27 +485,29 @@ export class Engine {
   }
 
   async snapshot(): Promise<Snapshot> {
-    let deadLetters: Job[] = [];
     let schedules: Schedule[] = [];
     if (this.#store) {
       try {
         await this.#refreshHeld();
-        [deadLetters, schedules] = await Promise.all([
-          this.#store.repo.failedJobs({ limit: 50 }),
-          this.#store.repo.listSchedules(),
-        ]);
+        schedules = await this.#store.repo.listSchedules();
       } catch (thrown) {
         this.#error = coerceError(thrown).message;
       }
     }
     const now = Date.now();
     const running: number[] = [];
-    for (const [id, s] of this.#open) running.push(s.slot, s.start, now, OUTCOME.running, s.attempt, id, s.ep);
+    for (const [id, s] of this.#open)
+      running.push(s.slot, s.start, now, OUTCOME.running, s.attempt, id, s.ep);
     const segments = new Float64Array(this.#closed.length + running.length);
     segments.set(this.#closed);
     segments.set(running, this.#closed.length);
     this.#closed = [];
-    const counts = { ...this.#terminal, queued: this.#held.queued, picked: this.#held.picked, failed: this.#held.failed };
+    const counts = {
+      ...this.#terminal,
+      queued: this.#held.queued,
+      picked: this.#held.picked,
+      failed: this.#held.failed,
+    };
     return {
       at: now,
       store: this.#info,
@@ -553,7 +519,6 @@ export class Engine {
       slots: Math.max(this.#slots.length, this.#config?.worker.maxConcurrentTasks ?? 0),
       series: this.#series(now),
       log: this.#events.slice(-LOG_TAIL),
-      deadLetters: { total: this.#held.failed, jobs: deadLetters },
       schedules,
       indexVersion: this.#indexVersion,
     };

@@ -5,8 +5,8 @@
  * own subscription (LISTEN/NOTIFY). Errors come back as TideqError JSON and are revived.
  */
 import {
-  errorFromJSON,
   type EventListener,
+  errorFromJSON,
   type JobEvent,
   type QueueRepository,
   StorageUnavailableError,

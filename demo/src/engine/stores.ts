@@ -7,6 +7,7 @@
  * - postgres: the dev server's queue on PostgreSQL over Neon's driver (remote-queue.ts).
  */
 import { createMemoryQueue, type QueueRepository, type WasmQueueRepository } from '@tideq/core';
+import { createIndexedDbQueue } from '@tideq/web';
 import { openDB } from 'idb';
 import type { StoreInfo, StoreKind } from '../protocol.ts';
 import { createRemotePostgresQueue } from './remote-queue.ts';
@@ -20,8 +21,8 @@ export interface OpenStore {
 /** The IndexedDB database names the playground uses (the reset button deletes them). */
 export const DB_NAMES = { durable: 'tideq-playground-durable', indexeddb: 'tideq-playground' } as const;
 
-type Factory = (options: Record<string, unknown>) => Promise<QueueRepository>;
-/** @tideq/web's store factories; filled in once the package has them (see the report). */
+type Factory = (options: { name: string }) => Promise<QueueRepository>;
+/** @tideq/web's store factories (createDurableMemoryQueue is not there yet: the stand-in below serves). */
 const web: Record<string, Factory | undefined> = {};
 function webExport(name: string): Factory | null {
   return web[name] ?? null;
@@ -100,9 +101,7 @@ export async function openStore(kind: StoreKind, origin: string): Promise<OpenSt
       };
     }
     case 'indexeddb': {
-      const factory = webExport('createIndexedDbQueue');
-      if (!factory) throw new Error('this build of @tideq/web has no createIndexedDbQueue yet');
-      const repo = await factory({ name: DB_NAMES.indexeddb });
+      const repo = await createIndexedDbQueue({ name: DB_NAMES.indexeddb });
       await repo.install();
       return {
         repo,

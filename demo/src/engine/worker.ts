@@ -1,4 +1,8 @@
-/** The engine Worker's entry: the Engine, exposed to the page over Comlink. */
+/**
+ * The engine Worker's entry. The queue is served by @tideq/web's `hostQueue` on a MessagePort the
+ * page hands over (see engine.ts); this file exposes the engine's own calls (configure, snapshot,
+ * the job index) on the Worker's scope over Comlink.
+ */
 import * as Comlink from 'comlink';
 import { Engine } from './engine.ts';
 
@@ -6,9 +10,7 @@ const engine = new Engine();
 
 const api = {
   configure: engine.configure.bind(engine),
-  enqueue: engine.enqueue.bind(engine),
-  cancel: engine.cancel.bind(engine),
-  requeue: engine.requeue.bind(engine),
+  setPaused: engine.setPaused.bind(engine),
   clear: engine.clear.bind(engine),
   detail: engine.detail.bind(engine),
   listJobs: engine.listJobs.bind(engine),

@@ -110,7 +110,12 @@ export class Timeline {
       const flush = () => {
         if (runX1 >= runX0 && lastRow >= 0) {
           ctx.fillStyle = OUTCOME_STYLE[lastColor as OutcomeCode].color;
-          ctx.fillRect(runX0, lastRow * rowH + (rowH > 4 ? 1 : 0), runX1 - runX0, Math.max(1, rowH - (rowH > 4 ? 2 : 0)));
+          ctx.fillRect(
+            runX0,
+            lastRow * rowH + (rowH > 4 ? 1 : 0),
+            runX1 - runX0,
+            Math.max(1, rowH - (rowH > 4 ? 2 : 0)),
+          );
         }
       };
       for (let i = 0; i < data.length; i += SEGMENT_FIELDS) {

@@ -96,10 +96,7 @@ export class JobsList {
     const button = document.createElement('button');
     button.type = 'button';
     button.className = 'rowbtn';
-    button.setAttribute('role', 'option');
-    button.setAttribute('aria-selected', String(row.id === this.#selected));
-    button.setAttribute('aria-posinset', String(position + 1));
-    button.setAttribute('aria-setsize', String(this.#total));
+    if (row.id === this.#selected) button.setAttribute('aria-current', 'true');
     button.dataset.id = String(row.id);
     button.dataset.pos = String(position);
     button.style.top = `${position * ROW_HEIGHT}px`;
@@ -122,8 +119,8 @@ export class JobsList {
     }
     button.addEventListener('click', () => {
       this.#selected = row.id;
-      for (const b of this.#spacer.querySelectorAll('[aria-selected="true"]')) b.setAttribute('aria-selected', 'false');
-      button.setAttribute('aria-selected', 'true');
+      for (const b of this.#spacer.querySelectorAll('[aria-current]')) b.removeAttribute('aria-current');
+      button.setAttribute('aria-current', 'true');
       this.#onOpen(row.id);
     });
     return button;

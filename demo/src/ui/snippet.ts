@@ -8,7 +8,10 @@ function storeLines(config: PlaygroundConfig, driver: string | null): { imports:
     case 'memory':
       return {
         imports: [],
-        open: ['// In a Worker: the WASM core, in memory (gone when the Worker ends).', 'const queue = await createMemoryQueue();'],
+        open: [
+          '// In a Worker: the WASM core, in memory (gone when the Worker ends).',
+          'const queue = await createMemoryQueue();',
+        ],
       };
     case 'durable':
       return {
@@ -43,12 +46,22 @@ function storeLines(config: PlaygroundConfig, driver: string | null): { imports:
   }
 }
 
-export function snippet(config: PlaygroundConfig, lastEnqueue: EnqueueRequest | null, driver: string | null): string {
+export function snippet(
+  config: PlaygroundConfig,
+  lastEnqueue: EnqueueRequest | null,
+  driver: string | null,
+): string {
   const store = storeLines(config, driver);
   const core = ['QueueManager'];
   if (config.store === 'memory') core.unshift('createMemoryQueue');
   if (config.schedules.length > 0) core.push('SchedulerManager');
-  const lines = [`import { ${core.join(', ')} } from '@tideq/core';`, ...store.imports, '', ...store.open, ''];
+  const lines = [
+    `import { ${core.join(', ')} } from '@tideq/core';`,
+    ...store.imports,
+    '',
+    ...store.open,
+    '',
+  ];
   lines.push("const manager = new QueueManager(queue, { logger: 'silent' })");
   for (const ep of config.entrypoints) {
     const options = [
