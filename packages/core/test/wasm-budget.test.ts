@@ -9,7 +9,9 @@ const T0 = 1_700_000_000_000;
 const MIB = 1024 * 1024;
 
 describe('memory budget', () => {
-  it('rejects the batch that would pass the budget with QUEUE_FULL, keeping every stored job readable', async () => {
+  it('rejects the batch that would pass the budget with QUEUE_FULL, keeping every stored job readable', {
+    timeout: 60_000,
+  }, async () => {
     const clock = new ManualClock(T0);
     const q = await createMemoryQueue({ clock, memoryBudget: 8 * MIB });
     const payload = new Uint8Array(1024).fill(7);

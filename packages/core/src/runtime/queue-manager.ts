@@ -17,10 +17,19 @@ import type {
   Unsubscribe,
 } from '../port.js';
 import type { Job, JobEvent, JobEventKind, NewJob } from '../types.js';
-import { validateCount, validateEntrypoint, validateRate } from '../validation.js';
+import { validateCount, validateEntrypoint, validateManagerId, validateRate } from '../validation.js';
 import { codecOrBytes } from './codec.js';
 import { describeError, type Entry, failureOutcome, type RunHost, RunningJob, runJob } from './executor.js';
-import { resolveLogger } from './logger.js';
+import { checkLogger, resolveLogger } from './logger.js';
+import {
+  checkResources,
+  knownOptions,
+  optionalBoolean,
+  optionalChoice,
+  optionalMethods,
+  optionalSignal,
+} from './options.js';
+import { joinRetention, type RetentionHandle, type RetentionPolicy, resolveRetention } from './retention.js';
 import { EntrypointCounters } from './stats.js';
 import { randomId, systemTimers, yieldToEventLoop } from './timers.js';
 import type {
@@ -32,6 +41,7 @@ import type {
   Logger,
   QueueManagerEvents,
   QueueManagerOptions,
+  RetryPolicy,
   RunOptions,
   Timers,
 } from './types.js';
@@ -63,6 +73,8 @@ export class QueueManager<R extends Record<string, unknown> = {}> {
   readonly #timers: Timers;
   readonly #pollInterval: number;
   readonly #heartbeatInterval: number;
+  readonly #retention: RetentionPolicy | false;
+  #compactor: RetentionHandle | null = null;
   readonly #entries = new Map<string, Entry>();
   readonly #running = new Map<number, RunningJob>();
   #done: CompletionResult[] = [];
@@ -85,15 +97,19 @@ export class QueueManager<R extends Record<string, unknown> = {}> {
 
   /**
    * @param repo the store (any QueueRepository adapter)
-   * @param options id, clock (the store's), timers, logger, shared resources, poll interval
+   * @param options id, clock (the store's), timers, logger, shared resources, poll interval,
+   *   retention (see {@link QueueManagerOptions}); every option is checked here
    */
   constructor(repo: QueueRepository, options: QueueManagerOptions = {}) {
+    const o = knownOptions(options, 'QueueManager options', MANAGER_OPTIONS) as QueueManagerOptions;
     this.#repo = repo;
-    this.id = options.id ?? randomId('qm');
-    this.#clock = options.clock ?? systemClock;
-    this.#timers = options.timers ?? systemTimers;
-    this.logger = resolveLogger(options.logger);
-    this.resources = options.resources ?? {};
+    this.id = o.id === undefined ? randomId('qm') : validateManagerId(o.id, 'QueueManager id');
+    this.#clock = optionalMethods<Clock>(o.clock, 'clock', ['now']) ?? systemClock;
+    this.#timers =
+      optionalMethods<Timers>(o.timers, 'timers', ['setTimeout', 'clearTimeout']) ?? systemTimers;
+    this.logger = resolveLogger(checkLogger(o.logger));
+    this.resources = checkResources(o.resources);
+    this.#retention = resolveRetention(o.retention);
     // What runs report back through; kept off the public surface.
     this.#host = {
       resources: this.resources,
@@ -102,8 +118,8 @@ export class QueueManager<R extends Record<string, unknown> = {}> {
       succeed: (run) => this.#succeed(run),
       settle: (run, outcome, error) => this.#settle(run, outcome, error),
     };
-    this.#pollInterval = validateCount(options.pollInterval ?? 10_000, 'pollInterval', 1);
-    this.#heartbeatInterval = validateCount(options.heartbeatInterval ?? 10_000, 'heartbeatInterval', 1);
+    this.#pollInterval = validateCount(o.pollInterval ?? 10_000, 'pollInterval', 1);
+    this.#heartbeatInterval = validateCount(o.heartbeatInterval ?? 10_000, 'heartbeatInterval', 1);
   }
 
   /**
@@ -189,14 +205,12 @@ export class QueueManager<R extends Record<string, unknown> = {}> {
     if (this.#active) throw new InvalidArgumentError(`QueueManager ${this.id} is already running`);
     if (this.#entries.size === 0)
       throw new InvalidArgumentError('register at least one entrypoint before run()');
-    const mode = options.mode ?? 'continuous';
-    if (mode !== 'continuous' && mode !== 'drain') {
-      throw new InvalidArgumentError(`mode must be 'continuous' or 'drain', got ${String(mode)}`);
-    }
-    const batchSize = validateCount(options.batchSize ?? 100, 'batchSize', 1, 10_000);
-    const maxConcurrent = validateCount(options.maxConcurrentTasks ?? 100, 'maxConcurrentTasks', 1);
-    const shutdownTimeout = validateCount(options.shutdownTimeout ?? 10_000, 'shutdownTimeout');
-    const signal = options.signal;
+    const o = knownOptions(options, 'run options', RUN_OPTIONS) as RunOptions;
+    const mode = optionalChoice(o.mode, 'mode', ['continuous', 'drain'], 'continuous');
+    const batchSize = validateCount(o.batchSize ?? 100, 'batchSize', 1, 10_000);
+    const maxConcurrent = validateCount(o.maxConcurrentTasks ?? 100, 'maxConcurrentTasks', 1);
+    const shutdownTimeout = validateCount(o.shutdownTimeout ?? 10_000, 'shutdownTimeout');
+    const signal = optionalSignal(o.signal, 'signal');
 
     this.#active = true;
     this.#stopping = false;
@@ -225,6 +239,11 @@ export class QueueManager<R extends Record<string, unknown> = {}> {
         }
       }
       unsubscribe = await this.#repo.subscribe((events) => this.#onEvents(events), { kinds });
+      if (this.#retention !== false) {
+        this.#compactor = joinRetention(this.#repo, this.#retention, this.#timers, (e) =>
+          this.#report(e, 'compact (retention)'),
+        );
+      }
       await this.#loop(mode, batchSize, maxConcurrent);
     } catch (thrown) {
       fatal = coerceError(thrown);
@@ -239,6 +258,8 @@ export class QueueManager<R extends Record<string, unknown> = {}> {
       this.#report(coerceError(thrown), 'shutdown');
     }
     heartbeat.stop();
+    this.#compactor?.stop();
+    this.#compactor = null;
     this.#clearDeadlineTimer();
     signal?.removeEventListener('abort', onAbort);
     if (unsubscribe !== null)
@@ -480,6 +501,7 @@ export class QueueManager<R extends Record<string, unknown> = {}> {
       try {
         if (done.length > 0) await this.#repo.complete(done, fence);
         if (retries.length > 0) await this.#repo.retry(retries, fence);
+        this.#compactor?.noteJobs(done.length + retries.length);
       } catch (error) {
         // Keep them for the next flush: sending a result twice is harmless (false the second time).
         this.#done = done.concat(this.#done);
@@ -670,12 +692,13 @@ export class QueueManager<R extends Record<string, unknown> = {}> {
   }
 }
 
-function resolveEntry(name: string, options: EntrypointOptions<unknown>, handler: Handler<unknown>): Entry {
-  if (typeof options !== 'object' || options === null) {
+function resolveEntry(name: string, given: EntrypointOptions<unknown>, handler: Handler<unknown>): Entry {
+  if (typeof given !== 'object' || given === null || Array.isArray(given)) {
     throw new InvalidArgumentError(`options of entrypoint ${name} must be an object`);
   }
+  const options = knownOptions(given, `entrypoint ${name}`, ENTRYPOINT_OPTIONS) as EntrypointOptions<unknown>;
   const where = (field: string): string => `entrypoint ${name}: ${field}`;
-  const concurrencyLimit = options.serializedDispatch
+  const concurrencyLimit = optionalBoolean(options.serializedDispatch, where('serializedDispatch'), false)
     ? 1
     : validateCount(options.concurrencyLimit ?? 0, where('concurrencyLimit'));
   const limits: EntrypointLimits = {
@@ -684,7 +707,10 @@ function resolveEntry(name: string, options: EntrypointOptions<unknown>, handler
     retryTimer: validateCount(options.retryTimer ?? 0, where('retryTimer')),
     maxAttempts: validateCount(options.maxAttempts ?? 3, where('maxAttempts')),
   };
-  const retry = { ...DEFAULT_RETRY, ...options.retry };
+  const retry = {
+    ...DEFAULT_RETRY,
+    ...(knownOptions(options.retry, where('retry'), RETRY_OPTIONS) as RetryPolicy),
+  };
   validateCount(retry.baseDelay, where('retry.baseDelay'));
   validateCount(retry.maxDelay, where('retry.maxDelay'));
   validateRate(retry.factor, where('retry.factor'));
@@ -703,7 +729,7 @@ function resolveEntry(name: string, options: EntrypointOptions<unknown>, handler
     limits,
     maxAttempts: limits.maxAttempts!,
     retry,
-    deadLetter: options.deadLetter ?? true,
+    deadLetter: optionalBoolean(options.deadLetter, where('deadLetter'), true),
     timeout: validateCount(options.timeout ?? 0, where('timeout')),
     executor: options.executor,
     counters: new EntrypointCounters(),
@@ -711,6 +737,43 @@ function resolveEntry(name: string, options: EntrypointOptions<unknown>, handler
     deadlineHead: 0,
   };
 }
+
+const MANAGER_OPTIONS = [
+  'id',
+  'clock',
+  'timers',
+  'logger',
+  'resources',
+  'pollInterval',
+  'heartbeatInterval',
+  'retention',
+] as const satisfies readonly (keyof QueueManagerOptions)[];
+const RUN_OPTIONS = [
+  'mode',
+  'batchSize',
+  'maxConcurrentTasks',
+  'signal',
+  'shutdownTimeout',
+] as const satisfies readonly (keyof RunOptions)[];
+const ENTRYPOINT_OPTIONS = [
+  'codec',
+  'concurrencyLimit',
+  'serializedDispatch',
+  'requestsPerSecond',
+  'retryTimer',
+  'maxAttempts',
+  'retry',
+  'deadLetter',
+  'timeout',
+  'executor',
+] as const satisfies readonly (keyof EntrypointOptions<unknown>)[];
+const RETRY_OPTIONS = [
+  'baseDelay',
+  'maxDelay',
+  'factor',
+  'jitter',
+  'retryable',
+] as const satisfies readonly (keyof RetryPolicy)[];
 
 function minPositive(values: number[]): number {
   let min = 0;

@@ -131,6 +131,14 @@ export interface QueueManagerOptions {
    * retryTimer get at least three per retryTimer.
    */
   heartbeatInterval?: number;
+  /**
+   * How much history the store keeps while managers run: the newest `maxRecords` log rows
+   * (default 100,000), none older than `maxAge` ms (default 24 h, statistics buckets too),
+   * compacted every `every` ms (default 60,000) and after every maxRecords / 2 rows written.
+   * One compactor per store however many managers of this process run on it (the first one's
+   * settings apply). `false` turns it off (compact yourself, or `tideq compact`).
+   */
+  retention?: { maxRecords?: number; maxAge?: number; every?: number } | false;
 }
 
 export interface RunOptions {
