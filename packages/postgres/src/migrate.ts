@@ -138,8 +138,21 @@ async function migrate(driver: SqlDriver, config: SchemaConfig, applied: number[
   return ran;
 }
 
-export async function install(driver: SqlDriver, config: SchemaConfig): Promise<number[]> {
+/**
+ * CREATE SCHEMA IF NOT EXISTS needs CREATE on the database even when the schema exists, so a
+ * role given only a schema (CREATE SCHEMA ... AUTHORIZATION role, or GRANT CREATE ON SCHEMA)
+ * could never install into it: create the schema only when it is missing.
+ */
+async function createSchema(driver: SqlDriver, config: SchemaConfig): Promise<void> {
+  const res = await driver.query('SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1) AS present', [
+    config.schema,
+  ]);
+  if (res.rows[0]?.present === true) return;
   await ignoreRace(() => driver.query(renderSql(QUERIES.installSchema, config)));
+}
+
+export async function install(driver: SqlDriver, config: SchemaConfig): Promise<number[]> {
+  await createSchema(driver, config);
   await ignoreRace(() => driver.query(renderSql(QUERIES.installMigrationsTable, config)));
   return migrate(driver, config, (await appliedVersions(driver, config)) ?? []);
 }
@@ -156,7 +169,7 @@ export async function uninstall(driver: SqlDriver, config: SchemaConfig): Promis
 
 /** Install only up to `version` (tests of upgrade and of SCHEMA_OUTDATED). */
 export async function installUpTo(driver: SqlDriver, config: SchemaConfig, version: number): Promise<void> {
-  await ignoreRace(() => driver.query(renderSql(QUERIES.installSchema, config)));
+  await createSchema(driver, config);
   await ignoreRace(() => driver.query(renderSql(QUERIES.installMigrationsTable, config)));
   const applied = new Set((await appliedVersions(driver, config)) ?? []);
   for (const migration of MIGRATIONS) {

@@ -157,6 +157,79 @@ describe('tideq CLI', () => {
     expect(r.stderr).toContain('unknown command "frobnicate"');
   });
 
+  it('an invalid --schema or --prefix is a usage error (exit 2), with no stack trace', async () => {
+    for (const args of [
+      ['--schema', 'bad;schema'],
+      ['--schema', 'pg_jobs'],
+      ['--prefix', 'Upper'],
+      ['--prefix', '1x'],
+    ]) {
+      const r = await tideq(['verify', ...args, '--url', url(database)]);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toContain(`invalid ${args[0]}:`);
+      expect(r.stderr).toContain('usage: tideq');
+      expect(r.stderr).not.toMatch(/unexpected error|\n\s+at /);
+    }
+  });
+
+  it('a role without CREATE permission is told which permission is missing', async () => {
+    const db = await createDatabase({ fromTemplate: false });
+    const admin = new pg.Client({ connectionString: url(db) });
+    await admin.connect();
+    try {
+      await admin.query('DROP ROLE IF EXISTS tideq_limited');
+      await admin.query('CREATE ROLE tideq_limited LOGIN');
+      const limited = `postgres://tideq_limited@127.0.0.1:${info().port}/${db}`;
+      let r = await tideq(['install', '--url', limited]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`the role "tideq_limited" lacks the CREATE permission on database "${db}"`);
+      expect(r.stderr).toContain(`GRANT CREATE ON DATABASE "${db}" TO "tideq_limited"`);
+      expect(r.stderr).not.toMatch(/unexpected error|\n\s+at /);
+      // A schema it may use but not create in.
+      await admin.query('CREATE SCHEMA tideq');
+      await admin.query('GRANT USAGE ON SCHEMA tideq TO tideq_limited');
+      r = await tideq(['install', '--url', limited]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain('lacks the CREATE permission on schema "tideq"');
+      expect(r.stderr).not.toMatch(/unexpected error|\n\s+at /);
+    } finally {
+      await admin.query('DROP SCHEMA IF EXISTS tideq CASCADE');
+      await admin.query('DROP OWNED BY tideq_limited').catch(() => {});
+      await admin.end();
+    }
+  });
+
+  it('text from the database is printed with control characters escaped (status, --json, verify)', async () => {
+    const dbUrl = url(database);
+    await tideq(['install', '--schema', 'hostile', '--url', dbUrl]);
+    const repo = createPostgresQueue({ driver: pgPoolDriver(pool), schema: 'hostile' });
+    const evil = 'boom\u001b]0;pwned\u0007\u001b[2J\u009b31m\u007f\u202eevil';
+    await repo.enqueue([{ entrypoint: 'work' }, { entrypoint: 'work' }]);
+    const jobs = await repo.dequeue({ batchSize: 2, entrypoints: { work: {} }, queueManagerId: 'm' });
+    await repo.complete([
+      { id: jobs[0]!.id, status: 'failed', error: evil },
+      { id: jobs[1]!.id, status: 'exception', error: evil },
+    ]);
+    // Entrypoints are validated on the way in; one written behind tideq's back is printed safely too.
+    await pool.query(`INSERT INTO hostile.jobs (id, entrypoint, priority, execute_after, status, attempts, heartbeat, created, updated)
+      VALUES (1000, E'ep\\x1b[31m', 0, 0, 'queued', 0, 0, 0, 0)`);
+    await repo.close();
+    // Raw control characters (newlines aside) in the output, as code points.
+    const raw = (text: string) =>
+      [...text]
+        .map((c) => c.charCodeAt(0))
+        .filter((n) => (n < 0x20 && n !== 0x0a) || (n >= 0x7f && n <= 0x9f) || n === 0x202e);
+    let r = await tideq(['status', '--schema', 'hostile', '--url', dbUrl]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(raw(r.stdout)).toEqual([]);
+    expect(r.stdout).toContain('boom\\x1b]0;pwned\\x07\\x1b[2J\\x9b31m\\x7f\\u202eevil');
+    expect(r.stdout).toContain('ep\\x1b[31m');
+    r = await tideq(['status', '--json', '--schema', 'hostile', '--url', dbUrl]);
+    expect(raw(r.stdout)).toEqual([]);
+    // Still valid JSON that decodes to the exact text.
+    expect(JSON.parse(r.stdout).deadLetters[0].lastError).toBe(evil);
+  });
+
   it('install --dry-run prints the SQL with the schema token replaced', async () => {
     const r = await tideq(['install', '--dry-run', '--schema', 'billing', '--url', url(database)]);
     expect(r.code).toBe(0);
