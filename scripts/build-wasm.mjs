@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Builds wasm-core for wasm32-unknown-unknown (release) and copies the artifact to
-// packages/core/wasm/tideq_core.wasm. Skips the build when the artifact is newer than every
+// Generates the ABI constants from wasm-core/abi.json, builds wasm-core for wasm32-unknown-unknown
+// (release) and copies the artifact to packages/core/wasm/tideq_core.wasm. Skips the build when the artifact is newer than every
 // source file. Debian's rustc has the wasm32 std; rustup's toolchain (first on PATH) may not,
 // hence CARGO/RUSTC default to /usr/bin (see /work/shared/design/RECIPES.md).
 import { spawnSync } from 'node:child_process';
@@ -35,6 +35,14 @@ function report(path) {
   const bytes = readFileSync(path);
   const gz = gzipSync(bytes, { level: 9 }).length;
   console.log(`tideq_core.wasm: ${bytes.length} bytes raw, ${gz} bytes gzipped (${path})`);
+}
+
+// The ABI constants (Rust, TypeScript, ABI.md tables) are generated from wasm-core/abi.json first,
+// so a build never uses stale numbers (it rewrites only files whose text changes).
+const gen = spawnSync(process.execPath, [join(root, 'wasm-core/scripts/gen-abi.mjs')], { stdio: 'inherit' });
+if (gen.status !== 0) {
+  console.error('build:wasm: wasm-core/scripts/gen-abi.mjs failed');
+  process.exit(1);
 }
 
 if (!force && existsSync(out) && statSync(out).mtimeMs > newestSource()) {

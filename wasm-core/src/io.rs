@@ -65,7 +65,7 @@ impl<'a> Reader<'a> {
     /// An optional blob: a u32 length where 0xFFFF_FFFF means null.
     pub fn opt_blob(&mut self) -> Option<Option<&'a [u8]>> {
         let n = self.u32()?;
-        if n == u32::MAX {
+        if n == crate::abi::NULL_LEN {
             return Some(None);
         }
         Some(Some(self.bytes(n as usize)?))
@@ -138,7 +138,7 @@ impl<'a> Writer<'a> {
     }
     pub fn opt_blob(&mut self, b: Option<&[u8]>) {
         match b {
-            None => self.u32(u32::MAX),
+            None => self.u32(crate::abi::NULL_LEN),
             Some(b) => self.blob(b),
         }
     }

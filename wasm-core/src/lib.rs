@@ -3,6 +3,7 @@
 //! `now` is an argument of every call.
 #![allow(clippy::missing_safety_doc)]
 
+pub mod abi;
 pub mod alloc;
 pub mod hash;
 pub mod io;
@@ -13,53 +14,18 @@ pub mod vecmap;
 use io::{Reader, Writer};
 use state::{Fail, State};
 
-pub const ABI_VERSION: u32 = 2;
+// Every ABI number comes from abi.json through the generated `abi` module.
+pub use abi::{op, ABI_VERSION};
 
-pub const OK: i32 = 0;
-pub const E_INVALID: i32 = 1;
-pub const E_DUPLICATE: i32 = 2;
-pub const E_NOT_INSTALLED: i32 = 3;
-pub const E_BAD_SNAPSHOT: i32 = 4;
+pub const OK: i32 = abi::rc::OK;
+pub const E_INVALID: i32 = abi::rc::INVALID;
+pub const E_DUPLICATE: i32 = abi::rc::DUPLICATE;
+pub const E_NOT_INSTALLED: i32 = abi::rc::NOT_INSTALLED;
+pub const E_BAD_SNAPSHOT: i32 = abi::rc::BAD_SNAPSHOT;
 /// The batch would take the core past its memory budget: nothing stored (QUEUE_FULL).
-pub const E_FULL: i32 = 5;
+pub const E_FULL: i32 = abi::rc::FULL;
 /// A restored snapshot holds a value beyond the store's limits: nothing replaced.
-pub const E_TOO_LARGE: i32 = 6;
-
-pub mod op {
-    pub const INTERN_EP: u32 = 1;
-    pub const INTERN_MGR: u32 = 2;
-    pub const LIST_INTERNS: u32 = 3;
-    pub const ENQUEUE: u32 = 10;
-    pub const DEQUEUE: u32 = 11;
-    pub const COMPLETE: u32 = 12;
-    pub const RETRY: u32 = 13;
-    pub const REQUEUE: u32 = 14;
-    pub const HEARTBEAT: u32 = 15;
-    pub const CANCEL: u32 = 16;
-    pub const CLEAR: u32 = 17;
-    pub const JOB_STATUS: u32 = 20;
-    pub const GET_JOBS: u32 = 21;
-    pub const QUEUE_SIZE: u32 = 22;
-    pub const FAILED_JOBS: u32 = 23;
-    pub const LOG: u32 = 24;
-    pub const STATISTICS: u32 = 25;
-    pub const NEXT_DUE: u32 = 26;
-    pub const UPSERT_SCHEDULES: u32 = 30;
-    pub const CLAIM_SCHEDULES: u32 = 31;
-    pub const MARK_RUNS: u32 = 32;
-    pub const DELETE_SCHEDULES: u32 = 33;
-    pub const LIST_SCHEDULES: u32 = 34;
-    pub const INSTALL: u32 = 40;
-    pub const UNINSTALL: u32 = 41;
-    pub const INFO: u32 = 42;
-    pub const SCAN: u32 = 43;
-    pub const RECOVER: u32 = 44;
-    pub const COMPACT: u32 = 45;
-    pub const METRICS: u32 = 46;
-    pub const RESET_METRICS: u32 = 47;
-    pub const SNAPSHOT: u32 = 50;
-    pub const RESTORE: u32 = 51;
-}
+pub const E_TOO_LARGE: i32 = abi::rc::TOO_LARGE;
 
 /// The input buffer is capped so a bogus reserve cannot eat the whole address space.
 const MAX_INPUT: usize = 1 << 30;
@@ -165,6 +131,22 @@ impl Core {
     fn dispatch(&mut self, opc: u32, r: &mut Reader, w: &mut Writer, now: i64) -> Result<(), Fail> {
         let budget = self.budget;
         let st = &mut self.st;
+        // Operations without a request take none: bytes there are an error (ABI.md), before any change.
+        if matches!(
+            opc,
+            op::LIST_INTERNS
+                | op::QUEUE_SIZE
+                | op::LIST_SCHEDULES
+                | op::INSTALL
+                | op::UNINSTALL
+                | op::INFO
+                | op::METRICS
+                | op::RESET_METRICS
+                | op::SNAPSHOT
+        ) && !r.at_end()
+        {
+            return Err(Fail::Invalid("this operation takes no request bytes"));
+        }
         match opc {
             op::INSTALL => {
                 if !st.installed {
@@ -306,3 +288,5 @@ pub extern "C" fn tq_out_len() -> u32 {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod abi_tests;

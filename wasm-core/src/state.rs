@@ -17,25 +17,18 @@ use crate::vecmap::VecMap;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 
-pub const QUEUED: u8 = 0;
-pub const PICKED: u8 = 1;
-pub const SUCCESSFUL: u8 = 2;
-pub const EXCEPTION: u8 = 3;
-pub const CANCELED: u8 = 4;
-pub const DELETED: u8 = 5;
-pub const FAILED: u8 = 6;
-const EMPTY: u8 = 255;
+// Status and event-kind bytes are ABI (abi.json, generated into crate::abi).
+pub use crate::abi::status::{CANCELED, DELETED, EXCEPTION, FAILED, PICKED, QUEUED, SUCCESSFUL};
+const EMPTY: u8 = crate::abi::status::NONE;
 /// Set on `Row::kind` when the row has an error text in `log_errs`.
 pub const ROW_ERR: u8 = 0x80;
 
-pub const K_ENQUEUED: u8 = 0;
-pub const K_PICKED: u8 = 1;
-pub const K_RETRIED: u8 = 2;
-pub const K_REQUEUED: u8 = 3;
-pub const K_COMPLETED: u8 = 4;
-pub const K_CANCELLED: u8 = 5;
-pub const K_FAILED: u8 = 6;
+pub use crate::abi::kind::{
+    CANCELLED as K_CANCELLED, COMPLETED as K_COMPLETED, ENQUEUED as K_ENQUEUED, FAILED as K_FAILED,
+    PICKED as K_PICKED, REQUEUED as K_REQUEUED, RETRIED as K_RETRIED,
+};
 
+// Storage flags of a held job (which parts its data blob holds): internal, not ABI.
 pub const F_PAYLOAD: u8 = 1;
 pub const F_HEADERS: u8 = 2;
 pub const F_DEDUPE: u8 = 4;
@@ -540,19 +533,35 @@ fn t(x: i64) -> f64 {
     x as f64
 }
 
+/// ABI.md: a request is consumed exactly; bytes left over reject the call (before any change).
+pub fn at_end(r: &Reader, trailing: &'static str) -> Res {
+    if r.at_end() {
+        Ok(())
+    } else {
+        Err(Fail::Invalid(trailing))
+    }
+}
+
+/// Copy `bytes` into a record head at `offset` (offsets and sizes from abi.json).
+#[inline(always)]
+fn put(head: &mut [u8], offset: usize, bytes: &[u8]) {
+    head[offset..offset + bytes.len()].copy_from_slice(bytes);
+}
+
 pub fn write_job(w: &mut Writer, id: u64, j: &Job) {
     // The fixed part in one stack buffer and one append; the data blob parsed once.
-    let mut head = [0u8; 57];
-    head[0..8].copy_from_slice(&(id as f64).to_le_bytes());
-    head[8..12].copy_from_slice(&j.ep.to_le_bytes());
-    head[12..16].copy_from_slice(&j.prio.to_le_bytes());
-    head[16..24].copy_from_slice(&t(j.exec).to_le_bytes());
-    head[24..28].copy_from_slice(&j.attempts.to_le_bytes());
-    head[28..36].copy_from_slice(&t(j.hb).to_le_bytes());
-    head[36..44].copy_from_slice(&t(j.created).to_le_bytes());
-    head[44..52].copy_from_slice(&t(j.updated).to_le_bytes());
-    head[52] = j.status;
-    head[53..57].copy_from_slice(&j.mgr.to_le_bytes());
+    use crate::abi::job as o;
+    let mut head = [0u8; o::SIZE];
+    put(&mut head, o::ID, &(id as f64).to_le_bytes());
+    put(&mut head, o::ENTRYPOINT, &j.ep.to_le_bytes());
+    put(&mut head, o::PRIORITY, &j.prio.to_le_bytes());
+    put(&mut head, o::EXECUTE_AFTER, &t(j.exec).to_le_bytes());
+    put(&mut head, o::ATTEMPTS, &j.attempts.to_le_bytes());
+    put(&mut head, o::HEARTBEAT, &t(j.hb).to_le_bytes());
+    put(&mut head, o::CREATED, &t(j.created).to_le_bytes());
+    put(&mut head, o::UPDATED, &t(j.updated).to_le_bytes());
+    head[o::STATUS] = j.status;
+    put(&mut head, o::MANAGER, &j.mgr.to_le_bytes());
     let (p, h, d) = j.parts();
     let err = j.err.as_deref();
     w.v.reserve(head.len() + 16 + p.len() + h.len() + d.len() + err.map_or(0, |e| e.len()));
@@ -831,8 +840,8 @@ impl State {
 
     // ---- producing --------------------------------------------------------------------------
 
-    /// Request: u8 skip, count, then per job: ep u32, prio i32, exec f64 (NaN = now), flags u8,
-    /// payload opt_blob, headers opt_blob, dedupe opt_blob.
+    /// Request: u8 skip, count, then per job: ep u32, prio i32, exec f64 (NaN = now),
+    /// payload opt_blob, headers opt_blob, dedupe opt_blob (ABI.md, op ENQUEUE).
     /// Response: f64 first id, then one u8 per job (1 stored, 0 skipped).
     pub fn enqueue(&mut self, r: &mut Reader, w: &mut Writer, now: i64, budget: usize) -> Res {
         struct In<'a> {
@@ -1447,6 +1456,9 @@ impl State {
 
     pub fn job_status(&mut self, r: &mut Reader, w: &mut Writer) -> Res {
         let n = r.count(8).ok_or(Fail::Invalid("jobStatus: bad count"))?;
+        if r.remaining() != n * 8 {
+            return bad("jobStatus: trailing bytes");
+        }
         for _ in 0..n {
             let x = r.f64().ok_or(Fail::Invalid("jobStatus: truncated"))?;
             let s = match crate::io::to_id(x) {
@@ -1460,6 +1472,9 @@ impl State {
 
     pub fn get_jobs(&mut self, r: &mut Reader, w: &mut Writer) -> Res {
         let n = r.count(8).ok_or(Fail::Invalid("getJobs: bad count"))?;
+        if r.remaining() != n * 8 {
+            return bad("getJobs: trailing bytes");
+        }
         for _ in 0..n {
             let x = r.f64().ok_or(Fail::Invalid("getJobs: truncated"))?;
             match crate::io::to_id(x).and_then(|id| self.jobs.get(id).map(|j| (id, j))) {
@@ -1495,6 +1510,7 @@ impl State {
     pub fn failed_jobs(&mut self, r: &mut Reader, w: &mut Writer) -> Res {
         let after = r.count_f().ok_or(Fail::Invalid("failedJobs: bad after"))?;
         let limit = r.u32().ok_or(Fail::Invalid("failedJobs: truncated"))? as usize;
+        at_end(r, "failedJobs: trailing bytes")?;
         let from = self.failed.lower_bound(&after.saturating_add(1));
         let ids: Vec<u64> = self.failed.v[from..].iter().take(limit).map(|x| x.0).collect();
         w.u32(ids.len() as u32);
@@ -1510,6 +1526,7 @@ impl State {
     pub fn read_log(&mut self, r: &mut Reader, w: &mut Writer) -> Res {
         let after = r.count_f().ok_or(Fail::Invalid("log: bad after"))?;
         let limit = r.u32().ok_or(Fail::Invalid("log: truncated"))? as usize;
+        at_end(r, "log: trailing bytes")?;
         let start = after.saturating_add(1).max(self.log_first_seq) - self.log_first_seq;
         let start = start.min(self.log.len() as u64) as usize;
         let end = start + limit.min(self.log.len() - start);
@@ -1517,14 +1534,17 @@ impl State {
         for i in start..end {
             let row = &self.log[i];
             let seq = self.log_first_seq + i as u64;
-            w.f64(seq as f64);
-            w.u8(row.kind & !ROW_ERR);
-            w.u8(row.status);
-            w.f64(row.job as f64);
-            w.u32(row.ep);
-            w.i32(row.prio);
-            w.f64(t(row.at));
-            w.u32(row.mgr);
+            use crate::abi::log_row as o;
+            let mut head = [0u8; o::SIZE];
+            put(&mut head, o::SEQ, &(seq as f64).to_le_bytes());
+            head[o::KIND] = row.kind & !ROW_ERR;
+            head[o::STATUS] = row.status;
+            put(&mut head, o::JOB_ID, &(row.job as f64).to_le_bytes());
+            put(&mut head, o::ENTRYPOINT, &row.ep.to_le_bytes());
+            put(&mut head, o::PRIORITY, &row.prio.to_le_bytes());
+            put(&mut head, o::AT, &t(row.at).to_le_bytes());
+            put(&mut head, o::MANAGER, &row.mgr.to_le_bytes());
+            w.v.extend_from_slice(&head);
             w.opt_blob(self.row_err(seq, row));
         }
         Ok(())
@@ -1542,6 +1562,7 @@ impl State {
         } else {
             crate::io::to_time(since).ok_or(Fail::Invalid("statistics: bad since"))?
         };
+        at_end(r, "statistics: trailing bytes")?;
         self.flush_stats();
         let from = self.stats.lower_bound(&(since, 0, 0, i32::MIN));
         let rows = &self.stats.v[from..];
@@ -1559,6 +1580,9 @@ impl State {
     /// Request: count, entrypoint handles. Response: f64 (NaN = none).
     pub fn next_due(&mut self, r: &mut Reader, w: &mut Writer) -> Res {
         let n = r.count(4).ok_or(Fail::Invalid("nextDueAt: bad count"))?;
+        if r.remaining() != n * 4 {
+            return bad("nextDueAt: trailing bytes");
+        }
         let mut best: Option<i64> = None;
         for _ in 0..n {
             let e = self.ep_of(r.u32().ok_or(Fail::Invalid("nextDueAt: truncated"))?)? as usize;
@@ -1665,6 +1689,7 @@ impl State {
         let by = Self::str16(r)?;
         let stale = r.count_f().ok_or(Fail::Invalid("claimDueSchedules: bad staleAfter"))?;
         let limit = r.u32().ok_or(Fail::Invalid("claimDueSchedules: truncated"))? as usize;
+        at_end(r, "claimDueSchedules: trailing bytes")?;
         let thr = now.saturating_sub(stale.min(i64::MAX as u64) as i64);
         // (nextRunAt, index): the map is in name order, so the index breaks ties by name.
         let mut due: Vec<(i64, u64)> = self
@@ -1724,6 +1749,7 @@ impl State {
         for _ in 0..n {
             v.push(Self::str16(r)?);
         }
+        at_end(r, "deleteSchedules: trailing bytes")?;
         let mut c = 0u32;
         for name in v {
             if self.schedules.remove(&Key16(name.into())).is_some() {
@@ -1789,6 +1815,7 @@ impl State {
     pub fn scan(&mut self, r: &mut Reader, w: &mut Writer, now: i64) -> Res {
         let stale = r.count_f().ok_or(Fail::Invalid("scan: bad staleAfter"))?;
         let (rec, age) = Self::read_retention(r)?;
+        at_end(r, "scan: trailing bytes")?;
         let ids = self.stale_all(now.saturating_sub(stale.min(i64::MAX as u64) as i64));
         w.u32(ids.len() as u32);
         for id in ids {
@@ -1802,6 +1829,7 @@ impl State {
 
     pub fn recover(&mut self, r: &mut Reader, w: &mut Writer, now: i64) -> Res {
         let stale = r.count_f().ok_or(Fail::Invalid("recover: bad staleAfter"))?;
+        at_end(r, "recover: trailing bytes")?;
         let ids = self.stale_all(now.saturating_sub(stale.min(i64::MAX as u64) as i64));
         w.u32(ids.len() as u32);
         for &id in &ids {
@@ -1820,6 +1848,7 @@ impl State {
 
     pub fn compact(&mut self, r: &mut Reader, w: &mut Writer, now: i64) -> Res {
         let (rec, age) = Self::read_retention(r)?;
+        at_end(r, "compact: trailing bytes")?;
         let drop = self.beyond(rec, age, now);
         self.log.drain(..drop);
         self.log_first_seq += drop as u64;

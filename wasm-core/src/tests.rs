@@ -80,7 +80,7 @@ fn dequeue_ids(c: &mut Core, batch: u32) -> Vec<f64> {
     let mut ids = Vec::new();
     for _ in 0..n {
         ids.push(rd.f64().unwrap());
-        rd.bytes(4 + 4 + 8 + 4 + 24 + 1 + 4).unwrap();
+        rd.bytes(crate::abi::job::SIZE - 8).unwrap();
         for _ in 0..4 {
             rd.opt_blob().unwrap();
         }

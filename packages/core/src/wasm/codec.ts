@@ -3,78 +3,15 @@
  * f64, strings other than entrypoint names as UTF-16LE code units (so lone surrogates survive
  * and ordering matches JS `<`), headers as UTF-8 JSON. @internal
  */
-import type { Job, JobEvent, JobEventKind, JobStatus, JsonObject } from '../types.js';
+import type { Job, JobEvent, JsonObject } from '../types.js';
 
-export const OP = {
-  INTERN_EP: 1,
-  INTERN_MGR: 2,
-  LIST_INTERNS: 3,
-  ENQUEUE: 10,
-  DEQUEUE: 11,
-  COMPLETE: 12,
-  RETRY: 13,
-  REQUEUE: 14,
-  HEARTBEAT: 15,
-  CANCEL: 16,
-  CLEAR: 17,
-  JOB_STATUS: 20,
-  GET_JOBS: 21,
-  QUEUE_SIZE: 22,
-  FAILED_JOBS: 23,
-  LOG: 24,
-  STATISTICS: 25,
-  NEXT_DUE: 26,
-  UPSERT_SCHEDULES: 30,
-  CLAIM_SCHEDULES: 31,
-  MARK_RUNS: 32,
-  DELETE_SCHEDULES: 33,
-  LIST_SCHEDULES: 34,
-  INSTALL: 40,
-  UNINSTALL: 41,
-  INFO: 42,
-  SCAN: 43,
-  RECOVER: 44,
-  COMPACT: 45,
-  METRICS: 46,
-  RESET_METRICS: 47,
-  SNAPSHOT: 50,
-  RESTORE: 51,
-} as const;
+import { JOB, KIND, LOG_ROW, NULL_LEN, STATUS } from './abi.generated.js';
 
-export const RC = {
-  OK: 0,
-  INVALID: 1,
-  DUPLICATE: 2,
-  NOT_INSTALLED: 3,
-  BAD_SNAPSHOT: 4,
-  /** The batch would pass the memory budget: nothing stored. */
-  FULL: 5,
-  /** restore: a snapshot value beyond the store's limits. */
-  TOO_LARGE: 6,
-} as const;
-
-export const STATUS: readonly JobStatus[] = [
-  'queued',
-  'picked',
-  'successful',
-  'exception',
-  'canceled',
-  'deleted',
-  'failed',
-];
+// The numbers come from wasm-core/abi.json (generated; see wasm-core/scripts/gen-abi.mjs).
+export { ABI_VERSION, JOB, KIND, LOG_ROW, NO_STATUS, NULL_LEN, OP, RC, STATUS } from './abi.generated.js';
 /** A Map, not an object: status strings come from callers (`'constructor'` must not resolve). */
 export const STATUS_CODE: ReadonlyMap<string, number> = new Map(STATUS.map((s, i) => [s, i]));
-export const KIND: readonly JobEventKind[] = [
-  'enqueued',
-  'picked',
-  'retried',
-  'requeued',
-  'completed',
-  'cancelled',
-  'failed',
-];
 
-const NULL_LEN = 0xffffffff;
 const utf8 = new TextEncoder();
 const utf8d = new TextDecoder();
 
@@ -278,18 +215,21 @@ export function decode16(u8: Uint8Array, start: number, byteLength: number): str
   return s;
 }
 
-/** Decode one job record (see ABI.md "job record"). */
+/** Decode one job record (layout: JOB, from wasm-core/abi.json). */
 export function readJob(d: Decoder, epNames: readonly string[], mgrNames: readonly string[]): Job {
-  const id = d.f64();
-  const ep = d.u32();
-  const priority = d.i32();
-  const executeAfter = d.f64();
-  const attempts = d.u32();
-  const heartbeat = d.f64();
-  const created = d.f64();
-  const updated = d.f64();
-  const status = STATUS[d.u8v()]!;
-  const mgr = d.u32();
+  const { dv } = d;
+  const at = d.pos;
+  const id = dv.getFloat64(at + JOB.ID, true);
+  const ep = dv.getUint32(at + JOB.ENTRYPOINT, true);
+  const priority = dv.getInt32(at + JOB.PRIORITY, true);
+  const executeAfter = dv.getFloat64(at + JOB.EXECUTE_AFTER, true);
+  const attempts = dv.getUint32(at + JOB.ATTEMPTS, true);
+  const heartbeat = dv.getFloat64(at + JOB.HEARTBEAT, true);
+  const created = dv.getFloat64(at + JOB.CREATED, true);
+  const updated = dv.getFloat64(at + JOB.UPDATED, true);
+  const status = STATUS[d.u8[at + JOB.STATUS]!]!;
+  const mgr = dv.getUint32(at + JOB.MANAGER, true);
+  d.pos = at + JOB.SIZE;
   const payload = d.bytes();
   const headers = d.json();
   const dedupeKey = d.str();
@@ -333,17 +273,17 @@ export function readJobs(
   const base = u8.byteOffset;
   let pos = d.pos;
   for (let i = 0; i < n; i++) {
-    const id = dv.getFloat64(pos, true);
-    const ep = dv.getUint32(pos + 8, true);
-    const priority = dv.getInt32(pos + 12, true);
-    const executeAfter = dv.getFloat64(pos + 16, true);
-    const attempts = dv.getUint32(pos + 24, true);
-    const heartbeat = dv.getFloat64(pos + 28, true);
-    const created = dv.getFloat64(pos + 36, true);
-    const updated = dv.getFloat64(pos + 44, true);
-    const status = STATUS[u8[pos + 52]!]!;
-    const mgr = dv.getUint32(pos + 53, true);
-    pos += 57;
+    const id = dv.getFloat64(pos + JOB.ID, true);
+    const ep = dv.getUint32(pos + JOB.ENTRYPOINT, true);
+    const priority = dv.getInt32(pos + JOB.PRIORITY, true);
+    const executeAfter = dv.getFloat64(pos + JOB.EXECUTE_AFTER, true);
+    const attempts = dv.getUint32(pos + JOB.ATTEMPTS, true);
+    const heartbeat = dv.getFloat64(pos + JOB.HEARTBEAT, true);
+    const created = dv.getFloat64(pos + JOB.CREATED, true);
+    const updated = dv.getFloat64(pos + JOB.UPDATED, true);
+    const status = STATUS[u8[pos + JOB.STATUS]!]!;
+    const mgr = dv.getUint32(pos + JOB.MANAGER, true);
+    pos += JOB.SIZE;
     let len = dv.getUint32(pos, true);
     pos += 4;
     let payload: Uint8Array | null = null;
@@ -396,16 +336,19 @@ export function readJobs(
   return out;
 }
 
-/** Decode one log row. */
+/** Decode one log row (layout: LOG_ROW, from wasm-core/abi.json). */
 export function readEvent(d: Decoder, epNames: readonly string[], mgrNames: readonly string[]): JobEvent {
-  const seq = d.f64();
-  const kind = KIND[d.u8v()]!;
-  const status = STATUS[d.u8v()]!;
-  const jobId = d.f64();
-  const ep = d.u32();
-  const priority = d.i32();
-  const at = d.f64();
-  const mgr = d.u32();
+  const { dv, u8 } = d;
+  const p = d.pos;
+  const seq = dv.getFloat64(p + LOG_ROW.SEQ, true);
+  const kind = KIND[u8[p + LOG_ROW.KIND]!]!;
+  const status = STATUS[u8[p + LOG_ROW.STATUS]!]!;
+  const jobId = dv.getFloat64(p + LOG_ROW.JOB_ID, true);
+  const ep = dv.getUint32(p + LOG_ROW.ENTRYPOINT, true);
+  const priority = dv.getInt32(p + LOG_ROW.PRIORITY, true);
+  const at = dv.getFloat64(p + LOG_ROW.AT, true);
+  const mgr = dv.getUint32(p + LOG_ROW.MANAGER, true);
+  d.pos = p + LOG_ROW.SIZE;
   const error = d.str();
   return Object.freeze({
     seq,

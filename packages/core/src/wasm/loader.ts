@@ -4,6 +4,7 @@
  * by default the bundled `packages/core/wasm/tideq_core.wasm` next to this package.
  */
 import { InvalidArgumentError } from '../errors.js';
+import { ABI_VERSION } from './abi.generated.js';
 
 /** Where the core's bytes come from. */
 export type WasmSource =
@@ -15,8 +16,8 @@ export type WasmSource =
   | Response
   | PromiseLike<Response>;
 
-/** The ABI version this adapter speaks (wasm-core/ABI.md). */
-export const CORE_ABI_VERSION = 2;
+/** The ABI version this adapter speaks (wasm-core/abi.json). */
+export const CORE_ABI_VERSION = ABI_VERSION;
 
 /** The raw exports of one core instance. */
 export interface CoreExports {
