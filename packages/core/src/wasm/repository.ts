@@ -73,6 +73,7 @@ import {
   Decoder,
   decode16,
   Encoder,
+  NULL_LEN,
   OP,
   RC,
   readEvent,
@@ -473,15 +474,15 @@ export class WasmRepository implements WasmQueueRepository {
       dv.setFloat64(pos + 8, at, true);
       pos += 16;
       if (n < 0) {
-        dv.setUint32(pos, 0xffffffff, true);
+        dv.setUint32(pos, NULL_LEN, true);
         pos += 4;
       } else {
         dv.setUint32(pos, n, true);
         if (n > 0) e.buf.set(payload as Uint8Array, pos + 4);
         pos += 4 + n;
       }
-      dv.setUint32(pos, 0xffffffff, true);
-      dv.setUint32(pos + 4, 0xffffffff, true);
+      dv.setUint32(pos, NULL_LEN, true);
+      dv.setUint32(pos + 4, NULL_LEN, true);
       e.pos = pos + 8;
     }
     return jobs.length;
@@ -555,12 +556,12 @@ export class WasmRepository implements WasmQueueRepository {
       if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 1) return -1;
       if (status === undefined || status < 2) return -1;
       if (error === undefined || error === null) {
-        // ids-only: id, status, null error in one bounds check
+        // ids-only: f64 id, u8 status, null error (NULL_LEN) in one bounds check
         e.ensure(13);
         const pos = e.pos;
         e.dv.setFloat64(pos, id, true);
         e.buf[pos + 8] = status;
-        e.dv.setUint32(pos + 9, 0xffffffff, true);
+        e.dv.setUint32(pos + 9, NULL_LEN, true);
         e.pos = pos + 13;
         continue;
       }
