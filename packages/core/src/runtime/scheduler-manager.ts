@@ -12,9 +12,10 @@ import { type Clock, systemClock } from '../clock.js';
 import { coerceError, InvalidArgumentError, isTideqError } from '../errors.js';
 import type { QueueRepository, ScheduleRun } from '../port.js';
 import type { Schedule, ScheduleInput } from '../types.js';
-import { validateCount, validateEntrypoint } from '../validation.js';
+import { validateCount, validateEntrypoint, validateManagerId } from '../validation.js';
 import { describeError } from './executor.js';
-import { resolveLogger } from './logger.js';
+import { checkLogger, resolveLogger } from './logger.js';
+import { checkResources, knownOptions, optionalMethods, optionalSignal } from './options.js';
 import { randomId, systemTimers } from './timers.js';
 import type { Logger, ScheduleHandler, ScheduleOptions, SchedulerManagerOptions, Timers } from './types.js';
 
@@ -56,14 +57,24 @@ export class SchedulerManager {
   #active = false;
 
   constructor(repo: QueueRepository, options: SchedulerManagerOptions = {}) {
+    const o = knownOptions(options, 'SchedulerManager options', [
+      'id',
+      'clock',
+      'timers',
+      'logger',
+      'resources',
+      'claimStaleAfter',
+      'pollInterval',
+    ] satisfies (keyof SchedulerManagerOptions)[]) as SchedulerManagerOptions;
     this.#repo = repo;
-    this.id = options.id ?? randomId('scheduler');
-    this.#clock = options.clock ?? systemClock;
-    this.#timers = options.timers ?? systemTimers;
-    this.logger = resolveLogger(options.logger);
-    this.resources = options.resources ?? {};
-    this.#staleAfter = validateCount(options.claimStaleAfter ?? 30_000, 'claimStaleAfter', 1);
-    this.#pollInterval = validateCount(options.pollInterval ?? 10_000, 'pollInterval', 1);
+    this.id = o.id === undefined ? randomId('scheduler') : validateManagerId(o.id, 'SchedulerManager id');
+    this.#clock = optionalMethods<Clock>(o.clock, 'clock', ['now']) ?? systemClock;
+    this.#timers =
+      optionalMethods<Timers>(o.timers, 'timers', ['setTimeout', 'clearTimeout']) ?? systemTimers;
+    this.logger = resolveLogger(checkLogger(o.logger));
+    this.resources = checkResources(o.resources);
+    this.#staleAfter = validateCount(o.claimStaleAfter ?? 30_000, 'claimStaleAfter', 1);
+    this.#pollInterval = validateCount(o.pollInterval ?? 10_000, 'pollInterval', 1);
   }
 
   /**
@@ -74,9 +85,15 @@ export class SchedulerManager {
    * @param handler runs once per due tick; a throw is logged, the schedule goes on
    * @param options timezone, entrypoint, missed-tick policy
    */
-  schedule(name: string, expression: string, handler: ScheduleHandler, options: ScheduleOptions = {}): this {
+  schedule(name: string, expression: string, handler: ScheduleHandler, given: ScheduleOptions = {}): this {
     if (this.#active) throw new InvalidArgumentError(`register schedule ${name} before run() starts`);
     validateEntrypoint(name, 'schedule name');
+    const options = knownOptions(given, `schedule ${name}`, [
+      'timezone',
+      'entrypoint',
+      'missed',
+      'missedGrace',
+    ] satisfies (keyof ScheduleOptions)[]) as ScheduleOptions;
     if (this.#defs.has(name)) throw new InvalidArgumentError(`schedule ${name} is already registered`);
     if (typeof handler !== 'function')
       throw new InvalidArgumentError(`schedule ${name} needs a handler function`);
@@ -117,8 +134,9 @@ export class SchedulerManager {
   async run(options: { signal?: AbortSignal; shutdownTimeout?: number } = {}): Promise<void> {
     if (this.#active) throw new InvalidArgumentError(`SchedulerManager ${this.id} is already running`);
     if (this.#defs.size === 0) throw new InvalidArgumentError('register at least one schedule before run()');
-    const shutdownTimeout = validateCount(options.shutdownTimeout ?? 10_000, 'shutdownTimeout');
-    const signal = options.signal;
+    const o = knownOptions(options, 'run options', ['signal', 'shutdownTimeout']) as typeof options;
+    const shutdownTimeout = validateCount(o.shutdownTimeout ?? 10_000, 'shutdownTimeout');
+    const signal = optionalSignal(o.signal, 'signal');
     this.#active = true;
     const handlers = new AbortController();
     const running = new Set<Promise<void>>();
