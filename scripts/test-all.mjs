@@ -2,7 +2,7 @@
 // The test command (`npm test`, `./run test [vitest args]`). Runs, in order and streaming their output:
 //   1. lint       biome check .              (lint + format)
 //   2. typecheck  tsc -p tsconfig.json
-//   2b. build     tsc -b on every package   (dist/ with .d.ts, as published)
+//   2b. build     tsc -b on every workspace package that builds (scripts/workspaces.mjs; dist/ with .d.ts)
 //   3. rust       $CARGO test in wasm-core/  (host target, RUSTC from env; only if wasm-core/Cargo.toml exists)
 //   4. vitest     vitest run [args]          (default reporter + json reporter to a temp file)
 // Totals come from the runners' own reports (vitest's JSON, cargo's "test result:" lines). A step that
@@ -14,6 +14,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildablePackages } from './workspaces.mjs';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const bin = (name) => join(root, 'node_modules', '.bin', name);
@@ -108,8 +109,8 @@ async function typecheck() {
 }
 
 async function build() {
-  banner('build', 'tsc -b packages/core packages/web packages/edge packages/postgres');
-  const pkgs = ['core', 'web', 'edge', 'postgres'].map((p) => join('packages', p));
+  const pkgs = buildablePackages(root);
+  banner('build', `tsc -b ${pkgs.join(' ')}`);
   const { code } = await run(bin('tsc'), ['-b', ...pkgs]);
   if (code !== 0) {
     totals.failed += 1;
