@@ -14,6 +14,7 @@ import { call } from './support/client.ts';
 import { type RunningWorker, startWorker } from './support/workerd.ts';
 
 const TOKEN = 'token-0123456789abcdef';
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const FIXTURE = new URL('./fixtures/neon-worker.ts', import.meta.url);
 
 function bindings(
@@ -97,6 +98,45 @@ describe.each(['http', 'ws'] as const)(
     });
   },
 );
+
+describe('an isolate killed mid-drain (PostgreSQL, Neon HTTP)', () => {
+  let pool: pg.Pool | undefined;
+  let queue: QueueRepository | undefined;
+  const workers: RunningWorker[] = [];
+  afterAll(async () => {
+    for (const w of workers) await w.dispose();
+    await queue?.close();
+    await pool?.end();
+  });
+
+  it('loses nothing: the picked job runs again in another isolate after its retryTimer', async () => {
+    const database = await createDatabase();
+    pool = new pg.Pool({ connectionString: url(database), max: 2 });
+    queue = createPostgresQueue({ driver: pgPoolDriver(pool), listen: false });
+    const [id] = (await queue.enqueue([{ entrypoint: 'pg.hang' }])) as number[];
+
+    const first = await startWorker(FIXTURE, bindings(database, 'http'));
+    workers.push(first);
+    const pending = fetch(`${first.url}/drain`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}` },
+    }).catch((error: unknown) => error);
+    for (let i = 0; i < 200 && (await queue.jobStatus([id!]))[0] !== 'picked'; i++) await sleep(50);
+    expect((await queue.jobStatus([id!]))[0]).toBe('picked');
+    await first.dispose(); // the isolate dies with the job picked
+    await pending;
+
+    const second = await startWorker(FIXTURE, bindings(database, 'http'));
+    workers.push(second);
+    for (let i = 0; i < 60 && (await queue.jobStatus([id!]))[0] !== 'successful'; i++) {
+      await call(second.url, 'POST', '/drain', { token: TOKEN });
+      await sleep(250);
+    }
+    expect(await queue.jobStatus([id!])).toEqual(['successful']);
+    const picks = (await queue.log({ limit: 1000 })).filter((e) => e.jobId === id && e.kind === 'picked');
+    expect(picks).toHaveLength(2);
+  });
+});
 
 describe('edge handler in workerd with PostgreSQL out of reach', () => {
   let worker: RunningWorker | undefined;
