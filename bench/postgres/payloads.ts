@@ -1,5 +1,5 @@
 /**
- * `npm run bench:payloads [-- --jobs 200 --size 1048576 --batches 3 --only pg,neon-ws,neon-http --json]`
+ * `npm run bench:payloads [-- --jobs 200 --http-jobs 50 --size 1048576 --batches 3 --only pg,neon-ws,neon-http --json]`
  *
  * Enqueue throughput (MB/s of payload) and peak RSS for large payloads, per driver: node-postgres
  * Pool, Neon WebSocket Pool (through the local relay) and Neon HTTP (through the local endpoint),
@@ -7,7 +7,9 @@
  * (getrusage maxrss) is its own. `legacy-hex` repeats the pre-fix client path (payloads turned
  * into hex one byte at a time, sent as a text[] and decoded by the server) on the same server
  * and driver, as the before figure; it is run with fewer jobs (--legacy-jobs, default 16) because
- * at 200 jobs of 1 MiB it runs out of heap.
+ * at 200 jobs of 1 MiB it runs out of heap. Neon HTTP sends a batch as one JSON request (hex text
+ * inside), so it runs smaller batches (--http-jobs, default 50): a 200 MiB request body is more
+ * than an HTTP SQL endpoint should be asked to take (the local one sometimes drops it).
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -156,6 +158,7 @@ async function main(): Promise<void> {
       size: { type: 'string', default: String(MiB) },
       batches: { type: 'string', default: '3' },
       'legacy-jobs': { type: 'string', default: '16' },
+      'http-jobs': { type: 'string', default: '50' },
       only: { type: 'string' },
       json: { type: 'boolean', default: false },
     },
@@ -168,7 +171,12 @@ async function main(): Promise<void> {
   try {
     for (const driver of drivers) {
       for (const mode of ['binary', 'legacy-hex'] as const) {
-        const jobs = mode === 'binary' ? values.jobs : values['legacy-jobs'];
+        const jobs =
+          mode === 'legacy-hex'
+            ? values['legacy-jobs']
+            : driver === 'neon-http'
+              ? values['http-jobs']
+              : values.jobs;
         const r = await runChild([
           driver,
           mode,

@@ -18,7 +18,14 @@ export interface Stoppable {
 }
 
 export async function startWsProxy(): Promise<Stoppable> {
-  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false });
+  // ws refuses messages over 100 MiB by default; the driver sends a statement's Bind as one
+  // message, so allow what PostgreSQL itself accepts (1 GiB).
+  const wss = new WebSocketServer({
+    host: '127.0.0.1',
+    port: 0,
+    perMessageDeflate: false,
+    maxPayload: 1024 * 1024 * 1024,
+  });
   await new Promise<void>((resolve) => wss.once('listening', () => resolve()));
   wss.on('connection', (ws, req) => {
     const address = new URL(req.url ?? '/', 'http://x').searchParams.get('address') ?? '';
