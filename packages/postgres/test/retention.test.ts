@@ -1,0 +1,62 @@
+/**
+ * Bounded growth on Postgres (issue #11 item 4): compaction also drops the final statuses of jobs
+ * whose log rows are all gone (the `finished` table grew one row per job forever), and a
+ * QueueManager's default retention compacts a busy store while it runs.
+ */
+import { ManualClock, QueueManager } from '@tideq/core';
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createPostgresQueue, pgPoolDriver } from '../src/index.ts';
+import { createDatabase, url } from './helpers.ts';
+
+const database = await createDatabase();
+const pool = new pg.Pool({ connectionString: url(database), max: 4 });
+afterAll(() => pool.end());
+
+async function count(table: string, schema: string): Promise<number> {
+  const { rows } = await pool.query(`SELECT count(*)::int AS n FROM ${schema}.${table}`);
+  return rows[0].n as number;
+}
+
+describe('retention on Postgres', () => {
+  it('compact drops the history of jobs that have no log row left, and keeps the rest', async () => {
+    const schema = 'retention_history';
+    const clock = new ManualClock(1_700_000_000_000);
+    const repo = createPostgresQueue({ driver: pgPoolDriver(pool), schema, clock });
+    await repo.install();
+    const ids = (await repo.enqueue(Array.from({ length: 10 }, () => ({ entrypoint: 'a' })))) as number[];
+    const picked = await repo.dequeue({ batchSize: 10, entrypoints: { a: {} }, queueManagerId: 'm' });
+    await repo.complete(picked.map((j) => ({ id: j.id, status: 'successful' as const })));
+    expect(await count('finished', schema)).toBe(10);
+    // 30 rows; keep the newest 5: the completions of jobs 6..10
+    expect(await repo.compact({ maxRecords: 5 })).toEqual({ removed: 25 });
+    expect(await count('finished', schema)).toBe(5);
+    expect(await repo.jobStatus(ids)).toEqual([...Array(5).fill(null), ...Array(5).fill('successful')]);
+    await repo.compact({ maxRecords: 0 });
+    expect(await count('finished', schema)).toBe(0);
+    expect(await count('log', schema)).toBe(0);
+    // held jobs are untouched
+    const [held] = (await repo.enqueue([{ entrypoint: 'a' }])) as number[];
+    await repo.compact({ maxRecords: 0 });
+    expect(await repo.jobStatus([held!])).toEqual(['queued']);
+    await repo.close();
+  });
+
+  it("a QueueManager's default retention keeps the log and history bounded while it runs", async () => {
+    const schema = 'retention_runtime';
+    const repo = createPostgresQueue({ driver: pgPoolDriver(pool), schema });
+    await repo.install();
+    const jobs = 2000;
+    await repo.enqueue(Array.from({ length: jobs }, () => ({ entrypoint: 'a' })));
+    const qm = new QueueManager(repo, { logger: 'silent', retention: { maxRecords: 200 } }).entrypoint(
+      'a',
+      () => {},
+    );
+    await qm.run({ mode: 'drain', batchSize: 100 });
+    await expect.poll(async () => (await repo.metrics()).compactions, { timeout: 10_000 }).toBeGreaterThan(0);
+    await repo.compact({ maxRecords: 200 });
+    expect(await count('log', schema)).toBe(200);
+    expect(await count('finished', schema)).toBeLessThanOrEqual(200);
+    await repo.close();
+  }, 60_000);
+});
