@@ -30,6 +30,7 @@ commands:
   uninstall   drop the queue's tables and functions (needs --yes)
   verify      check the queue is installed and current (exit code 1 if not)
   status      queue sizes, throughput, recent failures and dead letters
+  compact     drop log rows, statistics and job history beyond the retention
 
 options:
   --url <url>        postgres://user:password@host:port/database (default: $DATABASE_URL)
@@ -39,6 +40,8 @@ options:
   --watch [seconds]  status: refresh every few seconds (default 2) until Ctrl-C
   --dry-run          install/upgrade: print the SQL instead of running it
   --yes              uninstall: confirm dropping every job
+  --max-records <n>  compact: log rows kept, newest first (default 100000)
+  --max-age <ms>     compact: drop log rows and statistics older than this (default 86400000, 24 h)
   -h, --help         this text`;
 
 class UsageError extends Error {}
@@ -51,6 +54,7 @@ interface Args {
   watch: number | null;
   dryRun: boolean;
   yes: boolean;
+  retention: { maxRecords: number; maxAge: number };
 }
 
 function parse(argv: string[]): Args | null {
@@ -76,6 +80,8 @@ function parse(argv: string[]): Args | null {
         watch: { type: 'string' },
         'dry-run': { type: 'boolean' },
         yes: { type: 'boolean' },
+        'max-records': { type: 'string' },
+        'max-age': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -87,7 +93,7 @@ function parse(argv: string[]): Args | null {
   if (parsed.positionals.length > 1)
     throw new UsageError(`one command at a time, got: ${safe(parsed.positionals.join(' '))}`);
   const command = parsed.positionals[0]!;
-  if (!['install', 'upgrade', 'uninstall', 'verify', 'status'].includes(command)) {
+  if (!['install', 'upgrade', 'uninstall', 'verify', 'status', 'compact'].includes(command)) {
     throw new UsageError(`unknown command ${safeJson(command)}`);
   }
   const url = (v.url as string | undefined) ?? process.env.DATABASE_URL ?? '';
@@ -131,7 +137,20 @@ function parse(argv: string[]): Args | null {
     watch,
     dryRun: v['dry-run'] === true,
     yes: v.yes === true,
+    retention: {
+      maxRecords: count(v['max-records'], '--max-records', 100_000),
+      maxAge: count(v['max-age'], '--max-age', 86_400_000),
+    },
   };
+}
+
+/** A whole number >= 0 from an option, or the default (the QueueManager's default retention). */
+function count(value: string | boolean | undefined, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (typeof value !== 'string' || !/^\d+$/.test(value) || !Number.isSafeInteger(n))
+    throw new UsageError(`${name} takes a whole number >= 0, got ${safe(String(value))}`);
+  return n;
 }
 
 /**
@@ -475,6 +494,17 @@ async function main(argv: string[]): Promise<number> {
           );
         else console.error(report.problems.map((p) => `tideq: ${safe(p)}`).join('\n'));
         return report.current ? 0 : 1;
+      }
+      case 'compact': {
+        const repo = createPostgresQueue({ driver, schema: config.schema, tablePrefix: config.tablePrefix });
+        const { removed } = await repo.compact(args.retention);
+        await repo.close();
+        if (args.json) console.log(JSON.stringify({ removed, ...args.retention }));
+        else
+          console.log(
+            `compacted tideq in schema "${config.schema}": dropped ${removed} log row${removed === 1 ? '' : 's'} (kept the newest ${args.retention.maxRecords}, none older than ${args.retention.maxAge} ms)`,
+          );
+        return 0;
       }
       case 'status': {
         if (args.watch === null) {

@@ -3,6 +3,9 @@
  * whose log rows are all gone (the `finished` table grew one row per job forever), and a
  * QueueManager's default retention compacts a busy store while it runs.
  */
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { ManualClock, QueueManager } from '@tideq/core';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -12,6 +15,9 @@ import { createDatabase, url } from './helpers.ts';
 const database = await createDatabase();
 const pool = new pg.Pool({ connectionString: url(database), max: 4 });
 afterAll(() => pool.end());
+
+const run = promisify(execFile);
+const cli = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
 
 async function count(table: string, schema: string): Promise<number> {
   const { rows } = await pool.query(`SELECT count(*)::int AS n FROM ${schema}.${table}`);
@@ -58,5 +64,25 @@ describe('retention on Postgres', () => {
     expect(await count('log', schema)).toBe(200);
     expect(await count('finished', schema)).toBeLessThanOrEqual(200);
     await repo.close();
+  }, 60_000);
+
+  it('`tideq compact` compacts with the given retention (defaults: 100000 rows, 24 h) and checks its options', async () => {
+    const schema = 'retention_cli';
+    const repo = createPostgresQueue({ driver: pgPoolDriver(pool), schema });
+    await repo.install();
+    await repo.enqueue(Array.from({ length: 10 }, () => ({ entrypoint: 'a' })));
+    await repo.close();
+    const tideq = (...args: string[]) =>
+      run(process.execPath, ['--conditions=source', '--import', 'tsx', cli, ...args, '--url', url(database)]);
+    const { stdout } = await tideq('compact', '--schema', schema, '--max-records', '4', '--json');
+    expect(JSON.parse(stdout)).toEqual({ removed: 6, maxRecords: 4, maxAge: 86_400_000 });
+    expect(await count('log', schema)).toBe(4);
+    expect((await tideq('compact', '--schema', schema)).stdout).toMatch(/dropped 0 log rows/);
+    const bad = await tideq('compact', '--schema', schema, '--max-age', '1.5').then(
+      () => null,
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(bad?.code).toBe(2);
+    expect(bad?.stderr).toMatch(/--max-age takes a whole number/);
   }, 60_000);
 });
