@@ -24,7 +24,9 @@ const post = (token: string) =>
 const refused = await post('wrong-token-0123456789');
 if (refused.status !== 401) throw new Error(`expected 401, got ${refused.status}`);
 const t0 = performance.now();
+const cpu0 = process.cpuUsage();
 const response = await post('bench-token-0123456789');
 const ms = performance.now() - t0;
+const cpu = process.cpuUsage(cpu0);
 if (response.status !== 201) throw new Error(`enqueue failed: ${response.status} ${await response.text()}`);
-console.log(JSON.stringify({ ms }));
+console.log(JSON.stringify({ ms, cpuMs: (cpu.user + cpu.system) / 1000 }));
