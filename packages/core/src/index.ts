@@ -50,6 +50,7 @@ export {
 export {
   bytesCodec,
   type Codec,
+  DEFAULT_RETENTION,
   type EnqueueJobOptions,
   type EntrypointOptions,
   type EntrypointStats,
@@ -62,6 +63,7 @@ export {
   QueueManager,
   type QueueManagerEvents,
   type QueueManagerOptions,
+  type RetentionPolicy,
   type RetryPolicy,
   type RunOptions,
   type ScheduleContext,
@@ -97,6 +99,7 @@ export {
 export { DEFAULT_LIMITS, type Limits } from './validation.js';
 export {
   createMemoryQueue,
+  defaultMemoryBudget,
   defaultWasmUrl,
   type MemoryQueueOptions,
   WASM_SCHEMA_VERSION,

@@ -13,6 +13,7 @@ describe('public API', () => {
       values: [
         'CoreTrappedError',
         'DEFAULT_LIMITS',
+        'DEFAULT_RETENTION',
         'DriverMisconfiguredError',
         'DuplicateJobError',
         'InvalidArgumentError',
@@ -35,6 +36,7 @@ describe('public API', () => {
         'coerceError',
         'createMemoryQueue',
         'createReferenceQueue',
+        'defaultMemoryBudget',
         'defaultWasmUrl',
         'errorFromJSON',
         'isTerminalStatus',
@@ -79,6 +81,7 @@ describe('public API', () => {
         'ReferenceQueueOptions',
         'RepositoryMetrics',
         'Retention',
+        'RetentionPolicy',
         'RetryPolicy',
         'RetryRequest',
         'RunOptions',
