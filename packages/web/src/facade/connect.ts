@@ -81,7 +81,6 @@ class Facade {
   #welcomed = false;
   #releaseClientLock: (() => void) | null = null;
   #unwatch: () => void;
-  #waitSeq = 0;
 
   constructor(target: AdaptedTarget, codecs: Record<string, Codec<unknown>>) {
     this.#codecs = codecs;
@@ -184,7 +183,8 @@ class Facade {
     const remote = await this.#api();
     const signal = options.signal;
     signal?.throwIfAborted();
-    const waitId = ++this.#waitSeq;
+    // Unique across the pages of a SharedWorker (the host keys waits by it).
+    const waitId = Math.floor(Math.random() * 2 ** 52);
     const waiting = remote.waitFor(ids as number[], options.timeout, waitId);
     if (signal === undefined) return waiting;
     const onAbort = (): void => {

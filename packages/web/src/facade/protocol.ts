@@ -40,7 +40,8 @@ export interface ReadyMessage {
 export type HandshakeMessage = HelloMessage | WelcomeMessage | ReadyMessage;
 
 /** What the host loop is doing. */
-export type HostState = 'starting' | 'running' | 'paused' | 'stopped' | 'failed';
+/** 'following': leader mode, another tab's worker runs the jobs. */
+export type HostState = 'starting' | 'running' | 'paused' | 'stopped' | 'failed' | 'following';
 
 /** `stats()`: the host's state and the QueueManager's counters per entrypoint. */
 export interface HostStats<R = Record<string, unknown>> {

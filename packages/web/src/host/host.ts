@@ -27,6 +27,8 @@ import {
   type SubscribeOptionsWire,
   type WelcomeMessage,
 } from '../facade/protocol.js';
+// A cycle, harmless: leader.ts uses HostRuntime only when a leader host is constructed.
+import { LeaderHost } from './leader.js';
 
 type Awaitable<T> = T | PromiseLike<T>;
 
@@ -49,13 +51,21 @@ export interface HostQueueOptions<S extends QueueRepository, R extends Record<st
    * SharedWorker, or the dedicated Worker's own port). Node: `nodeEndpoint(parentPort)`.
    */
   endpoint?: Comlink.Endpoint;
+  /**
+   * Leader mode, for a per-tab dedicated worker on a durable store (createDurableMemoryQueue):
+   * one tab's worker, elected by a Web Lock named after `name`, opens the store and runs the
+   * jobs; the others forward their pages' calls to it and relay its events. When it closes, the
+   * next tab takes over from the last persisted state. Enqueues are persisted before they are
+   * acknowledged.
+   */
+  leader?: { name: string };
 }
 
 /** The running host. `typeof host` types the page's facade: `connectQueue<typeof host>(worker)`. */
 export interface QueueHost<R = Record<string, unknown>> {
   /** Resolves once the store and the manager are up (rejects if the store failed to open). */
   readonly ready: Promise<void>;
-  /** The store, once ready. */
+  /** The store, once ready (in leader mode: once this worker leads). */
   store(): Promise<QueueRepository>;
   /** Serve one more endpoint (a MessagePort handed over by a page, for instance). */
   serve(endpoint: Comlink.Endpoint): void;
@@ -66,6 +76,12 @@ export interface QueueHost<R = Record<string, unknown>> {
 }
 
 let hostLockSeq = 0;
+
+/** Web Locks where a realm's death releases them (browsers); Node's would keep a process alive. */
+export function webLocks(): LockManager | undefined {
+  const g = globalThis as { document?: unknown; WorkerGlobalScope?: unknown; navigator?: Navigator };
+  return g.document !== undefined || g.WorkerGlobalScope !== undefined ? g.navigator?.locks : undefined;
+}
 
 function randomId(prefix: string): string {
   const c = globalThis.crypto;
@@ -101,9 +117,16 @@ export class HostRuntime<S extends QueueRepository, R extends Record<string, unk
   #releaseHostLock: (() => void) | null = null;
   connections = 0;
 
-  constructor(options: HostQueueOptions<S, R>) {
+  readonly #flushWrites: boolean;
+
+  /**
+   * @param internal hostLock: hold a lock pages watch (false when a leader host holds it);
+   *   flushWrites: persist before acknowledging an enqueue, requeue or cancel (stores with flush())
+   */
+  constructor(options: HostQueueOptions<S, R>, internal: { hostLock?: boolean; flushWrites?: boolean } = {}) {
     this.#runOptions = options.run ?? {};
-    const locks = globalThis.navigator?.locks;
+    this.#flushWrites = internal.flushWrites ?? false;
+    const locks = internal.hostLock === false ? undefined : webLocks();
     this.hostLock = locks ? randomId(`tideq-host-${++hostLockSeq}`) : null;
     const lockHeld = this.hostLock === null ? Promise.resolve() : this.#holdHostLock(this.hostLock);
     this.ready = (async () => {
@@ -216,6 +239,12 @@ export class HostRuntime<S extends QueueRepository, R extends Record<string, unk
     }
   }
 
+  /** A write acknowledged to a page is persisted first, where the store can (leader mode). */
+  async #persisted<T>(result: T): Promise<T> {
+    if (this.#flushWrites) await (this.#store as { flush?: () => Promise<void> }).flush?.();
+    return result;
+  }
+
   async enqueuePacked(batch: PackedBatch): Promise<(number | null)[]> {
     const store = await this.store();
     let jobs: ReturnType<typeof unpackBatch>;
@@ -225,7 +254,7 @@ export class HostRuntime<S extends QueueRepository, R extends Record<string, unk
       throw new InvalidArgumentError(`malformed enqueue batch: ${(error as Error).message}`);
     }
     this.#checkNames(jobs);
-    return store.enqueue(jobs, { onConflict: batch.onConflict });
+    return this.#persisted(await store.enqueue(jobs, { onConflict: batch.onConflict }));
   }
 
   async enqueueValues(jobs: PageJob[], onConflict: 'raise' | 'skip'): Promise<(number | null)[]> {
@@ -234,7 +263,17 @@ export class HostRuntime<S extends QueueRepository, R extends Record<string, unk
     this.#checkNames(jobs);
     // The worker's codecs encode the payloads (the page had none for these entrypoints).
     const manager = this.#manager as unknown as QueueManager<Record<string, unknown>>;
-    return manager.enqueueMany(jobs as Parameters<typeof manager.enqueueMany>[0], { onConflict });
+    return this.#persisted(
+      await manager.enqueueMany(jobs as Parameters<typeof manager.enqueueMany>[0], { onConflict }),
+    );
+  }
+
+  async cancel(ids: number[]): Promise<boolean[]> {
+    return this.#persisted(await (await this.store()).cancel(ids));
+  }
+
+  async requeue(ids: number[]): Promise<boolean[]> {
+    return this.#persisted(await (await this.store()).requeue(ids));
   }
 
   async waitFor(ids: number[], timeout: number | undefined, waitId: number) {
@@ -330,6 +369,10 @@ export class HostRuntime<S extends QueueRepository, R extends Record<string, unk
   get manager(): QueueManager<R> | undefined {
     return this.#manager;
   }
+
+  api(): HostApi {
+    return connectionApi(this);
+  }
 }
 
 /**
@@ -355,7 +398,7 @@ export function connectionApi<S extends QueueRepository, R extends Record<string
     status: async (ids) => (await runtime.store()).jobStatus(ids),
     waitFor: (ids, timeout, waitId) => runtime.waitFor(ids, timeout, waitId),
     abortWait: (waitId, reason) => runtime.abortWait(waitId, reason),
-    cancel: async (ids) => (await runtime.store()).cancel(ids),
+    cancel: (ids) => runtime.cancel(ids),
     subscribe: (listener, options, client) =>
       runtime.subscribe(listener as unknown as Comlink.Remote<(events: JobEvent[]) => void>, options, client),
     unsubscribe: (id) => runtime.unsubscribe(id),
@@ -375,7 +418,7 @@ export function connectionApi<S extends QueueRepository, R extends Record<string
     metrics: async () => (await runtime.store()).metrics(),
     queueSize: async () => (await runtime.store()).queueSize(),
     failedJobs: (options) => runtime.failedJobs(options ?? {}),
-    requeue: async (ids) => (await runtime.store()).requeue(ids),
+    requeue: (ids) => runtime.requeue(ids),
     info: async () => runtime.info(),
   };
   return api;
@@ -387,14 +430,21 @@ interface WorkerScopeLike {
   onconnect?: unknown;
 }
 
+/** @internal What serveEndpoint needs of a host (a plain runtime, or a leader-mode host). */
+export interface Served {
+  readonly ready: Promise<void>;
+  readonly hostLock: string | null;
+  readonly entrypoints: string[];
+  connections: number;
+  disconnect(client: string): Promise<void>;
+  api(): HostApi;
+}
+
 /**
  * Serves one endpoint: the Comlink API plus the handshake (welcome, client locks).
  * @internal
  */
-export function serveEndpoint<S extends QueueRepository, R extends Record<string, unknown>>(
-  runtime: HostRuntime<S, R>,
-  endpoint: Comlink.Endpoint,
-): void {
+export function serveEndpoint(runtime: Served, endpoint: Comlink.Endpoint): void {
   installErrorHandlers();
   runtime.connections++;
   const watched = new Set<string>();
@@ -416,15 +466,16 @@ export function serveEndpoint<S extends QueueRepository, R extends Record<string
     };
     endpoint.postMessage(message);
     // The page holds this lock while it lives: once granted to us, it is gone.
-    if (hello.clientLock !== null && !watched.has(hello.clientLock) && globalThis.navigator?.locks) {
+    const locks = webLocks();
+    if (hello.clientLock !== null && !watched.has(hello.clientLock) && locks !== undefined) {
       watched.add(hello.clientLock);
-      void navigator.locks.request(hello.clientLock, async () => {
+      void locks.request(hello.clientLock, async () => {
         watched.delete(hello.clientLock!);
         await runtime.disconnect(hello.client);
       });
     }
   };
-  Comlink.expose(connectionApi(runtime), endpoint);
+  Comlink.expose(runtime.api(), endpoint);
   endpoint.postMessage({ tideq: 'ready' });
 }
 
@@ -451,7 +502,8 @@ export function hostQueue<S extends QueueRepository, R extends Record<string, un
   options: HostQueueOptions<S, R>,
 ): QueueHost<R> {
   installErrorHandlers();
-  const runtime = new HostRuntime(options);
+  const runtime: HostRuntime<S, R> | LeaderHost<S, R> =
+    options.leader === undefined ? new HostRuntime(options) : new LeaderHost(options, options.leader);
   const serve = (endpoint: Comlink.Endpoint): void => serveEndpoint(runtime, endpoint);
   if (options.endpoint !== undefined) {
     serve(options.endpoint);
