@@ -118,7 +118,16 @@ interface Ctx {
   tx: Tx;
   now: number;
   meta: MetaState;
+  /**
+   * Resolves (and sets `meta`) when the counters record has been read. Bodies that issue their own
+   * reads first and await this after them pay one round trip for all of them (see #tx `prefetch`).
+   */
+  metaReady: Promise<MetaState>;
   metaDirty: boolean;
+  /** Status pages read ahead (complete/cancel know their ids up front). */
+  pages: Map<number, Promise<Uint8Array | undefined>>;
+  /** Ids of jobs that left the store in this call (deleted in runs at the end). */
+  removed: number[];
   events: JobEvent[];
   /** statistics increments by `second \0 entrypoint \0 status \0 priority`. */
   stats: Map<string, StatisticsRow>;
@@ -211,10 +220,26 @@ class ReadyStream {
   readonly #tx: Tx;
   readonly #page: number;
 
-  constructor(tx: Tx, name: string, page: number) {
+  #first: Promise<JobRecord[]> | null = null;
+
+  /** `readAhead`: issue the first page's read now (it is awaited with the rest of the call's reads). */
+  constructor(tx: Tx, name: string, page: number, readAhead: boolean) {
     this.#tx = tx;
     this.name = name;
     this.#page = page;
+    if (readAhead) {
+      this.#first = this.#read();
+      this.#first.catch(() => {});
+    }
+  }
+
+  #read(): Promise<JobRecord[]> {
+    const last = this.#buf.at(-1)?.r;
+    const range =
+      last === undefined
+        ? IDBKeyRange.bound([this.name], [this.name, HIGH])
+        : IDBKeyRange.bound(last, [this.name, HIGH], true);
+    return this.#tx.objectStore('jobs').index('ready').getAll(range, this.#page);
   }
 
   /** The next due candidate, or undefined. Jobs whose executeAfter is ahead of now (the clock went back) are passed over. */
@@ -227,12 +252,9 @@ class ReadyStream {
         continue;
       }
       if (this.#done) return undefined;
-      const last = this.#buf.at(-1)?.r;
-      const range =
-        last === undefined
-          ? IDBKeyRange.bound([this.name], [this.name, HIGH])
-          : IDBKeyRange.bound(last, [this.name, HIGH], true);
-      this.#buf = await this.#tx.objectStore('jobs').index('ready').getAll(range, this.#page);
+      const first = this.#first;
+      this.#first = null;
+      this.#buf = await (first ?? this.#read());
       this.#pos = 0;
       if (this.#buf.length < this.#page) this.#done = true;
     }
@@ -310,6 +332,7 @@ export class IndexedDbQueueRepository implements QueueRepository {
     mode: 'readonly' | 'readwrite',
     stores: readonly StoreName[],
     body: (ctx: Ctx) => Promise<T>,
+    prefetch = false,
   ): Promise<T> {
     return this.#env.callAsync(name, async ({ now }) => {
       const scope: StoreName[] = stores.includes('meta') ? [...stores] : [...stores, 'meta'];
@@ -333,7 +356,10 @@ export class IndexedDbQueueRepository implements QueueRepository {
           tx,
           now,
           meta: undefined as unknown as MetaState,
+          metaReady: undefined as unknown as Promise<MetaState>,
           metaDirty: false,
+          pages: new Map(),
+          removed: [],
           events: [],
           stats: new Map(),
           statuses: new Map(),
@@ -343,9 +369,16 @@ export class IndexedDbQueueRepository implements QueueRepository {
         };
         let result: T;
         try {
-          const meta = await tx.objectStore('meta').get(META_KEY);
-          if (meta === undefined) throw this.#notInstalled(name);
-          ctx.meta = meta;
+          ctx.metaReady = tx
+            .objectStore('meta')
+            .get(META_KEY)
+            .then((meta) => {
+              if (meta === undefined) throw this.#notInstalled(name);
+              ctx.meta = meta;
+              return meta;
+            });
+          ctx.metaReady.catch(() => {});
+          if (!prefetch) await ctx.metaReady;
           result = await body(ctx);
           if (mode === 'readwrite') await this.#finish(ctx);
         } catch (error) {
@@ -382,7 +415,7 @@ export class IndexedDbQueueRepository implements QueueRepository {
     this.#raw(ctx, store).put(value, key);
   }
 
-  #delete(ctx: Ctx, store: StoreName, key: IDBValidKey): void {
+  #delete(ctx: Ctx, store: StoreName, key: IDBValidKey | IDBKeyRange): void {
     this.#raw(ctx, store).delete(key);
   }
 
@@ -394,24 +427,28 @@ export class IndexedDbQueueRepository implements QueueRepository {
       ctx.meta.logRows += ctx.events.length;
       ctx.metaDirty = true;
     }
-    if (ctx.stats.size > 0) {
-      const store = ctx.tx.objectStore('stats');
-      const rows = [...ctx.stats.values()];
-      const existing = await Promise.all(
-        rows.map((r) => store.get([r.second, r.entrypoint, r.status, r.priority])),
-      );
-      rows.forEach((row, i) => {
-        this.#put(
+    if (ctx.removed.length > 0) {
+      // Runs of consecutive ids go as one range delete: Chromium deletes a range many times faster
+      // than the same records one by one (measured ~30x at 100 records).
+      const ids = ctx.removed.sort((a, b) => a - b);
+      let start = 0;
+      for (let i = 1; i <= ids.length; i++) {
+        if (i < ids.length && ids[i] === ids[i - 1]! + 1) continue;
+        this.#delete(
           ctx,
-          'stats',
-          existing[i] === undefined ? row : { ...row, count: existing[i]!.count + row.count },
+          'jobs',
+          i - start === 1 ? ids[start]! : IDBKeyRange.bound(ids[start]!, ids[i - 1]!),
         );
-      });
+        start = i;
+      }
     }
+    // Statistics are appended per transaction (no read-modify-write); statistics() sums them.
+    const seq = ctx.events[0]?.seq ?? ctx.meta.nextSeq;
+    for (const row of ctx.stats.values()) this.#put(ctx, 'stats', { ...row, seq });
     if (ctx.statuses.size > 0) {
       const store = ctx.tx.objectStore('statuses');
       const pages = [...ctx.statuses.keys()];
-      const existing = await Promise.all(pages.map((p) => store.get(p)));
+      const existing = await Promise.all(pages.map((p) => ctx.pages.get(p) ?? store.get(p)));
       pages.forEach((pageNo, i) => {
         const page = existing[i] ?? new Uint8Array(STATUS_PAGE_SIZE);
         for (const [offset, code] of ctx.statuses.get(pageNo)!) page[offset] = code;
@@ -429,20 +466,23 @@ export class IndexedDbQueueRepository implements QueueRepository {
     ctx.metaDirty = true;
     add(m.sizes, `${job.entrypoint}\0${job.status}\0${job.priority}`, -1);
     if (job.status === 'queued') {
-      if (job.w !== undefined) add(m.waiting, job.entrypoint, -1);
+      if (job.x !== undefined && job.r === undefined) add(m.waiting, job.entrypoint, -1);
     } else if (job.status === 'picked') {
       add(m.picked, job.entrypoint, -1);
       add(m.owned, job.queueManagerId!, -1);
     }
   }
 
-  /** Store a job in its (new) status with the index keys of that status; terminal ones leave the store. */
-  #enter(ctx: Ctx, job: Job): void {
+  /**
+   * Store a job in its (new) status with the index keys of that status; terminal ones leave the
+   * store. `fresh`: enqueued now without an executeAfter (see JobRecord.x).
+   */
+  #enter(ctx: Ctx, job: Job, fresh = false): void {
     const m = ctx.meta;
     ctx.metaDirty = true;
     if (isTerminalStatus(job.status) || job.status === 'failed') this.#countStatistics(ctx, job);
     if (isTerminalStatus(job.status)) {
-      this.#delete(ctx, 'jobs', job.id);
+      ctx.removed.push(job.id);
       const pageNo = Math.floor(job.id / STATUS_PAGE_SIZE);
       let page = ctx.statuses.get(pageNo);
       if (page === undefined) ctx.statuses.set(pageNo, (page = new Map()));
@@ -452,13 +492,9 @@ export class IndexedDbQueueRepository implements QueueRepository {
     add(m.sizes, `${job.entrypoint}\0${job.status}\0${job.priority}`, 1);
     const record: JobRecord = copyJob(job as JobRecord);
     if (job.status === 'queued') {
-      record.e = [job.entrypoint, job.executeAfter, job.id];
-      if (job.executeAfter <= ctx.now) {
-        record.r = [job.entrypoint, -job.priority, job.id];
-      } else {
-        record.w = [job.entrypoint, job.executeAfter, job.id];
-        add(m.waiting, job.entrypoint, 1);
-      }
+      if (!fresh) record.x = [job.entrypoint, job.executeAfter, job.id];
+      if (job.executeAfter <= ctx.now) record.r = [job.entrypoint, -job.priority, job.id];
+      else add(m.waiting, job.entrypoint, 1);
     } else if (job.status === 'picked') {
       record.p = [job.entrypoint, job.heartbeat, job.id];
       add(m.picked, job.entrypoint, 1);
@@ -504,10 +540,42 @@ export class IndexedDbQueueRepository implements QueueRepository {
     ctx.events.push(row);
   }
 
-  /** The held jobs of `ids` (undefined where none), read in parallel. */
-  #getJobs(ctx: Ctx, ids: readonly number[]): Promise<(JobRecord | undefined)[]> {
+  /**
+   * The held jobs of `ids` (undefined where none). Ids of one batch are mostly close together: one
+   * ranged getAll then costs a fraction of a get per id (measured 4x faster at 100 ids in Chromium).
+   */
+  async #getJobs(ctx: Ctx, ids: readonly number[]): Promise<(JobRecord | undefined)[]> {
     const store = ctx.tx.objectStore('jobs');
+    if (ids.length === 0) return [];
+    let lo = ids[0]!;
+    let hi = lo;
+    for (const id of ids) {
+      if (id < lo) lo = id;
+      if (id > hi) hi = id;
+    }
+    if (ids.length > 2 && hi - lo < ids.length * 4 + 16) {
+      const found = new Map<number, JobRecord>();
+      for (const job of await store.getAll(IDBKeyRange.bound(lo, hi))) found.set(job.id, job);
+      // Each position gets its own copy: a repeated id must not see an earlier position's change.
+      return ids.map((id) => {
+        const job = found.get(id);
+        return job === undefined ? undefined : { ...job };
+      });
+    }
     return Promise.all(ids.map((id) => store.get(id)));
+  }
+
+  /** Read ahead the status pages that terminal transitions of these ids will update. */
+  #prefetchPages(ctx: Ctx, ids: readonly number[]): void {
+    const store = ctx.tx.objectStore('statuses');
+    for (const id of ids) {
+      const pageNo = Math.floor(id / STATUS_PAGE_SIZE);
+      if (!ctx.pages.has(pageNo)) {
+        const page = store.get(pageNo);
+        page.catch(() => {});
+        ctx.pages.set(pageNo, page);
+      }
+    }
   }
 
   // ---- producing ------------------------------------------------------------------------------
@@ -515,170 +583,201 @@ export class IndexedDbQueueRepository implements QueueRepository {
   enqueue(jobs: readonly NewJob[], options?: EnqueueOptions): Promise<(number | null)[]> {
     let valid: ReturnType<typeof validateNewJobs>;
     let onConflict: 'raise' | 'skip';
-    return this.#tx('enqueue', 'readwrite', ['jobs', 'log'], async (ctx) => {
-      ({ onConflict } = validateEnqueueOptions(options));
-      valid = validateNewJobs(jobs, this.#limits, onConflict);
-      if (valid.length === 0) return [];
-      const keys = [...new Set(valid.flatMap((j) => (j.dedupeKey === null ? [] : [j.dedupeKey])))];
-      const index = ctx.tx.objectStore('jobs').index('dedupe');
-      const holders = await Promise.all(keys.map((k) => index.getKey(k)));
-      const held = new Set(keys.filter((_, i) => holders[i] !== undefined));
-      if (onConflict === 'raise' && held.size > 0) throw new DuplicateJobError([...held]);
-      const { now, meta } = ctx;
-      return valid.map((input) => {
-        // With 'skip', a key held by the store or by an earlier job of this batch leaves this position out.
-        if (input.dedupeKey !== null) {
-          if (held.has(input.dedupeKey)) return null;
-          held.add(input.dedupeKey);
+    return this.#tx(
+      'enqueue',
+      'readwrite',
+      ['jobs', 'log'],
+      async (ctx) => {
+        ({ onConflict } = validateEnqueueOptions(options));
+        valid = validateNewJobs(jobs, this.#limits, onConflict);
+        if (valid.length === 0) {
+          await ctx.metaReady;
+          return [];
         }
-        const job: Job = {
-          id: meta.nextId++,
-          entrypoint: input.entrypoint,
-          payload: input.payload,
-          priority: input.priority,
-          executeAfter: input.executeAfter ?? now,
-          dedupeKey: input.dedupeKey,
-          headers: input.headers,
-          status: 'queued',
-          attempts: 0,
-          heartbeat: now,
-          created: now,
-          updated: now,
-          queueManagerId: null,
-          lastError: null,
-        };
-        this.#enter(ctx, job);
-        this.#record(ctx, job, 'enqueued', null, null);
-        ctx.stored.push(job);
-        return job.id;
-      });
-    });
+        const keys = [...new Set(valid.flatMap((j) => (j.dedupeKey === null ? [] : [j.dedupeKey])))];
+        const index = ctx.tx.objectStore('jobs').index('dedupe');
+        const [holders, meta] = await Promise.all([
+          Promise.all(keys.map((k) => index.getKey(k))),
+          ctx.metaReady,
+        ]);
+        const held = new Set(keys.filter((_, i) => holders[i] !== undefined));
+        if (onConflict === 'raise' && held.size > 0) throw new DuplicateJobError([...held]);
+        const { now } = ctx;
+        return valid.map((input) => {
+          // With 'skip', a key held by the store or by an earlier job of this batch leaves this position out.
+          if (input.dedupeKey !== null) {
+            if (held.has(input.dedupeKey)) return null;
+            held.add(input.dedupeKey);
+          }
+          const job: Job = {
+            id: meta.nextId++,
+            entrypoint: input.entrypoint,
+            payload: input.payload,
+            priority: input.priority,
+            executeAfter: input.executeAfter ?? now,
+            dedupeKey: input.dedupeKey,
+            headers: input.headers,
+            status: 'queued',
+            attempts: 0,
+            heartbeat: now,
+            created: now,
+            updated: now,
+            queueManagerId: null,
+            lastError: null,
+          };
+          this.#enter(ctx, job, input.executeAfter === null);
+          this.#record(ctx, job, 'enqueued', null, null);
+          ctx.stored.push(job);
+          return job.id;
+        });
+      },
+      true,
+    );
   }
 
   // ---- consuming ------------------------------------------------------------------------------
 
   dequeue(options: DequeueOptions): Promise<Job[]> {
-    return this.#tx('dequeue', 'readwrite', ['jobs', 'log', 'stats'], async (ctx) => {
-      const o = validateDequeueOptions(options, this.#limits);
-      const { now, meta } = ctx;
-      const caller = o.queueManagerId;
-      const jobs = ctx.tx.objectStore('jobs');
+    return this.#tx(
+      'dequeue',
+      'readwrite',
+      ['jobs', 'log', 'stats'],
+      async (ctx) => {
+        const o = validateDequeueOptions(options, this.#limits);
+        const { now } = ctx;
+        const caller = o.queueManagerId;
+        const jobs = ctx.tx.objectStore('jobs');
+        // One round trip for the counters, the first page of every ready stream and the stale picks.
+        const page = o.batchSize + 8;
+        let streams = [...o.entrypoints.keys()].map((name) => new ReadyStream(ctx.tx, name, page, true));
+        const staleReads = [...o.entrypoints].map(([name, lim]) =>
+          lim.retryTimer <= 0
+            ? Promise.resolve([])
+            : jobs
+                .index('picked')
+                .getAll(IDBKeyRange.bound([name], [name, now - lim.retryTimer], false, true)),
+        );
+        const [meta, staleFound] = await Promise.all([ctx.metaReady, Promise.all(staleReads)]);
 
-      // 1. Token buckets, refilled in exactly this arithmetic so every adapter agrees.
-      for (const [name, lim] of o.entrypoints) {
-        if (lim.requestsPerSecond <= 0) continue;
-        const rps = lim.requestsPerSecond;
-        const capacity = bucketCapacity(rps);
-        const bucket = meta.buckets.get(name);
-        if (bucket === undefined) {
-          meta.buckets.set(name, { tokens: capacity, updatedAt: now });
-        } else {
-          bucket.tokens = Math.min(
-            capacity,
-            bucket.tokens + (Math.max(0, now - bucket.updatedAt) * rps) / 1000,
-          );
-          bucket.updatedAt = now;
+        // 1. Token buckets, refilled in exactly this arithmetic so every adapter agrees.
+        for (const [name, lim] of o.entrypoints) {
+          if (lim.requestsPerSecond <= 0) continue;
+          const rps = lim.requestsPerSecond;
+          const capacity = bucketCapacity(rps);
+          const bucket = meta.buckets.get(name);
+          if (bucket === undefined) {
+            meta.buckets.set(name, { tokens: capacity, updatedAt: now });
+          } else {
+            bucket.tokens = Math.min(
+              capacity,
+              bucket.tokens + (Math.max(0, now - bucket.updatedAt) * rps) / 1000,
+            );
+            bucket.updatedAt = now;
+          }
+          ctx.metaDirty = true;
         }
-        ctx.metaDirty = true;
-      }
 
-      // Promote waiting jobs that are due now into the ready index (no observable change).
-      for (const name of o.entrypoints.keys()) {
-        if ((meta.waiting.get(name) ?? 0) === 0) continue;
-        const due = await jobs.index('waiting').getAll(IDBKeyRange.bound([name], [name, now, HIGH]));
-        for (const job of due) {
-          this.#leave(ctx, job);
-          this.#enter(ctx, job);
-        }
-      }
-
-      // Stale picked jobs: heartbeat older than retryTimer.
-      const lost: JobRecord[] = [];
-      const stale: JobRecord[] = [];
-      for (const [name, lim] of o.entrypoints) {
-        if (lim.retryTimer <= 0 || (meta.picked.get(name) ?? 0) === 0) continue;
-        const cutoff = now - lim.retryTimer;
-        const old = await jobs.index('picked').getAll(IDBKeyRange.bound([name], [name, cutoff], false, true));
-        for (const job of old) {
-          if (lim.maxAttempts > 0 && job.attempts >= lim.maxAttempts) lost.push(job);
-          else stale.push(job);
-        }
-      }
-
-      // 2. Exhausted stale jobs become dead letters, in id order across entrypoints.
-      lost.sort(byId);
-      for (const job of lost) {
-        const lim = o.entrypoints.get(job.entrypoint)!;
-        const holder = job.queueManagerId;
-        const error = `worker lost: no heartbeat for ${lim.retryTimer} ms after ${job.attempts} attempts`;
-        this.#leave(ctx, job);
-        job.status = 'failed';
-        job.lastError = error;
-        job.queueManagerId = null;
-        job.updated = now;
-        this.#enter(ctx, job);
-        this.#record(ctx, job, 'failed', holder, error);
-      }
-
-      // 3. Picks: merge the stale candidates with each entrypoint's ready stream, in one order.
-      stale.sort((a, b) => (before(a, b) ? -1 : 1));
-      const streams = [...o.entrypoints.keys()].map((name) => new ReadyStream(ctx.tx, name, o.batchSize + 8));
-      const picked: Job[] = [];
-      let staleIndex = 0;
-      let lastVisited: JobRecord | undefined;
-      while (picked.length < o.batchSize) {
-        let candidate: JobRecord | undefined = stale[staleIndex];
-        let from: ReadyStream | undefined;
-        for (const stream of streams) {
-          if (stream.excluded) continue;
-          const head = await stream.head(now);
-          if (head !== undefined && (candidate === undefined || before(head, candidate))) {
-            candidate = head;
-            from = stream;
+        // Promote waiting jobs that are due now into the ready index (no observable change); the
+        // first pages read above miss them, so those streams read again.
+        let promoted = false;
+        for (const name of o.entrypoints.keys()) {
+          if ((meta.waiting.get(name) ?? 0) === 0) continue;
+          const due = await jobs.index('timed').getAll(IDBKeyRange.bound([name], [name, now, HIGH]));
+          for (const job of due) {
+            if (job.r !== undefined) continue;
+            this.#leave(ctx, job);
+            this.#enter(ctx, job);
+            promoted = true;
           }
         }
-        if (candidate === undefined) break;
-        const isStale = from === undefined;
+        if (promoted)
+          streams = [...o.entrypoints.keys()].map((name) => new ReadyStream(ctx.tx, name, page, false));
 
-        // maxOwned: stop, unless this is a stale re-pick of a job the caller already holds.
-        if ((meta.owned.get(caller) ?? 0) >= o.maxOwned) {
-          if (!isStale || candidate.queueManagerId !== caller) break;
-          if (await this.#excludedBetween(streams, lastVisited, candidate, now)) break;
-        }
-        lastVisited = candidate;
-        if (isStale) staleIndex++;
+        // Stale picked jobs: heartbeat older than retryTimer.
+        const lost: JobRecord[] = [];
+        const stale: JobRecord[] = [];
+        [...o.entrypoints.values()].forEach((lim, i) => {
+          for (const job of staleFound[i]!) {
+            if (lim.maxAttempts > 0 && job.attempts >= lim.maxAttempts) lost.push(job);
+            else stale.push(job);
+          }
+        });
 
-        const lim: ValidEntrypointLimits = o.entrypoints.get(candidate.entrypoint)!;
-        const bucket = lim.requestsPerSecond > 0 ? meta.buckets.get(candidate.entrypoint) : undefined;
-        // Rate: tokens only fall during a pass, so the rest of this stream would be skipped too.
-        if (bucket !== undefined && bucket.tokens < 1) {
-          if (from !== undefined) from.excluded = true;
-          continue;
-        }
-        // Concurrency: picked counts only grow during a pass; stale re-picks pass the gate.
-        if (
-          from !== undefined &&
-          lim.concurrencyLimit > 0 &&
-          (meta.picked.get(candidate.entrypoint) ?? 0) >= lim.concurrencyLimit
-        ) {
-          from.excluded = true;
-          continue;
+        // 2. Exhausted stale jobs become dead letters, in id order across entrypoints.
+        lost.sort(byId);
+        for (const job of lost) {
+          const lim = o.entrypoints.get(job.entrypoint)!;
+          const holder = job.queueManagerId;
+          const error = `worker lost: no heartbeat for ${lim.retryTimer} ms after ${job.attempts} attempts`;
+          this.#leave(ctx, job);
+          job.status = 'failed';
+          job.lastError = error;
+          job.queueManagerId = null;
+          job.updated = now;
+          this.#enter(ctx, job);
+          this.#record(ctx, job, 'failed', holder, error);
         }
 
-        if (from !== undefined) from.pop();
-        if (bucket !== undefined) bucket.tokens -= 1;
-        this.#leave(ctx, candidate);
-        candidate.status = 'picked';
-        candidate.attempts += 1;
-        candidate.heartbeat = now;
-        candidate.updated = now;
-        candidate.queueManagerId = caller;
-        this.#enter(ctx, candidate);
-        this.#record(ctx, candidate, 'picked', caller, null);
-        picked.push(copyJob(candidate));
-      }
-      return picked;
-    });
+        // 3. Picks: merge the stale candidates with each entrypoint's ready stream, in one order.
+        stale.sort((a, b) => (before(a, b) ? -1 : 1));
+        const picked: Job[] = [];
+        let staleIndex = 0;
+        let lastVisited: JobRecord | undefined;
+        while (picked.length < o.batchSize) {
+          let candidate: JobRecord | undefined = stale[staleIndex];
+          let from: ReadyStream | undefined;
+          for (const stream of streams) {
+            if (stream.excluded) continue;
+            const head = await stream.head(now);
+            if (head !== undefined && (candidate === undefined || before(head, candidate))) {
+              candidate = head;
+              from = stream;
+            }
+          }
+          if (candidate === undefined) break;
+          const isStale = from === undefined;
+
+          // maxOwned: stop, unless this is a stale re-pick of a job the caller already holds.
+          if ((meta.owned.get(caller) ?? 0) >= o.maxOwned) {
+            if (!isStale || candidate.queueManagerId !== caller) break;
+            if (await this.#excludedBetween(streams, lastVisited, candidate, now)) break;
+          }
+          lastVisited = candidate;
+          if (isStale) staleIndex++;
+
+          const lim: ValidEntrypointLimits = o.entrypoints.get(candidate.entrypoint)!;
+          const bucket = lim.requestsPerSecond > 0 ? meta.buckets.get(candidate.entrypoint) : undefined;
+          // Rate: tokens only fall during a pass, so the rest of this stream would be skipped too.
+          if (bucket !== undefined && bucket.tokens < 1) {
+            if (from !== undefined) from.excluded = true;
+            continue;
+          }
+          // Concurrency: picked counts only grow during a pass; stale re-picks pass the gate.
+          if (
+            from !== undefined &&
+            lim.concurrencyLimit > 0 &&
+            (meta.picked.get(candidate.entrypoint) ?? 0) >= lim.concurrencyLimit
+          ) {
+            from.excluded = true;
+            continue;
+          }
+
+          if (from !== undefined) from.pop();
+          if (bucket !== undefined) bucket.tokens -= 1;
+          this.#leave(ctx, candidate);
+          candidate.status = 'picked';
+          candidate.attempts += 1;
+          candidate.heartbeat = now;
+          candidate.updated = now;
+          candidate.queueManagerId = caller;
+          this.#enter(ctx, candidate);
+          this.#record(ctx, candidate, 'picked', caller, null);
+          picked.push(copyJob(candidate));
+        }
+        return picked;
+      },
+      true,
+    );
   }
 
   /**
@@ -704,59 +803,74 @@ export class IndexedDbQueueRepository implements QueueRepository {
   }
 
   complete(results: readonly CompletionResult[], options?: FenceOptions): Promise<boolean[]> {
-    return this.#tx('complete', 'readwrite', ['jobs', 'log', 'stats', 'statuses'], async (ctx) => {
-      const valid = validateCompletionResults(results, this.#limits);
-      const fence = validateFenceOptions(options);
-      const found = await this.#getJobs(
-        ctx,
-        valid.map((r) => r.id),
-      );
-      const done = new Set<number>();
-      return valid.map(({ id, status, error }, i) => {
-        const job = found[i];
-        // Failed jobs and ids finished earlier in this call are no longer queued or picked.
-        if (job === undefined || done.has(id) || (job.status !== 'queued' && job.status !== 'picked'))
-          return false;
-        if (!holds(job, fence)) return false;
-        done.add(id);
-        const holder = job.queueManagerId;
-        this.#leave(ctx, job);
-        job.status = status;
-        job.updated = ctx.now;
-        job.queueManagerId = null;
-        if (status === 'failed') job.lastError = error;
-        this.#enter(ctx, job);
-        this.#record(ctx, job, eventKind(status), holder, error);
-        return true;
-      });
-    });
+    return this.#tx(
+      'complete',
+      'readwrite',
+      ['jobs', 'log', 'stats', 'statuses'],
+      async (ctx) => {
+        const valid = validateCompletionResults(results, this.#limits);
+        const fence = validateFenceOptions(options);
+        const ids = valid.map((r) => r.id);
+        this.#prefetchPages(ctx, ids);
+        const [found] = await Promise.all([this.#getJobs(ctx, ids), ctx.metaReady]);
+        const done = new Set<number>();
+        return valid.map(({ id, status, error }, i) => {
+          const job = found[i];
+          // Failed jobs and ids finished earlier in this call are no longer queued or picked.
+          if (job === undefined || done.has(id) || (job.status !== 'queued' && job.status !== 'picked'))
+            return false;
+          if (!holds(job, fence)) return false;
+          done.add(id);
+          const holder = job.queueManagerId;
+          this.#leave(ctx, job);
+          job.status = status;
+          job.updated = ctx.now;
+          job.queueManagerId = null;
+          if (status === 'failed') job.lastError = error;
+          this.#enter(ctx, job);
+          this.#record(ctx, job, eventKind(status), holder, error);
+          return true;
+        });
+      },
+      true,
+    );
   }
 
   retry(requests: readonly RetryRequest[], options?: FenceOptions): Promise<boolean[]> {
-    return this.#tx('retry', 'readwrite', ['jobs', 'log'], async (ctx) => {
-      const valid = validateRetryRequests(requests, this.#limits);
-      const fence = validateFenceOptions(options);
-      const found = await this.#getJobs(
-        ctx,
-        valid.map((r) => r.id),
-      );
-      const seen = new Set<number>();
-      return valid.map(({ id, executeAfter, error }, i) => {
-        const job = found[i];
-        if (job === undefined || seen.has(id) || job.status !== 'picked' || !holds(job, fence)) return false;
-        seen.add(id);
-        const holder = job.queueManagerId;
-        this.#leave(ctx, job);
-        job.status = 'queued';
-        job.executeAfter = executeAfter;
-        job.lastError = error;
-        job.queueManagerId = null;
-        job.updated = ctx.now;
-        this.#enter(ctx, job);
-        this.#record(ctx, job, 'retried', holder, error);
-        return true;
-      });
-    });
+    return this.#tx(
+      'retry',
+      'readwrite',
+      ['jobs', 'log'],
+      async (ctx) => {
+        const valid = validateRetryRequests(requests, this.#limits);
+        const fence = validateFenceOptions(options);
+        const [found] = await Promise.all([
+          this.#getJobs(
+            ctx,
+            valid.map((r) => r.id),
+          ),
+          ctx.metaReady,
+        ]);
+        const seen = new Set<number>();
+        return valid.map(({ id, executeAfter, error }, i) => {
+          const job = found[i];
+          if (job === undefined || seen.has(id) || job.status !== 'picked' || !holds(job, fence))
+            return false;
+          seen.add(id);
+          const holder = job.queueManagerId;
+          this.#leave(ctx, job);
+          job.status = 'queued';
+          job.executeAfter = executeAfter;
+          job.lastError = error;
+          job.queueManagerId = null;
+          job.updated = ctx.now;
+          this.#enter(ctx, job);
+          this.#record(ctx, job, 'retried', holder, error);
+          return true;
+        });
+      },
+      true,
+    );
   }
 
   requeue(ids: readonly number[]): Promise<boolean[]> {
@@ -800,38 +914,52 @@ export class IndexedDbQueueRepository implements QueueRepository {
   }
 
   heartbeat(ids: readonly number[], options?: FenceOptions): Promise<boolean[]> {
-    return this.#tx('heartbeat', 'readwrite', ['jobs'], async (ctx) => {
-      const valid = validateIds(ids, this.#limits);
-      const fence = validateFenceOptions(options);
-      const found = await this.#getJobs(ctx, valid);
-      const seen = new Set<number>();
-      return valid.map((id, i) => {
-        const job = found[i];
-        if (job === undefined || job.status !== 'picked' || seen.has(id) || !holds(job, fence)) return false;
-        seen.add(id);
-        ctx.records++;
-        job.heartbeat = ctx.now;
-        job.updated = ctx.now;
-        job.p = [job.entrypoint, ctx.now, job.id];
-        this.#put(ctx, 'jobs', job);
-        return true;
-      });
-    });
+    return this.#tx(
+      'heartbeat',
+      'readwrite',
+      ['jobs'],
+      async (ctx) => {
+        const valid = validateIds(ids, this.#limits);
+        const fence = validateFenceOptions(options);
+        const [found] = await Promise.all([this.#getJobs(ctx, valid), ctx.metaReady]);
+        const seen = new Set<number>();
+        return valid.map((id, i) => {
+          const job = found[i];
+          if (job === undefined || job.status !== 'picked' || seen.has(id) || !holds(job, fence))
+            return false;
+          seen.add(id);
+          ctx.records++;
+          job.heartbeat = ctx.now;
+          job.updated = ctx.now;
+          job.p = [job.entrypoint, ctx.now, job.id];
+          this.#put(ctx, 'jobs', job);
+          return true;
+        });
+      },
+      true,
+    );
   }
 
   cancel(ids: readonly number[]): Promise<boolean[]> {
-    return this.#tx('cancel', 'readwrite', ['jobs', 'log', 'stats', 'statuses'], async (ctx) => {
-      const valid = validateIds(ids, this.#limits);
-      const found = await this.#getJobs(ctx, valid);
-      const gone = new Set<number>();
-      return valid.map((id, i) => {
-        const job = found[i];
-        if (job === undefined || gone.has(id)) return false;
-        gone.add(id);
-        this.#remove(ctx, job, 'canceled');
-        return true;
-      });
-    });
+    return this.#tx(
+      'cancel',
+      'readwrite',
+      ['jobs', 'log', 'stats', 'statuses'],
+      async (ctx) => {
+        const valid = validateIds(ids, this.#limits);
+        this.#prefetchPages(ctx, valid);
+        const [found] = await Promise.all([this.#getJobs(ctx, valid), ctx.metaReady]);
+        const gone = new Set<number>();
+        return valid.map((id, i) => {
+          const job = found[i];
+          if (job === undefined || gone.has(id)) return false;
+          gone.add(id);
+          this.#remove(ctx, job, 'canceled');
+          return true;
+        });
+      },
+      true,
+    );
   }
 
   clear(entrypoints?: readonly string[]): Promise<number> {
@@ -882,11 +1010,17 @@ export class IndexedDbQueueRepository implements QueueRepository {
   }
 
   getJobs(ids: readonly number[]): Promise<(Job | null)[]> {
-    return this.#tx('getJobs', 'readonly', ['jobs'], async (ctx) => {
-      const valid = validateIds(ids, this.#limits);
-      const found = await this.#getJobs(ctx, valid);
-      return found.map((job) => (job === undefined ? null : copyJob(job)));
-    });
+    return this.#tx(
+      'getJobs',
+      'readonly',
+      ['jobs'],
+      async (ctx) => {
+        const valid = validateIds(ids, this.#limits);
+        const [found] = await Promise.all([this.#getJobs(ctx, valid), ctx.metaReady]);
+        return found.map((job) => (job === undefined ? null : copyJob(job)));
+      },
+      true,
+    );
   }
 
   queueSize(): Promise<QueueSizeRow[]> {
@@ -958,8 +1092,15 @@ export class IndexedDbQueueRepository implements QueueRepository {
   statistics(options?: { since?: number; limit?: number }): Promise<StatisticsRow[]> {
     return this.#tx('statistics', 'readonly', ['stats'], async (ctx) => {
       const { since, limit } = validateStatisticsOptions(options);
-      const rows = await ctx.tx.objectStore('stats').getAll();
-      return rows
+      const increments = await ctx.tx.objectStore('stats').getAll(IDBKeyRange.lowerBound([since]));
+      const buckets = new Map<string, StatisticsRow>();
+      for (const { seq: _, ...row } of increments) {
+        const key = `${row.second}\0${row.entrypoint}\0${row.status}\0${row.priority}`;
+        const bucket = buckets.get(key);
+        if (bucket === undefined) buckets.set(key, row);
+        else bucket.count += row.count;
+      }
+      return [...buckets.values()]
         .filter((row) => row.second >= since)
         .sort(
           (a, b) =>
@@ -974,14 +1115,25 @@ export class IndexedDbQueueRepository implements QueueRepository {
 
   nextDueAt(entrypoints: readonly string[]): Promise<number | null> {
     return this.#tx('nextDueAt', 'readonly', ['jobs'], async (ctx) => {
-      const names = [...new Set(validateEntrypoints(entrypoints))];
-      const index = ctx.tx.objectStore('jobs').index('due');
-      const firsts = await Promise.all(
-        names.map(async (name) => (await index.openKeyCursor(IDBKeyRange.bound([name], [name, HIGH])))?.key),
-      );
+      const names = new Set(validateEntrypoints(entrypoints));
+      const jobs = ctx.tx.objectStore('jobs');
       let earliest: number | null = null;
-      for (const key of firsts)
-        if (key !== undefined && (earliest === null || key[1] < earliest)) earliest = key[1];
+      const consider = (at: number | undefined) => {
+        if (at !== undefined && (earliest === null || at < earliest)) earliest = at;
+      };
+      for (const name of names) {
+        // Jobs with a chosen time: the timed index is ordered by it.
+        consider((await jobs.index('timed').openKeyCursor(IDBKeyRange.bound([name], [name, HIGH])))?.key[1]);
+        // Fresh jobs: within a priority the first one (lowest id) has the earliest time.
+        for (const [key, count] of ctx.meta.sizes) {
+          const [entrypoint, status, priority] = key.split('\0');
+          if (entrypoint !== name || status !== 'queued' || count === 0) continue;
+          const range = IDBKeyRange.bound([name, -Number(priority)], [name, -Number(priority), HIGH]);
+          let cursor = await jobs.index('ready').openCursor(range);
+          while (cursor !== null && cursor.value.x !== undefined) cursor = await cursor.continue();
+          consider(cursor?.value.executeAfter);
+        }
+      }
       return earliest;
     });
   }
@@ -1173,10 +1325,10 @@ export class IndexedDbQueueRepository implements QueueRepository {
       const orphans = all
         .filter(
           (j) =>
-            (j.status === 'queued') !== (j.e !== undefined) ||
+            (j.status !== 'queued' && (j.r !== undefined || j.x !== undefined)) ||
+            (j.status === 'queued' && j.r === undefined && j.x === undefined) ||
             (j.status === 'picked') !== (j.p !== undefined) ||
-            (j.status === 'failed') !== (j.f !== undefined) ||
-            (j.r !== undefined && j.w !== undefined),
+            (j.status === 'failed') !== (j.f !== undefined),
         )
         .map((j) => j.id);
       const pages = await ctx.tx.objectStore('log').getAll();
