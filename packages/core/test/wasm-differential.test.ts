@@ -17,12 +17,17 @@ import { describe, expect, it } from 'vitest';
 const T0 = 1_700_000_000_000;
 const EPS = ['a', 'b', 'c'] as const;
 
+/** complete/retry/heartbeat's fencing manager id (m3 never dequeues), or unfenced. */
+type Fence = string | undefined;
+const fence = fc.constantFrom<Fence>(undefined, undefined, 'm1', 'm2', 'm3');
+const fenceOf = (f: Fence) => (f === undefined ? undefined : { queueManagerId: f });
+
 type Cmd =
   | { op: 'enqueue'; jobs: NewJob[]; skip: boolean }
   | { op: 'dequeue'; options: DequeueOptions }
-  | { op: 'complete'; results: { id: number; status: string; error: string | null }[] }
-  | { op: 'retry'; requests: { id: number; delay: number; error: string | null }[] }
-  | { op: 'requeue' | 'heartbeat' | 'cancel' | 'jobStatus' | 'getJobs'; ids: number[] }
+  | { op: 'complete'; results: { id: number; status: string; error: string | null }[]; fence: Fence }
+  | { op: 'retry'; requests: { id: number; delay: number; error: string | null }[]; fence: Fence }
+  | { op: 'requeue' | 'heartbeat' | 'cancel' | 'jobStatus' | 'getJobs'; ids: number[]; fence: Fence }
   | { op: 'clear'; entrypoints: string[] | undefined }
   | { op: 'advance'; ms: number }
   | { op: 'compact'; maxRecords: number | undefined; maxAge: number | undefined }
@@ -111,6 +116,7 @@ const cmd: fc.Arbitrary<Cmd> = fc.oneof(
         }),
         { maxLength: 4 },
       ),
+      fence,
     }),
   },
   {
@@ -120,6 +126,7 @@ const cmd: fc.Arbitrary<Cmd> = fc.oneof(
       requests: fc.array(fc.record({ id, delay: fc.integer({ min: -500, max: 3000 }), error: errorText }), {
         maxLength: 3,
       }),
+      fence,
     }),
   },
   {
@@ -127,6 +134,7 @@ const cmd: fc.Arbitrary<Cmd> = fc.oneof(
     arbitrary: fc.record({
       op: fc.constantFrom('requeue', 'heartbeat', 'cancel', 'jobStatus', 'getJobs'),
       ids,
+      fence,
     }),
   },
   {
@@ -197,13 +205,15 @@ async function run(repo: QueueRepository, c: Cmd, now: number): Promise<unknown>
       case 'dequeue':
         return await repo.dequeue(c.options);
       case 'complete':
-        return await repo.complete(c.results as never);
+        return await repo.complete(c.results as never, fenceOf(c.fence));
       case 'retry':
         return await repo.retry(
           c.requests.map((r) => ({ id: r.id, executeAfter: now + r.delay, error: r.error })),
+          fenceOf(c.fence),
         );
-      case 'requeue':
       case 'heartbeat':
+        return await repo.heartbeat(c.ids, fenceOf(c.fence));
+      case 'requeue':
       case 'cancel':
       case 'jobStatus':
       case 'getJobs':
@@ -313,7 +323,7 @@ describe('WASM core vs reference adapter (differential)', () => {
         options: { batchSize: 1, queueManagerId: 'm1', entrypoints: { a: { retryTimer: 1000 } } },
       },
       { op: 'advance', ms: 2000 },
-      { op: 'heartbeat', ids: [2] },
+      { op: 'heartbeat', ids: [2], fence: undefined },
       {
         op: 'enqueue',
         jobs: withBlocker
