@@ -111,7 +111,14 @@ export function createEdgeHandler<Env = unknown>(options: EdgeHandlerOptions<Env
     const key = (typeof env === 'object' && env !== null ? env : authByEnv) as object;
     let auth = authByEnv.get(key);
     if (auth === undefined) {
-      auth = new Authenticator((options.auth as (env: Env) => AuthOptions)(env as Env));
+      try {
+        auth = new Authenticator((options.auth as (env: Env) => AuthOptions)(env as Env));
+      } catch (error) {
+        // The deployment's fault, not the client's: a 500 for the client, the reason in the log.
+        throw new Error(`auth options built from env are invalid: ${(error as Error).message}`, {
+          cause: error,
+        });
+      }
       authByEnv.set(key, auth);
     }
     return auth;

@@ -34,6 +34,23 @@ describe('createEdgeHandler in-process', () => {
     expect(() => make({ limits: { maxBodyBytes: 0 } })).toThrow(/maxBodyBytes/);
   });
 
+  it('answers 500 (reason in the log, not to the client) when auth options from env are invalid', async () => {
+    const handler = make({ auth: (env: unknown) => ({ tokens: [(env as { TOKEN?: string }).TOKEN ?? ''] }) });
+    const logged: unknown[] = [];
+    const original = console.error;
+    console.error = (...args: unknown[]) => void logged.push(args);
+    try {
+      const answer = await handler.fetch(post('/jobs', '{"entrypoint":"noop"}'), {});
+      expect(answer.status).toBe(500);
+      expect(await answer.json()).toEqual({
+        error: { code: 'INTERNAL', message: 'internal error; see the server log' },
+      });
+      expect(String(logged.flat())).toMatch(/auth options built from env are invalid/);
+    } finally {
+      console.error = original;
+    }
+  });
+
   it('serves reads without credentials with publicReads, and under a basePath', async () => {
     const handler = make({ auth: { tokens: [TOKEN], publicReads: true }, basePath: '/api/queue/' });
     const created = await handler.fetch(post('/api/queue/jobs', '{"entrypoint":"noop"}'));
