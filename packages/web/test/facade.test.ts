@@ -55,6 +55,23 @@ describe('connectQueue + hostQueue in a module Worker (Chromium)', () => {
     await page.close();
   });
 
+  it.each(['durable', 'indexeddb'])('hosts the %s store the same way', async (store) => {
+    const { page, errors } = await open();
+    const result = (await page.evaluate(
+      (s) => (globalThis as unknown as { drain(n: number, store: string): Promise<unknown> }).drain(200, s),
+      store,
+    )) as Record<string, unknown>;
+    expect(result).toMatchObject({
+      ids: 200,
+      distinct: 200,
+      successful: 200,
+      completedEvents: 200,
+      queueSize: 0,
+    });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
   it('keeps TideqError classes and codes, thrown and returned', async () => {
     const { page } = await open();
     const result = (await page.evaluate(() =>
