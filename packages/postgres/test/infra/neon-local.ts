@@ -181,6 +181,11 @@ export async function startHttpEndpoint(defaultPort: number): Promise<Stoppable>
   const server: Server = createServer((req, res) => {
     void handle(req, res);
   });
+  // A batch of large payloads is a slow request on a loaded machine: no request deadline, and
+  // keep-alive sockets outlive the client's pause between requests (a socket closed by the
+  // server as the client reuses it fails the next request with EPIPE).
+  server.requestTimeout = 0;
+  server.keepAliveTimeout = 60_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const port = (server.address() as { port: number }).port;
   return {
