@@ -40,19 +40,29 @@ interface Sample {
 interface Store {
   repo: QueueRepository;
   storeBytes(): Promise<number>;
+  /** Where the bytes are (Postgres: per table, with dead rows), for the text report. */
+  breakdown(): Promise<string>;
   close(): Promise<void>;
 }
 
 async function wasmStore(): Promise<Store> {
   const repo = await createMemoryQueue();
-  return { repo, storeBytes: async () => repo.memoryBytes(), close: () => repo.close() };
+  return {
+    repo,
+    storeBytes: async () => repo.memoryBytes(),
+    breakdown: async () => `linear memory ${mib(repo.memoryBytes())}, heap in use ${mib(repo.heapBytes())}`,
+    close: () => repo.close(),
+  };
 }
 
 async function postgresStore(): Promise<Store> {
   const { startCluster } = await import('../../packages/postgres/test/infra/cluster.ts');
   const { createPostgresQueue, pgPoolDriver } = await import('../../packages/postgres/src/index.ts');
   const pg = (await import('pg')).default;
-  const cluster = await startCluster();
+  // Autovacuum every 10 s instead of every minute: the queue tables churn (every job row is
+  // inserted, updated and deleted); their size plateaus once vacuum reuses the dead rows' space,
+  // and a short soak should reach that plateau. Production queues want the same (see README).
+  const cluster = await startCluster({ settings: { autovacuum_naptime: '10s' } });
   const pool = new pg.Pool({ connectionString: cluster.url(), max: 6 });
   const repo = createPostgresQueue({ driver: pgPoolDriver(pool), schema: 'soak' });
   await repo.install();
@@ -65,6 +75,18 @@ async function postgresStore(): Promise<Store> {
           WHERE n.nspname = 'soak' AND c.relkind = 'r'`,
       );
       return Number(rows[0].bytes);
+    },
+    async breakdown() {
+      const { rows } = await pool.query(
+        `SELECT relname, pg_total_relation_size(relid)::bigint AS bytes, n_live_tup, n_dead_tup, autovacuum_count
+           FROM pg_stat_user_tables WHERE schemaname = 'soak' ORDER BY 2 DESC`,
+      );
+      return rows
+        .map(
+          (r) =>
+            `${r.relname} ${mib(Number(r.bytes))} (${r.n_live_tup} live, ${r.n_dead_tup} dead rows, ${r.autovacuum_count} autovacuums)`,
+        )
+        .join('; ');
     },
     async close() {
       await repo.close();
@@ -100,21 +122,22 @@ while (samples.length < SAMPLES) {
   if (done() >= nextSample || done() >= JOBS) {
     samples.push({ jobs: done(), rssBytes: process.memoryUsage().rss, storeBytes: await store.storeBytes() });
     nextSample += every;
-    if (!values.json) {
-      const s = samples.at(-1)!;
-      const rate = Math.round(s.jobs / ((performance.now() - started) / 1000));
-      console.error(`${s.jobs} jobs: rss ${mib(s.rssBytes)}, store ${mib(s.storeBytes)} (${rate} jobs/s)`);
-    }
+    // Progress on stderr in both modes: with --json, stdout carries only the one line.
+    const s = samples.at(-1)!;
+    const rate = Math.round(s.jobs / ((performance.now() - started) / 1000));
+    console.error(`${s.jobs} jobs: rss ${mib(s.rssBytes)}, store ${mib(s.storeBytes)} (${rate} jobs/s)`);
   }
 }
 stop.abort();
 await running;
 const seconds = (performance.now() - started) / 1000;
 const log = await repo.log({ after: 0, limit: 1 });
+const breakdown = await store.breakdown();
 await store.close();
 
 if (values.json) {
   console.log(JSON.stringify({ samples }));
+  console.error(`store at the end: ${breakdown}`);
 } else {
   // Warm-up: the first quarter of the samples (the log fills up to its retention meanwhile).
   const steady = samples.slice(Math.floor(samples.length / 4));
@@ -128,6 +151,7 @@ if (values.json) {
     `after warm-up (${steady[0]!.jobs} jobs): rss ${growth('rssBytes')}, store ${growth('storeBytes')}`,
   );
   console.log(`oldest log row kept: seq ${log[0]?.seq ?? '-'}`);
+  console.log(`store at the end: ${breakdown}`);
 }
 
 function mib(bytes: number): string {
