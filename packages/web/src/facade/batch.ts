@@ -149,3 +149,25 @@ export function unpackBatch(batch: PackedBatch): NewJob[] {
   }
   return jobs;
 }
+
+/**
+ * Ids as they cross back: a run of consecutive ids (the usual answer) as its first id and count,
+ * anything else as the array. Cloning a 1,000-number array cost ~0.3 ms of CPU per batch here.
+ */
+export type WireIds = (number | null)[] | { first: number; count: number };
+
+/** @internal */
+export function idsToWire(ids: (number | null)[]): WireIds {
+  const first = ids[0];
+  if (ids.length < 2 || typeof first !== 'number') return ids;
+  for (let i = 1; i < ids.length; i++) if (ids[i] !== first + i) return ids;
+  return { first, count: ids.length };
+}
+
+/** @internal */
+export function idsFromWire(wire: WireIds): (number | null)[] {
+  if (Array.isArray(wire)) return wire;
+  const out = new Array<number>(wire.count);
+  for (let i = 0; i < wire.count; i++) out[i] = wire.first + i;
+  return out;
+}

@@ -3,7 +3,7 @@
  */
 import { type Codec, InvalidArgumentError, type JobEvent, StorageUnavailableError } from '@tideq/core';
 import * as Comlink from 'comlink';
-import { type PageJob, packBatch } from './batch.js';
+import { idsFromWire, type PageJob, packBatch } from './batch.js';
 import { type AdaptedTarget, adaptTarget, GuardedEndpoint, type QueueTarget } from './endpoint.js';
 import { hostGoneError, installErrorHandlers } from './errors.js';
 import { type HelloMessage, type HostApi, isHandshake, type WelcomeMessage } from './protocol.js';
@@ -170,9 +170,10 @@ class Facade {
     const remote = await this.#api();
     if (Array.isArray(jobs)) {
       const packed = packBatch(jobs, this.#codecs, onConflict);
-      if (packed !== null) return remote.enqueuePacked(Comlink.transfer(packed, [packed.buf]));
+      if (packed !== null)
+        return idsFromWire(await remote.enqueuePacked(Comlink.transfer(packed, [packed.buf])));
     }
-    return remote.enqueueValues(jobs as PageJob[], onConflict);
+    return idsFromWire(await remote.enqueueValues(jobs as PageJob[], onConflict));
   }
 
   async status(ids: readonly number[]) {

@@ -12,7 +12,7 @@ import type {
   QueueSizeRow,
   RepositoryMetrics,
 } from '@tideq/core';
-import type { PackedBatch, PageJob } from './batch.js';
+import type { PackedBatch, PageJob, WireIds } from './batch.js';
 
 /** Page -> host, repeated when the host announces `ready` (a hello sent too early is lost). */
 export interface HelloMessage {
@@ -67,8 +67,8 @@ export interface SubscribeOptionsWire {
 
 /** @internal What the host exposes on each connection (Comlink). */
 export interface HostApi {
-  enqueuePacked(batch: PackedBatch): Promise<(number | null)[]>;
-  enqueueValues(jobs: PageJob[], onConflict: 'raise' | 'skip'): Promise<(number | null)[]>;
+  enqueuePacked(batch: PackedBatch): Promise<WireIds>;
+  enqueueValues(jobs: PageJob[], onConflict: 'raise' | 'skip'): Promise<WireIds>;
   status(ids: number[]): Promise<(JobStatus | null)[]>;
   waitFor(ids: number[], timeout: number | undefined, waitId: number): Promise<JobStatus[]>;
   abortWait(waitId: number, reason: unknown): void;

@@ -15,7 +15,7 @@ import {
   waitFor,
 } from '@tideq/core';
 import * as Comlink from 'comlink';
-import { type PackedBatch, type PageJob, unpackBatch } from '../facade/batch.js';
+import { idsToWire, type PackedBatch, type PageJob, unpackBatch } from '../facade/batch.js';
 import { installErrorHandlers } from '../facade/errors.js';
 import {
   type HelloMessage,
@@ -393,8 +393,8 @@ export function connectionApi<S extends QueueRepository, R extends Record<string
   runtime: HostRuntime<S, R>,
 ): HostApi {
   const api: HostApi = {
-    enqueuePacked: (batch) => runtime.enqueuePacked(batch),
-    enqueueValues: (jobs, onConflict) => runtime.enqueueValues(jobs, onConflict),
+    enqueuePacked: async (batch) => idsToWire(await runtime.enqueuePacked(batch)),
+    enqueueValues: async (jobs, onConflict) => idsToWire(await runtime.enqueueValues(jobs, onConflict)),
     status: async (ids) => (await runtime.store()).jobStatus(ids),
     waitFor: (ids, timeout, waitId) => runtime.waitFor(ids, timeout, waitId),
     abortWait: (waitId, reason) => runtime.abortWait(waitId, reason),
