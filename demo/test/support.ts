@@ -132,7 +132,7 @@ export async function waitForCount(
   await page.waitForFunction(
     ([k, n]) => document.querySelector(`[data-count="${k}"]`)?.textContent?.replaceAll(',', '') === String(n),
     [key, expected] as const,
-    { timeout },
+    { timeout, polling: 250 },
   );
 }
 
@@ -176,6 +176,6 @@ export async function waitForText(page: Page, selector: string, text: string, ex
       return e ? content === t : content.includes(t);
     },
     [selector, text, exact] as const,
-    { timeout: 60_000 },
+    { timeout: 60_000, polling: 250 },
   );
 }

@@ -15,6 +15,17 @@ export const OUTCOME_STYLE: Record<OutcomeCode, { label: string; color: string }
   [OUTCOME.killed]: { label: 'worker killed', color: '#111827' },
 };
 
+/** '#rrggbb' as a little-endian RGBA pixel for a Uint32Array view of ImageData. */
+function pixel(hex: string): number {
+  const n = Number.parseInt(hex.slice(1), 16);
+  return ((0xff << 24) | ((n & 0xff) << 16) | (n & 0xff00) | ((n >> 16) & 0xff)) >>> 0;
+}
+const BACKGROUND = pixel('#fbfcfd');
+const RETRY_EDGE = pixel('#1b1f24');
+const COLORS = Object.fromEntries(
+  Object.entries(OUTCOME_STYLE).map(([code, style]) => [code, pixel(style.color)]),
+) as unknown as Record<OutcomeCode, number>;
+
 /** Sizes a canvas's backing store to its CSS width (device pixels) and returns a 2D context. */
 function prepare(canvas: HTMLCanvasElement): { ctx: CanvasRenderingContext2D; w: number; h: number } {
   const ratio = Math.min(2, window.devicePixelRatio || 1);
@@ -49,6 +60,7 @@ export class Timeline {
   #running = new Float64Array(0);
   #slots = 0;
   #markers: { at: number; label: string }[] = [];
+  #image: ImageData | null = null;
 
   add(segments: Float64Array, slots: number): void {
     const closed: number[] = [];
@@ -83,69 +95,61 @@ export class Timeline {
     if (this.#markers.length > 20) this.#markers.shift();
   }
 
+  /**
+   * Rasterises the window into one ImageData (one pixel per CSS pixel): each run writes only the
+   * pixels it covers, so 100,000 runs in view cost ~1 ms instead of 100,000 fillRect calls.
+   */
   draw(canvas: HTMLCanvasElement): void {
-    const { ctx, w, h } = prepare(canvas);
-    const now = Date.now();
-    const from = now - this.windowMs;
+    const w = Math.max(100, canvas.clientWidth);
+    const h = Number(canvas.getAttribute('height')) || 220;
+    if (canvas.width !== w || canvas.height !== h) {
+      canvas.width = w;
+      canvas.height = h;
+      canvas.style.height = `${h}px`;
+      this.#image = null;
+    }
+    const ctx = canvas.getContext('2d')!;
     const axis = 16;
     const plotH = h - axis;
+    if (!this.#image || this.#image.width !== w) this.#image = ctx.createImageData(w, plotH);
+    const image = this.#image;
+    const pixels = new Uint32Array(image.data.buffer);
+    pixels.fill(BACKGROUND);
+    const now = Date.now();
+    const from = now - this.windowMs;
     const slots = Math.max(1, this.#slots);
     const rowH = plotH / slots;
+    const gap = rowH >= 4 ? 1 : 0;
     const scale = w / this.windowMs;
-    // grid: one line per 5 s
+    let drawn = 0;
+    const paint = (data: Float64Array) => {
+      for (let i = 0; i < data.length; i += SEGMENT_FIELDS) {
+        const end = data[i + 2]!;
+        const slot = data[i]!;
+        if (end < from || slot >= slots) continue;
+        const x0 = Math.max(0, Math.floor((data[i + 1]! - from) * scale));
+        const x1 = Math.min(w, Math.max(x0 + 1, Math.ceil((end - from) * scale) - gap));
+        const y0 = Math.floor(slot * rowH) + gap;
+        const y1 = Math.max(y0 + 1, Math.floor((slot + 1) * rowH) - gap);
+        const color = COLORS[data[i + 3]! as OutcomeCode];
+        for (let y = y0; y < y1 && y < plotH; y++) pixels.fill(color, y * w + x0, y * w + x1);
+        // Retries and re-picks: a dark top edge.
+        if (data[i + 4]! > 1 && y1 - y0 >= 3)
+          pixels.fill(RETRY_EDGE, y0 * w + x0, y0 * w + Math.max(x1, x0 + 2));
+        drawn++;
+      }
+    };
+    for (const chunk of this.#chunks) if (chunk.end >= from) paint(chunk.data);
+    paint(this.#running);
+    ctx.clearRect(0, 0, w, h);
+    ctx.putImageData(image, 0, 0);
     ctx.fillStyle = '#5b6470';
     ctx.font = '11px system-ui, sans-serif';
     for (let s = 0; s <= this.windowMs; s += 5_000) {
       const x = w - s * scale;
-      ctx.fillRect(x, plotH, 1, 4);
+      ctx.fillRect(Math.min(x, w - 1), plotH, 1, 4);
       ctx.fillText(s === 0 ? 'now' : `-${s / 1000}s`, Math.min(x + 2, w - 26), h - 3);
     }
-    let drawn = 0;
-    const draw = (data: Float64Array) => {
-      // Merge consecutive runs of one slot and colour that land on the same pixels.
-      let lastRow = -1;
-      let lastColor = -1;
-      let runX0 = 0;
-      let runX1 = -1;
-      const flush = () => {
-        if (runX1 >= runX0 && lastRow >= 0) {
-          ctx.fillStyle = OUTCOME_STYLE[lastColor as OutcomeCode].color;
-          ctx.fillRect(
-            runX0,
-            lastRow * rowH + (rowH > 4 ? 1 : 0),
-            runX1 - runX0,
-            Math.max(1, rowH - (rowH > 4 ? 2 : 0)),
-          );
-        }
-      };
-      for (let i = 0; i < data.length; i += SEGMENT_FIELDS) {
-        const end = data[i + 2]!;
-        if (end < from) continue;
-        const slot = data[i]!;
-        if (slot >= slots) continue;
-        const outcome = data[i + 3]!;
-        const x0 = Math.max(0, Math.floor((data[i + 1]! - from) * scale));
-        const x1 = Math.max(x0 + 1, Math.ceil((end - from) * scale) - (rowH > 4 ? 1 : 0));
-        if (slot === lastRow && outcome === lastColor && x0 <= runX1) {
-          runX1 = Math.max(runX1, x1);
-        } else {
-          flush();
-          lastRow = slot;
-          lastColor = outcome;
-          runX0 = x0;
-          runX1 = x1;
-        }
-        // Retries and re-picks: a dark top edge.
-        if (data[i + 4]! > 1 && rowH > 4) {
-          ctx.fillStyle = '#1b1f24';
-          ctx.fillRect(x0, slot * rowH + 1, Math.max(2, x1 - x0), 2);
-        }
-        drawn++;
-      }
-      flush();
-    };
-    for (const chunk of this.#chunks) if (chunk.end >= from) draw(chunk.data);
-    draw(this.#running);
     for (const m of this.#markers) {
       if (m.at < from) continue;
       const x = (m.at - from) * scale;
