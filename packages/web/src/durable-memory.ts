@@ -183,7 +183,10 @@ class DurableMemory {
           const bytes = await this.memory.snapshot();
           try {
             const tx = this.#db.transaction('snapshots', 'readwrite', { durability: this.#durability });
-            await Promise.all([tx.store.put({ bytes, savedAt: Date.now() }, KEY), tx.done]);
+            const put = tx.store.put({ bytes, savedAt: Date.now() }, KEY);
+            // Commit at once: on pagehide the page may be gone before an auto-commit would happen.
+            tx.commit();
+            await Promise.all([put, tx.done]);
           } catch (error) {
             this.#dirty = true;
             throw storageError(error, `saving the durable memory queue "${this.#name}"`);

@@ -387,9 +387,13 @@ export class IndexedDbQueueRepository implements QueueRepository {
           } catch {
             // already finished or aborted
           }
-          throw error;
+          throw storageError(error, `${name}() on the IndexedDB queue "${this.name}"`);
         }
-        await done;
+        try {
+          await done;
+        } catch (error) {
+          throw storageError(error, `${name}() on the IndexedDB queue "${this.name}"`);
+        }
         // Counted by the metrics rules of @tideq/core/adapter, once the transaction committed.
         for (const event of ctx.events) this.#env.countEvents(event.kind);
         this.#env.countRecords(ctx.records);
