@@ -167,12 +167,11 @@ class Facade {
     options?: { onConflict?: 'raise' | 'skip' },
   ): Promise<(number | null)[]> {
     const onConflict = options?.onConflict ?? 'raise';
+    // Packed in the caller's task (before any await): the jobs may change once it returns.
+    const packed = Array.isArray(jobs) ? packBatch(jobs, this.#codecs, onConflict) : null;
     const remote = await this.#api();
-    if (Array.isArray(jobs)) {
-      const packed = packBatch(jobs, this.#codecs, onConflict);
-      if (packed !== null)
-        return idsFromWire(await remote.enqueuePacked(Comlink.transfer(packed, [packed.buf])));
-    }
+    if (packed !== null)
+      return idsFromWire(await remote.enqueuePacked(Comlink.transfer(packed, [packed.buf])));
     return idsFromWire(await remote.enqueueValues(jobs as PageJob[], onConflict));
   }
 
