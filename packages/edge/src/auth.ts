@@ -192,11 +192,11 @@ export class Authenticator {
     const header = request.headers.get(SIGNATURE_HEADER);
     const keys = this.#auth.signingKeys;
     if (header === null || keys === undefined) {
-      throw new UnauthorizedError(
-        keys === undefined
-          ? 'missing credentials: send Authorization: Bearer <token>'
-          : `missing credentials: send Authorization: Bearer <token> or a ${SIGNATURE_HEADER} header (signRequest from @tideq/edge)`,
-      );
+      const ways = [
+        tokens.length > 0 ? 'Authorization: Bearer <token>' : null,
+        keys !== undefined ? `a ${SIGNATURE_HEADER} header (signRequest from @tideq/edge)` : null,
+      ];
+      throw new UnauthorizedError(`missing credentials: send ${ways.filter((w) => w !== null).join(' or ')}`);
     }
     const match = /^t=(\d{1,16}),v1=([0-9a-fA-F]+)$/.exec(header.trim());
     const mac = match === null ? null : fromHex(match[2]!);
