@@ -61,6 +61,7 @@ export async function changeLayout(
   blocked.catch(() => {});
   const opening = openDB<TideqDB>(name, fromVersion + 1, {
     upgrade: (db, _old, _new, tx) => {
+      tx.done.catch(() => {}); // an abort is reported through the open request
       if (gaveUp) {
         tx.abort();
         return;
@@ -105,6 +106,7 @@ export async function changeLayout(
 
 /** Run the layout change; if one of its requests fails, abort the upgrade so nothing is half-done. */
 function layout(db: Db, tx: Parameters<typeof applyLayout>[1], change: LayoutChange): void {
+  tx.done.catch(() => {}); // an abort is reported through the open request
   applyLayout(db, tx, change).catch(() => {
     try {
       tx.abort();

@@ -37,6 +37,7 @@ import {
   type Schedule,
   type ScheduleInput,
   type ScheduleRun,
+  SchemaOutdatedError,
   type StatisticsRow,
   type SubscribeOptions,
   systemClock,
@@ -317,6 +318,15 @@ export class IndexedDbQueueRepository implements QueueRepository {
     return db;
   }
 
+  #outdated(schema: number): SchemaOutdatedError {
+    return new SchemaOutdatedError(
+      schema < INDEXEDDB_SCHEMA_VERSION
+        ? `the IndexedDB queue "${this.name}" has schema ${schema}, this code needs ${INDEXEDDB_SCHEMA_VERSION}: call upgrade()`
+        : `the IndexedDB queue "${this.name}" was upgraded to schema ${schema} by newer code in another tab (this code knows ${INDEXEDDB_SCHEMA_VERSION}): reload this page`,
+      { details: { version: schema, expectedVersion: INDEXEDDB_SCHEMA_VERSION } },
+    );
+  }
+
   #notInstalled(name: string): NotInstalledError {
     return new NotInstalledError(
       `the IndexedDB queue "${this.name}" is not installed (it was uninstalled); call install() before ${name}()`,
@@ -374,6 +384,7 @@ export class IndexedDbQueueRepository implements QueueRepository {
             .get(META_KEY)
             .then((meta) => {
               if (meta === undefined) throw this.#notInstalled(name);
+              if (meta.schema !== INDEXEDDB_SCHEMA_VERSION) throw this.#outdated(meta.schema);
               ctx.meta = meta;
               return meta;
             });
@@ -1252,6 +1263,9 @@ export class IndexedDbQueueRepository implements QueueRepository {
       if (change === 'install' && installation.installed && installation.schema === INDEXEDDB_SCHEMA_VERSION)
         return;
       if (change === 'uninstall' && !installation.installed) throw this.#notInstalled('uninstall');
+      // Never migrate down: newer code in another tab owns the layout.
+      if (change === 'install' && (installation.schema ?? 0) > INDEXEDDB_SCHEMA_VERSION)
+        throw this.#outdated(installation.schema!);
       const version = db.version;
       db.close();
       if (this.#db === db) this.#db = null;
