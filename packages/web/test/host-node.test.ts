@@ -52,11 +52,18 @@ describe('hostQueue + connectQueue over Node worker_threads', () => {
     expect(dup).toBeInstanceOf(DuplicateJobError);
     expect((dup as DuplicateJobError).code).toBe('DUPLICATE_JOB');
     expect((dup as DuplicateJobError).keys).toEqual(['k']);
-    const boom = await queue.enqueue('boom', new Uint8Array([1, 2, 3]));
-    expect(await queue.waitFor([boom], { timeout: 30_000 })).toEqual(['failed']);
+    const booms = (await queue.enqueueMany(
+      [1, 2, 3].map((n) => ({ entrypoint: 'boom' as const, payload: new Uint8Array([n, n, n]) })),
+    )) as number[];
+    expect(await queue.waitFor(booms, { timeout: 30_000 })).toEqual(['failed', 'failed', 'failed']);
+    // The store returns the three payloads as views into one buffer: it is transferred once.
     const failed = await queue.failedJobs();
-    expect(failed.map((j) => [j.id, Array.from(j.payload ?? [])])).toEqual([[boom, [1, 2, 3]]]);
-    expect(await queue.requeue([boom])).toEqual([true]);
+    expect(failed.map((j) => [j.id, Array.from(j.payload ?? [])])).toEqual([
+      [booms[0], [1, 1, 1]],
+      [booms[1], [2, 2, 2]],
+      [booms[2], [3, 3, 3]],
+    ]);
+    expect(await queue.requeue(booms)).toEqual([true, true, true]);
   });
 
   it('rejects pending calls with a typed error when the worker is terminated', async () => {
