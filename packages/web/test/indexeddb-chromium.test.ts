@@ -274,4 +274,29 @@ describe('IndexedDB store in Chromium: pages, reloads, restarts, quota', () => {
       await context.close();
     }
   }, 120_000);
+
+  it("runs the README's example (Durable queues in the browser)", async () => {
+    const readmeOut = tempDir('tideq-web-readme-');
+    const readme = await buildAndServe(
+      fileURLToPath(new URL('./fixtures/indexeddb-readme/', import.meta.url)),
+      readmeOut.dir,
+    );
+    const context = await browser!.newContext();
+    try {
+      const page = await context.newPage();
+      const errors: string[] = [];
+      page.on('pageerror', (error) => errors.push(error.message));
+      await page.goto(readme.url);
+      await page.waitForFunction(() => 'readmeResult' in globalThis, undefined, { timeout: 60_000 });
+      expect(await page.evaluate(() => (globalThis as { readmeResult?: unknown }).readmeResult)).toEqual({
+        statuses: ['successful'],
+        thumbnails: [{ entrypoint: 'thumbnail', status: 'queued', priority: 0, count: 1 }],
+      });
+      expect(errors).toEqual([]);
+    } finally {
+      await context.close();
+      await readme.close();
+      readmeOut.remove();
+    }
+  }, 120_000);
 });
