@@ -255,11 +255,12 @@ function killWorker(): void {
   queue = null;
   generation++;
   timeline.kill(killedAt);
-  const retryTimer = Math.max(...config.entrypoints.map((e) => e.retryTimer));
+  const timers = [...new Set(config.entrypoints.map((e) => e.retryTimer / 1000))].sort((a, b) => a - b);
+  const retryTimer = timers.length === 1 ? `${timers[0]} s` : `${timers.join(' / ')} s by entrypoint`;
   notice(
     config.store === 'memory'
       ? 'Worker terminated. The WASM memory store lived inside it, so its jobs are gone: pick a durable store (durable memory, IndexedDB, PostgreSQL) to see recovery. A new worker starts with an empty queue.'
-      : `Worker terminated with ${picked} job(s) running. They stay "picked" in the ${config.store} store until their heartbeat is older than the retry timer (${retryTimer / 1000} s); then the new worker re-picks and runs them (attempt + 1, marked on the timeline).`,
+      : `Worker terminated with ${picked} job(s) running. They stay "picked" in the ${config.store} store until their heartbeat is older than the retry timer (${retryTimer}); then the new worker re-picks and runs them (attempt + 1, marked on the timeline).`,
   );
   setTimeout(() => {
     timeline.mark(Date.now(), 'new worker');
@@ -407,7 +408,6 @@ function renderCharts(s: Snapshot): void {
       { label: 'successful', color: '#1f9d55', values: seriesOf(points, 'successful') },
       { label: 'retried', color: '#d98e04', values: seriesOf(points, 'retried') },
       { label: 'dead letters', color: '#d23f3f', values: seriesOf(points, 'failed') },
-      { label: 'enqueued', color: '#94a3b8', values: seriesOf(points, 'enqueued') },
     ],
     'Nothing finished in the last minute.',
   );
@@ -420,6 +420,7 @@ function renderCharts(s: Snapshot): void {
       { label: 'wait p95', color: '#8a5a00', values: seriesOf(points, 'waitP95') },
     ],
     'No run finished in the last minute.',
+    { log: true },
   );
   const last = points.at(-1);
   if (last) {
@@ -427,7 +428,7 @@ function renderCharts(s: Snapshot): void {
       ['#1f9d55', `successful ${formatShort(last.successful)}/s`],
       ['#d98e04', `retried ${formatShort(last.retried)}/s`],
       ['#d23f3f', `dead ${formatShort(last.failed)}/s`],
-      ['#94a3b8', `enqueued ${formatShort(last.enqueued)}/s`],
+      ['#94a3b8', `(enqueued ${formatShort(last.enqueued)}/s)`],
     ]);
     $('latency-legend').innerHTML = legend([
       ['#2f80ed', `run p50 ${formatShort(last.runP50)} ms`],
@@ -672,6 +673,7 @@ const ENTRYPOINT_FIELDS: { key: keyof EntrypointConfig; label: string; max: numb
 
 function buildControls(): void {
   const fields = $('entrypoint-fields');
+  const wide = window.matchMedia('(min-width: 561px)').matches;
   for (const ep of config.entrypoints) {
     const fs = el('fieldset', undefined, 'fields');
     fs.append(el('legend', ep.name));
@@ -696,7 +698,12 @@ function buildControls(): void {
       label.append(input);
       fs.append(label);
     }
-    fields.append(fs);
+    // Collapsible: on a phone the three entrypoints' settings start folded.
+    const details = el('details', undefined, 'entrypoint');
+    details.open = wide;
+    const summary = el('summary', ep.name);
+    details.append(summary, fs);
+    fields.append(details);
   }
   const handlers = $<HTMLFormElement>('handlers-form');
   for (const key of ['batchSize', 'maxConcurrentTasks'] as const) {

@@ -158,3 +158,119 @@ describe('the playground', () => {
     }
   });
 });
+
+describe('the controls', () => {
+  let playground: Playground;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    playground = await startPlayground();
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await playground?.stop();
+  });
+
+  it('labels every control, reaches them by keyboard, and fits a phone screen', async () => {
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+    try {
+      const w = await openPlayground(context, playground.url, '?reset');
+      const unnamed = await w.page.evaluate(() =>
+        [...document.querySelectorAll<HTMLElement>('input, select, button, textarea')]
+          .filter((el) => {
+            const labelled = (el as HTMLInputElement).labels?.length || el.getAttribute('aria-label');
+            return !labelled && (el.textContent ?? '').trim() === '';
+          })
+          .map((el) => el.outerHTML.slice(0, 80)),
+      );
+      expect(unnamed).toEqual([]);
+      await w.page.keyboard.press('Tab');
+      expect(await w.page.evaluate(() => document.activeElement?.id)).toBe('store');
+      for (let i = 0; i < 5; i++) await w.page.keyboard.press('Tab');
+      expect(await w.page.evaluate(() => document.activeElement?.closest('form')?.id)).toBe('enqueue-form');
+      const overflow = await w.page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      expect(overflow).toBeLessThanOrEqual(1);
+      await enqueue(w.page, 'email.send', 20);
+      await waitForCount(w.page, 'successful', 20);
+      await screenshot(w.page, 'phone');
+      expectClean(w);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('schedules enqueue on their ticks; payload search finds a job; cancel from its detail', async () => {
+    const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
+    try {
+      const w = await openPlayground(context, playground.url, '?reset');
+      const form = w.page.locator('#schedule-form');
+      await form.locator('[name="name"]').fill('every-second');
+      await form.locator('[name="expression"]').fill('* * * * * *');
+      await form.locator('[name="jobsPerTick"]').fill('3');
+      await form.locator('button[type="submit"]').click();
+      await waitForText(w.page, '#schedules', 'every-second → 3 × email.send');
+      await w.page.waitForFunction(
+        () => Number(document.querySelector('[data-count="successful"]')?.textContent) >= 6,
+        null,
+        {
+          timeout: 60_000,
+          polling: 250,
+        },
+      );
+      await w.page.waitForFunction(
+        () => !document.querySelector('#schedules')?.textContent?.includes('registering'),
+        null,
+        {
+          timeout: 30_000,
+          polling: 250,
+        },
+      );
+      await screenshot(w.page, 'schedules');
+      await w.page.locator('#schedules button').click();
+      await waitForText(w.page, '#schedules', 'No schedules');
+
+      await w.page.locator('#pause').click();
+      await w.page.waitForFunction(() => document.querySelector('#state')?.textContent === 'paused', null, {
+        polling: 250,
+      });
+      await enqueue(w.page, 'image.resize', 5, { payloadBytes: '200' });
+      await w.page.locator('#jobs-filter [name="text"]').fill('"n":3,');
+      await waitForText(w.page, '#jobs-total', '1 job(s)');
+      const row = w.page.locator('#jobs-list .rowbtn').first();
+      await row.focus();
+      await w.page.keyboard.press('Enter');
+      await waitForText(w.page, '#detail', '"n": 3');
+      await waitForText(w.page, '#detail', '"source":"playground"');
+      await w.page.locator('#detail button', { hasText: 'Cancel job' }).click();
+      await waitForCount(w.page, 'canceled', 1);
+      await waitForText(w.page, '#detail', 'canceled');
+      expect(await count(w.page, 'queued')).toBe(4);
+      expectClean(w);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('a hanging handler is stopped by its timeout and dead-lettered', async () => {
+    const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
+    try {
+      const w = await openPlayground(context, playground.url, '?reset');
+      await setField(w.page, 'image.resize:hangPercent', 100);
+      await setField(w.page, 'image.resize:timeout', 300);
+      await setField(w.page, 'image.resize:maxAttempts', 1);
+      await enqueue(w.page, 'image.resize', 3);
+      await waitForCount(w.page, 'failed', 3);
+      await w.page.waitForFunction(
+        () =>
+          document.querySelector('#dead')?.textContent?.includes('TimeoutError') ||
+          document.querySelector('#dead')?.textContent?.includes('timed out'),
+        null,
+        { timeout: 30_000, polling: 250 },
+      );
+      expectClean(w);
+    } finally {
+      await context.close();
+    }
+  });
+});

@@ -170,7 +170,14 @@ export interface LineSeries {
 }
 
 /** A line chart over the per-second series (x: seconds ago). */
-export function drawLines(canvas: HTMLCanvasElement, series: LineSeries[], empty: string, unit = ''): void {
+/** `log`: a log10 y axis, so run times of ms and waits of seconds show on one chart. */
+export function drawLines(
+  canvas: HTMLCanvasElement,
+  series: LineSeries[],
+  empty: string,
+  options: { unit?: string; log?: boolean } = {},
+): void {
+  const unit = options.unit ?? '';
   const { ctx, w, h } = prepare(canvas);
   const left = 44;
   const bottom = 16;
@@ -183,18 +190,24 @@ export function drawLines(canvas: HTMLCanvasElement, series: LineSeries[], empty
     emptyText(ctx, w, h, empty);
     return;
   }
-  const niceMax = niceCeil(max);
+  const top = options.log ? 10 ** Math.ceil(Math.log10(max + 1)) : niceCeil(max);
+  const yOf = options.log
+    ? (v: number) => 6 + plotH - (plotH * Math.log10(1 + Math.max(0, v))) / Math.log10(1 + top)
+    : (v: number) => 6 + plotH - (plotH * v) / top;
+  const ticks = options.log
+    ? Array.from({ length: Math.round(Math.log10(top)) + 1 }, (_, i) => (i === 0 ? 0 : 10 ** i))
+    : [0, 1, 2, 3, 4].map((i) => (top * i) / 4);
   ctx.font = '11px system-ui, sans-serif';
   ctx.fillStyle = '#5b6470';
   ctx.strokeStyle = '#e5e8ec';
   ctx.lineWidth = 1;
-  for (let i = 0; i <= 4; i++) {
-    const y = 6 + plotH - (plotH * i) / 4;
+  for (const tick of ticks) {
+    const y = yOf(tick);
     ctx.beginPath();
     ctx.moveTo(left, y);
     ctx.lineTo(w - 4, y);
     ctx.stroke();
-    ctx.fillText(formatShort((niceMax * i) / 4) + unit, 2, y + 4);
+    ctx.fillText(formatShort(tick) + unit, 2, y + 4);
   }
   ctx.fillText(`-${n}s`, left, h - 3);
   ctx.fillText('now', w - 26, h - 3);
@@ -204,7 +217,7 @@ export function drawLines(canvas: HTMLCanvasElement, series: LineSeries[], empty
     ctx.beginPath();
     s.values.forEach((v, i) => {
       const x = left + (plotW * i) / (n - 1);
-      const y = 6 + plotH - (plotH * v) / niceMax;
+      const y = yOf(v);
       if (i === 0) ctx.moveTo(x, y);
       else ctx.lineTo(x, y);
     });
