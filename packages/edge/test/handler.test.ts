@@ -117,6 +117,20 @@ describe('createEdgeHandler in-process', () => {
     expect(await raw.json()).toEqual({ ids: [3] });
     const [job] = await store!.getJobs([3]);
     expect(job).toMatchObject({ dedupeKey: 'img', payload: new Uint8Array([1, 2, 3]) });
+    // JSON payloads, ASCII and not, in one batch: each stored as its own UTF-8 JSON text.
+    const payloads = [{ to: 'ada' }, 'héllo ✓ 🌊', 42, null, [1, 'ü']];
+    const mixed = await handler.fetch(
+      post('/jobs', JSON.stringify({ jobs: payloads.map((payload) => ({ entrypoint: 'noop', payload })) })),
+    );
+    const { ids } = (await mixed.json()) as { ids: number[] };
+    const stored = await store!.getJobs(ids);
+    expect(stored.map((j) => (j!.payload === null ? null : new TextDecoder().decode(j!.payload)))).toEqual([
+      '{"to":"ada"}',
+      '"héllo ✓ 🌊"',
+      '42',
+      null,
+      '[1,"ü"]',
+    ]);
   });
 
   it('answers 400 for an unknown content type, 405 with Allow, 503 for an uninstalled store', async () => {
