@@ -25,7 +25,13 @@ describe('hostQueue + connectQueue over Node worker_threads', () => {
   it('enqueues a packed batch, runs it, reports events and stats', async () => {
     const queue = connectQueue<NodeQueue>(start(), { codecs });
     const events: JobEvent[] = [];
-    const unsubscribe = await queue.subscribe((batch) => events.push(...batch), { kinds: ['completed'] });
+    // Only 'add' completions: the scheduler's 'ticked' jobs complete too.
+    const unsubscribe = await queue.subscribe(
+      (batch) => events.push(...batch.filter((e) => e.entrypoint === 'add')),
+      {
+        kinds: ['completed'],
+      },
+    );
     const jobs = Array.from({ length: 500 }, (_, i) => ({
       entrypoint: 'add' as const,
       payload: { a: i, b: i },
@@ -77,6 +83,21 @@ describe('hostQueue + connectQueue over Node worker_threads', () => {
     expect(error).toBeInstanceOf(StorageUnavailableError);
     expect((error as StorageUnavailableError).code).toBe('STORAGE_UNAVAILABLE');
     await expect(queue.status([id])).rejects.toBeInstanceOf(StorageUnavailableError);
+  });
+
+  it('runs the optional SchedulerManager beside the QueueManager', async () => {
+    const queue = connectQueue<NodeQueue>(start(), { codecs });
+    const ticked: JobEvent[] = [];
+    const unsubscribe = await queue.subscribe(
+      (batch) => ticked.push(...batch.filter((e) => e.entrypoint === 'ticked')),
+      {
+        kinds: ['completed'],
+      },
+    );
+    for (let i = 0; i < 200 && ticked.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(ticked.length).toBeGreaterThan(0);
+    expect(ticked[0]).toMatchObject({ kind: 'completed', status: 'successful' });
+    await unsubscribe();
   });
 
   it('pauses and resumes the run loop', async () => {
