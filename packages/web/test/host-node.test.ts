@@ -85,6 +85,20 @@ describe('hostQueue + connectQueue over Node worker_threads', () => {
     await expect(queue.status([id])).rejects.toBeInstanceOf(StorageUnavailableError);
   });
 
+  it('cancels a running job and aborts a wait from the page', async () => {
+    const queue = connectQueue<NodeQueue>(start(), { codecs });
+    const id = await queue.enqueue('hang', null);
+    for (let i = 0; i < 200 && (await queue.status([id]))[0] !== 'picked'; i++)
+      await new Promise((r) => setTimeout(r, 20));
+    const abort = new AbortController();
+    const waiting = queue.waitFor([id], { signal: abort.signal }).catch((e: unknown) => e);
+    abort.abort(new Error('the page stopped waiting'));
+    expect(await waiting).toMatchObject({ message: 'the page stopped waiting' });
+    expect(await queue.cancel([id])).toEqual([true]);
+    expect(await queue.waitFor([id], { timeout: 30_000 })).toEqual(['canceled']);
+    expect((await queue.stats()).entrypoints.hang.cancelled).toBe(1);
+  });
+
   it('runs the optional SchedulerManager beside the QueueManager', async () => {
     const queue = connectQueue<NodeQueue>(start(), { codecs });
     const ticked: JobEvent[] = [];
