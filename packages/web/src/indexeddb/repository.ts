@@ -391,7 +391,11 @@ export class IndexedDbQueueRepository implements QueueRepository {
           ctx.metaReady.catch(() => {});
           if (!prefetch) await ctx.metaReady;
           result = await body(ctx);
-          if (mode === 'readwrite') await this.#finish(ctx);
+          if (mode === 'readwrite') {
+            await this.#finish(ctx);
+            // Every write is issued: start the commit now instead of after the next task.
+            tx.commit();
+          }
         } catch (error) {
           try {
             tx.abort();
