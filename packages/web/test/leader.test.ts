@@ -9,6 +9,7 @@ interface LeaderApi {
   enqueue(n: number, ms: number): Promise<number[]>;
   runs(): { jobId: number; tab: string; attempt: number }[];
   waitAll(ids: number[]): Promise<string[]>;
+  completed(): Promise<number[]>;
 }
 
 const call = <K extends keyof LeaderApi>(page: Page, name: K, ...args: unknown[]) =>
@@ -72,6 +73,9 @@ describe('leader tab (Web Locks) on the durable memory queue', () => {
       console.log(`takeover observed ${Date.now() - closedAt} ms after the leader tab closed`);
 
       expect(await call(b, 'waitAll', ids)).toEqual(ids.map(() => 'successful'));
+      // Tab b saw every completion: relayed from a while following, its own after the takeover.
+      await until(async () => (await call(b, 'completed')).length >= 100, 'tab b saw 100 completions');
+      expect(await call(b, 'completed')).toEqual([...ids].sort((x, y) => x - y));
       const runs = await call(b, 'runs');
       const byJob = new Map<number, { tab: string; attempt: number }[]>();
       for (const r of runs) byJob.set(r.jobId, [...(byJob.get(r.jobId) ?? []), r]);
