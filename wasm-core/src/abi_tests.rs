@@ -95,39 +95,57 @@ fn every_request_is_consumed_exactly() {
         (op::JOB_STATUS, ids(&[1.0, 2.0, 99.0])),
         (op::GET_JOBS, ids(&[1.0, 2.0])),
         (op::QUEUE_SIZE, vec![]),
-        (op::FAILED_JOBS, req(|w| {
-            w.f64(0.0);
-            w.u32(10);
-        })),
-        (op::LOG, req(|w| {
-            w.f64(0.0);
-            w.u32(10);
-        })),
+        (
+            op::FAILED_JOBS,
+            req(|w| {
+                w.f64(0.0);
+                w.u32(10);
+            }),
+        ),
+        (
+            op::LOG,
+            req(|w| {
+                w.f64(0.0);
+                w.u32(10);
+            }),
+        ),
         (op::STATISTICS, req(|w| w.f64(f64::NAN))),
-        (op::NEXT_DUE, req(|w| {
-            w.u32(1);
-            w.u32(0);
-        })),
+        (
+            op::NEXT_DUE,
+            req(|w| {
+                w.u32(1);
+                w.u32(0);
+            }),
+        ),
         (op::LIST_SCHEDULES, vec![]),
         (op::LIST_INTERNS, vec![]),
         (op::INFO, vec![]),
         (op::METRICS, vec![]),
         (op::SNAPSHOT, vec![]),
-        (op::SCAN, req(|w| {
-            w.f64(1000.0);
-            retention(w);
-        })),
+        (
+            op::SCAN,
+            req(|w| {
+                w.f64(1000.0);
+                retention(w);
+            }),
+        ),
         (op::COMPACT, req(retention)),
         (op::RECOVER, req(|w| w.f64(1e12))),
-        (op::CLAIM_SCHEDULES, req(|w| {
-            w.opt_blob(Some(&u16s("c")));
-            w.f64(1000.0);
-            w.u32(10);
-        })),
-        (op::DELETE_SCHEDULES, req(|w| {
-            w.u32(1);
-            w.opt_blob(Some(&u16s("s")));
-        })),
+        (
+            op::CLAIM_SCHEDULES,
+            req(|w| {
+                w.opt_blob(Some(&u16s("c")));
+                w.f64(1000.0);
+                w.u32(10);
+            }),
+        ),
+        (
+            op::DELETE_SCHEDULES,
+            req(|w| {
+                w.u32(1);
+                w.opt_blob(Some(&u16s("s")));
+            }),
+        ),
         (op::RESET_METRICS, vec![]),
     ];
     for (opc, good) in cases {
@@ -137,8 +155,15 @@ fn every_request_is_consumed_exactly() {
         let (rc, message) = call(&mut c, opc, &bad);
         assert_eq!(rc, E_INVALID, "op {opc} accepted a trailing byte");
         let message = String::from_utf8_lossy(&message).into_owned();
-        assert!(message.contains("trailing") || message.contains("no request"), "op {opc}: {message}");
-        assert_eq!(call(&mut c, op::SNAPSHOT, &[]).1, before, "op {opc}: a rejected call changed the state");
+        assert!(
+            message.contains("trailing") || message.contains("no request"),
+            "op {opc}: {message}"
+        );
+        assert_eq!(
+            call(&mut c, op::SNAPSHOT, &[]).1,
+            before,
+            "op {opc}: a rejected call changed the state"
+        );
         assert_eq!(call(&mut c, opc, &good).0, OK, "op {opc} refused its exact request");
     }
 }
@@ -154,10 +179,14 @@ fn records_have_the_generated_layout() {
     assert_eq!(f64_at(abi::job::ID), 2.0);
     assert_eq!(out[1 + abi::job::STATUS], abi::status::PICKED);
     assert_eq!(f64_at(abi::job::HEARTBEAT), NOW);
-    let (rc, out) = call(&mut c, op::LOG, &req(|w| {
-        w.f64(0.0);
-        w.u32(1);
-    }));
+    let (rc, out) = call(
+        &mut c,
+        op::LOG,
+        &req(|w| {
+            w.f64(0.0);
+            w.u32(1);
+        }),
+    );
     assert_eq!(rc, OK);
     assert_eq!(out.len(), 4 + abi::log_row::SIZE + 4);
     assert_eq!(out[4 + abi::log_row::KIND], abi::kind::ENQUEUED);

@@ -287,6 +287,6 @@ pub extern "C" fn tq_out_len() -> u32 {
 }
 
 #[cfg(test)]
-mod tests;
-#[cfg(test)]
 mod abi_tests;
+#[cfg(test)]
+mod tests;

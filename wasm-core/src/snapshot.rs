@@ -5,7 +5,8 @@ use crate::io::{Reader, Writer};
 use crate::state::*;
 
 pub const MAGIC: &[u8; 4] = b"TQSN";
-pub const FORMAT: u32 = 1;
+/// 2: the status horizon (`u64 status_base`) precedes the statuses. Format 1 is still read.
+pub const FORMAT: u32 = 2;
 
 pub fn fnv(b: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
@@ -40,6 +41,7 @@ pub fn write(s: &State, out: &mut Vec<u8>) {
     for m in &s.mgrs {
         w.blob(m);
     }
+    w.u64(s.status_base);
     w.blob(&s.statuses);
     let n = s.jobs.iter().count();
     w.u32(n as u32);
@@ -142,13 +144,14 @@ pub fn read(bytes: &[u8]) -> Result<State, &'static str> {
         return Err("snapshot checksum mismatch (corrupt or truncated)");
     }
     let mut r = Reader::new(&body[4..]);
-    if r.u32() != Some(FORMAT) {
+    let format = r.u32();
+    if format != Some(FORMAT) && format != Some(1) {
         return Err("unsupported snapshot format version");
     }
-    parse(&mut r).ok_or("malformed snapshot")?
+    parse(&mut r, format == Some(FORMAT)).ok_or("malformed snapshot")?
 }
 
-fn parse(r: &mut Reader) -> Option<Result<State, &'static str>> {
+fn parse(r: &mut Reader, with_base: bool) -> Option<Result<State, &'static str>> {
     let mut s = State::default();
     s.installed = match r.u8()? {
         0 => false,
@@ -185,8 +188,9 @@ fn parse(r: &mut Reader) -> Option<Result<State, &'static str>> {
             return None;
         }
     }
+    s.status_base = if with_base { r.u64()? } else { 1 };
     let st = r.blob()?;
-    if st.len() as u64 != s.next_id - 1 || st.iter().any(|&x| x > FAILED) {
+    if s.status_base == 0 || s.status_base > s.next_id || st.len() as u64 != s.next_id - s.status_base || st.iter().any(|&x| x > FAILED) {
         return None;
     }
     s.statuses = st.to_vec();
@@ -223,7 +227,8 @@ fn parse(r: &mut Reader) -> Option<Result<State, &'static str>> {
             && (j.mgr as usize) <= s.mgrs.len()
             && (j.status == PICKED) == (j.mgr != 0)
             && matches!(j.status, QUEUED | PICKED | FAILED)
-            && s.statuses[(id - 1) as usize] == j.status
+            && id >= s.status_base
+            && s.statuses[(id - s.status_base) as usize] == j.status
             && d.map_or(true, |d| !d.is_empty() && d.len() % 2 == 0);
         if !ok {
             return None;

@@ -24,8 +24,8 @@ const EMPTY: u8 = crate::abi::status::NONE;
 pub const ROW_ERR: u8 = 0x80;
 
 pub use crate::abi::kind::{
-    CANCELLED as K_CANCELLED, COMPLETED as K_COMPLETED, ENQUEUED as K_ENQUEUED, FAILED as K_FAILED,
-    PICKED as K_PICKED, REQUEUED as K_REQUEUED, RETRIED as K_RETRIED,
+    CANCELLED as K_CANCELLED, COMPLETED as K_COMPLETED, ENQUEUED as K_ENQUEUED, FAILED as K_FAILED, PICKED as K_PICKED,
+    REQUEUED as K_REQUEUED, RETRIED as K_RETRIED,
 };
 
 // Storage flags of a held job (which parts its data blob holds): internal, not ABI.
@@ -407,8 +407,11 @@ pub struct State {
     pub last_now: i64,
     pub next_id: u64,
     pub jobs: Jobs,
-    /// Latest status of every id ever assigned (index id - 1).
+    /// Latest status of every id from `status_base` on (index id - status_base). Ids below it
+    /// have no log row left and no held job: compaction forgot them (jobStatus answers null), so
+    /// a long run keeps only the recent history, not one byte per job forever.
     pub statuses: Vec<u8>,
+    pub status_base: u64,
     pub eps: Vec<Ep>,
     pub ep_index: FxMap<Box<[u8]>, u64>,
     /// Interned manager ids (UTF-16LE); index + 1 is the handle.
@@ -436,6 +439,7 @@ impl Default for State {
             next_id: 1,
             jobs: Jobs::default(),
             statuses: Vec::new(),
+            status_base: 1,
             eps: Vec::new(),
             ep_index: FxMap::default(),
             mgrs: Vec::new(),
@@ -674,7 +678,7 @@ impl State {
     fn set_status(&mut self, id: u64, status: u8) {
         // One job record written per status change (as the reference counts).
         self.m.records_written += 1;
-        if let Some(s) = self.statuses.get_mut((id - 1) as usize) {
+        if let Some(s) = id.checked_sub(self.status_base).and_then(|i| self.statuses.get_mut(i as usize)) {
             *s = status;
         }
     }
@@ -1466,7 +1470,9 @@ impl State {
         for _ in 0..n {
             let x = r.f64().ok_or(Fail::Invalid("jobStatus: truncated"))?;
             let s = match crate::io::to_id(x) {
-                Some(id) if id < self.next_id => self.statuses.get((id - 1) as usize).copied().unwrap_or(255),
+                Some(id) if id < self.next_id && id >= self.status_base => {
+                    self.statuses.get((id - self.status_base) as usize).copied().unwrap_or(255)
+                }
                 _ => 255,
             };
             w.u8(s);
@@ -1865,10 +1871,34 @@ impl State {
             self.flush_stats();
             self.stats.drop_before(&(thr, 0, 0, i32::MIN));
         }
+        if drop > 0 {
+            self.forget_statuses();
+        }
         self.m.compactions += 1;
         self.m.compacted_records += drop as u64;
         w.f64(drop as f64);
         Ok(())
+    }
+
+    /// Move the status horizon up to the oldest id still referenced: by a retained log row or by a
+    /// held job (a held job's status must stay answerable, so an old dead letter holds it back).
+    fn forget_statuses(&mut self) {
+        let mut base = self.next_id;
+        for row in self.log.iter() {
+            base = base.min(row.job);
+        }
+        if let Some((id, _)) = self.jobs.iter().next() {
+            base = base.min(id);
+        }
+        if base <= self.status_base {
+            return;
+        }
+        let n = ((base - self.status_base) as usize).min(self.statuses.len());
+        self.statuses.drain(..n);
+        self.status_base += n as u64;
+        if self.statuses.capacity() > 2 * self.statuses.len() + 4096 {
+            self.statuses.shrink_to_fit();
+        }
     }
 
     pub fn metrics(&self, w: &mut Writer) {

@@ -291,3 +291,61 @@ fn restore_refuses_values_beyond_the_store_limits() {
     assert_eq!(call(&mut d, op::SNAPSHOT, &[], NOW).1, before, "nothing replaced");
     assert_eq!(call(&mut d, op::RESTORE, &restore_with(&snap, 7.0, 0.0, 10.0), NOW).0, OK);
 }
+
+#[test]
+fn compaction_forgets_old_statuses_but_not_held_jobs() {
+    let mut c = setup();
+    // job 1 stays a dead letter; jobs 2..=2001 finish
+    enqueue(&mut c, &vec![(0, None); 2001], false);
+    let ids = dequeue_ids(&mut c, 2001);
+    let r = req(|w| {
+        w.u32(0);
+        w.u32(ids.len() as u32);
+        for (i, id) in ids.iter().enumerate() {
+            w.f64(*id);
+            w.u8(if i == 0 { crate::state::FAILED } else { crate::state::SUCCESSFUL });
+            w.opt_blob(None);
+        }
+    });
+    assert_eq!(call(&mut c, op::COMPLETE, &r, NOW).0, OK);
+    let compact = |c: &mut Core, rec: f64| {
+        let r = req(|w| {
+            w.u8(1);
+            w.f64(rec);
+            w.u8(0);
+            w.f64(0.0);
+        });
+        assert_eq!(call(c, op::COMPACT, &r, NOW).0, OK);
+    };
+    let status = |c: &mut Core, id: f64| {
+        let r = req(|w| {
+            w.u32(1);
+            w.f64(id);
+        });
+        call(c, op::JOB_STATUS, &r, NOW).1[0]
+    };
+    compact(&mut c, 0.0);
+    // the dead letter (id 1) holds the horizon: nothing forgotten yet
+    assert_eq!(c.st.status_base, 1);
+    assert_eq!(status(&mut c, 2.0), crate::state::SUCCESSFUL);
+    // requeued and cancelled, it no longer holds it back
+    let r = req(|w| {
+        w.u32(1);
+        w.f64(1.0);
+    });
+    assert_eq!(call(&mut c, op::CANCEL, &r, NOW).0, OK);
+    compact(&mut c, 0.0);
+    assert_eq!(c.st.status_base, 2002);
+    assert!(c.st.statuses.is_empty());
+    assert_eq!(status(&mut c, 1.0), 255);
+    assert_eq!(status(&mut c, 2001.0), 255);
+    // new jobs are tracked again, and the horizon survives a snapshot
+    enqueue(&mut c, &[(0, None)], false);
+    assert_eq!(status(&mut c, 2002.0), crate::state::QUEUED);
+    let snap = call(&mut c, op::SNAPSHOT, &[], NOW).1;
+    let mut d = Core::default();
+    assert_eq!(call(&mut d, op::RESTORE, &restore_req(&snap), NOW).0, OK);
+    assert_eq!(d.st.status_base, 2002);
+    assert_eq!(status(&mut d, 2002.0), crate::state::QUEUED);
+    assert_eq!(status(&mut d, 5.0), 255);
+}

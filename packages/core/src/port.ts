@@ -208,8 +208,8 @@ export interface QueueRepository {
 
   /**
    * The latest status of each id (also after the job left the store), null for ids never
-   * assigned. O(1) per id on memory stores. Stores that keep terminal history only in the log
-   * may return null once compaction has dropped it.
+   * assigned. O(1) per id on memory stores. Compaction makes every store forget ids older than
+   * every retained log row's job and every held job: those answer null too.
    */
   jobStatus(ids: readonly number[]): Promise<(JobStatus | null)[]>;
 

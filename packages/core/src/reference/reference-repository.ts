@@ -882,6 +882,14 @@ export class ReferenceRepository implements QueueRepository {
         const oldest = now - r.maxAge;
         for (const [key, row] of s.statistics) if (row.second < oldest) s.statistics.delete(key);
       }
+      if (removed > 0) {
+        // Ids older than every retained row's job and every held job have nothing left to answer
+        // from: forget their statuses (jobStatus null), so history stays bounded in long runs.
+        let horizon = s.nextId;
+        for (const row of s.log) if (row.jobId < horizon) horizon = row.jobId;
+        for (const id of s.jobs.keys()) if (id < horizon) horizon = id;
+        s.statuses.forgetBelow(horizon);
+      }
       this.#env.countCompaction(removed);
       return { removed };
     });
