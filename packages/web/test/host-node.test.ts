@@ -99,6 +99,19 @@ describe('hostQueue + connectQueue over Node worker_threads', () => {
     expect((await queue.stats()).entrypoints.hang.cancelled).toBe(1);
   });
 
+  it('close() releases the subscriptions of the page in the worker; later calls reject', async () => {
+    const worker = start();
+    const closing = connectQueue<NodeQueue>(worker, { codecs });
+    const other = connectQueue<NodeQueue>(worker, { codecs });
+    await closing.subscribe(() => {});
+    await other.subscribe(() => {});
+    expect((await other.info()).subscribers).toBe(2);
+    await closing.close();
+    expect((await other.info()).subscribers).toBe(1);
+    await expect(closing.stats()).rejects.toMatchObject({ code: 'STORAGE_UNAVAILABLE' });
+    expect(await closing.closed).toBeInstanceOf(StorageUnavailableError);
+  });
+
   it('runs the optional SchedulerManager beside the QueueManager', async () => {
     const queue = connectQueue<NodeQueue>(start(), { codecs });
     const ticked: JobEvent[] = [];
