@@ -78,7 +78,8 @@ describe('several managers on separate connections', () => {
     console.log(
       `4 managers drained ${total} jobs in ${seconds.toFixed(1)} s (${Math.round(total / seconds)} jobs/s); split ${byManager.join('/')}`,
     );
-  });
+    // 20,000 jobs through a real server: ~26 s alone on a loaded 2-core machine, more beside other files.
+  }, 120_000);
 
   it('holds a global concurrencyLimit across four managers', async () => {
     const rs = await repos(4, 'neon-ws');
