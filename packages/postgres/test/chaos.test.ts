@@ -149,6 +149,7 @@ for (const kind of ['pg', 'neon-ws'] as const) {
         `${kind}: ${killed} connections killed in ${STORM_MS} ms; ${storeErrors} STORAGE_UNAVAILABLE reported and recovered; ${reruns} jobs re-picked and run again`,
       );
       await producer.close();
-    });
+      // Starting three tsx processes and draining under the storm: bounded by the waits above.
+    }, 150_000);
   });
 }
