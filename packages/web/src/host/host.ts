@@ -253,7 +253,8 @@ export class HostRuntime<S extends QueueRepository, R extends Record<string, unk
     } catch (error) {
       throw new InvalidArgumentError(`malformed enqueue batch: ${(error as Error).message}`);
     }
-    this.#checkNames(jobs);
+    // The names table lists exactly the entrypoints the jobs use: check it, not every job.
+    this.#checkNames(batch.names.map((entrypoint) => ({ entrypoint })));
     return this.#persisted(await store.enqueue(jobs, { onConflict: batch.onConflict }));
   }
 
