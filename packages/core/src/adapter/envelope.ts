@@ -120,7 +120,8 @@ export class CallEnvelope {
     const started = performance.now();
     op.count++;
     try {
-      this.#refuse(method);
+      // The common case (open, no guard) without a call: this runs on every call of a memory store.
+      if (this.#closed || this.#guard !== undefined) this.#refuse(method);
       if (gate === 'installed' && this.#installed !== undefined && !this.#installed()) {
         throw this.#notInstalled(method);
       }
@@ -150,7 +151,7 @@ export class CallEnvelope {
     const started = performance.now();
     op.count++;
     try {
-      this.#refuse(method);
+      if (this.#closed || this.#guard !== undefined) this.#refuse(method);
       if (gate === 'installed') {
         if (this.#installed !== undefined && !this.#installed()) throw this.#notInstalled(method);
         if (this.#ready !== undefined) await this.#ready();
