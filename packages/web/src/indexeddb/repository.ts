@@ -13,17 +13,14 @@ import {
   type ClaimOptions,
   type Clock,
   type CompletionResult,
-  type CompletionStatus,
   type DequeueOptions,
   DuplicateJobError,
   type EnqueueOptions,
   type EventListener,
   type FenceOptions,
   InvalidArgumentError,
-  isTerminalStatus,
   type Job,
   type JobEvent,
-  type JobEventKind,
   type JobStatus,
   type Limits,
   type NewJob,
@@ -45,11 +42,9 @@ import {
   type VerifyReport,
 } from '@tideq/core';
 import {
-  bucketCapacity,
   CallEnvelope,
   type PortMethod,
   resolveLimits,
-  type ValidEntrypointLimits,
   validateClaimOptions,
   validateCompactOptions,
   validateCompletionResults,
@@ -71,21 +66,31 @@ import {
   validateStatisticsOptions,
   validateSubscribeOptions,
 } from '@tideq/core/adapter';
-import { type IDBPTransaction, unwrap } from 'idb';
 import { changeLayout, openExisting, storageError } from './connection.js';
+import { pickJobs } from './dequeue.js';
 import { EventHub } from './events.js';
 import {
   type Db,
   INDEXEDDB_SCHEMA_VERSION,
   type JobRecord,
-  type LogPage,
   META_KEY,
-  type MetaState,
   readInstallation,
   STATUS_PAGE_SIZE,
   type StoreName,
-  type TideqDB,
 } from './schema.js';
+import {
+  byId,
+  compareStrings,
+  copyJob,
+  eventKind,
+  HELD_STATUS_ORDER,
+  HIGH,
+  holds,
+  keeps,
+  STATUS_BY_CODE,
+  StoreTx,
+  type Tx,
+} from './transaction.js';
 
 export type Durability = 'relaxed' | 'strict';
 
@@ -112,159 +117,6 @@ export interface IndexedDbQueueOptions {
 }
 
 type OpName = PortMethod;
-type Tx = IDBPTransaction<TideqDB, StoreName[], 'readwrite' | 'readonly'>;
-
-/** What one call works with: its transaction, `now`, the counters and what it wrote. */
-interface Ctx {
-  tx: Tx;
-  now: number;
-  meta: MetaState;
-  /**
-   * Resolves (and sets `meta`) when the counters record has been read. Bodies that issue their own
-   * reads first and await this after them pay one round trip for all of them (see #tx `prefetch`).
-   */
-  metaReady: Promise<MetaState>;
-  metaDirty: boolean;
-  /** Status pages read ahead (complete/cancel know their ids up front). */
-  pages: Map<number, Promise<Uint8Array | undefined>>;
-  /** Ids of jobs that left the store in this call (deleted in runs at the end). */
-  removed: number[];
-  events: JobEvent[];
-  /** statistics increments by `second \0 entrypoint \0 status \0 priority`. */
-  stats: Map<string, StatisticsRow>;
-  /** terminal statuses by page: offset -> status code. */
-  statuses: Map<number, Map<number, number>>;
-  /** Records by the metrics rules that are not log rows (heartbeats, schedule rows). */
-  records: number;
-  /** Jobs stored by enqueue (their bytes are counted after the commit). */
-  stored: Job[];
-  /** Counting to do once the transaction committed. */
-  after?: () => void;
-  raw: Map<StoreName, IDBObjectStore>;
-}
-
-const STATUS_CODES: Record<JobStatus, number> = {
-  queued: 1,
-  picked: 2,
-  successful: 3,
-  exception: 4,
-  canceled: 5,
-  deleted: 6,
-  failed: 7,
-};
-const STATUS_BY_CODE: (JobStatus | null)[] = [
-  null,
-  'queued',
-  'picked',
-  'successful',
-  'exception',
-  'canceled',
-  'deleted',
-  'failed',
-];
-const HELD_STATUS_ORDER: Record<string, number> = { queued: 0, picked: 1, failed: 2 };
-/** An array key sorts after every number and string key: the upper end of `[entrypoint, …]` ranges. */
-const HIGH: [] = [];
-
-function before(a: Job, b: Job): boolean {
-  return a.priority > b.priority || (a.priority === b.priority && a.id < b.id);
-}
-const compareStrings = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
-/** A fenced call (a manager id) touches only jobs picked and held by that manager; unfenced: any. */
-const holds = (job: Job, fence: string | null): boolean =>
-  fence === null || (job.status === 'picked' && job.queueManagerId === fence);
-const byId = (a: { id: number }, b: { id: number }): number => a.id - b.id;
-
-function add(map: Map<string, number>, key: string, delta: number): void {
-  const value = (map.get(key) ?? 0) + delta;
-  if (value === 0) map.delete(key);
-  else map.set(key, value);
-}
-
-function copyJob(r: JobRecord): Job {
-  return {
-    id: r.id,
-    entrypoint: r.entrypoint,
-    payload: r.payload,
-    priority: r.priority,
-    executeAfter: r.executeAfter,
-    dedupeKey: r.dedupeKey,
-    headers: r.headers,
-    status: r.status,
-    attempts: r.attempts,
-    heartbeat: r.heartbeat,
-    created: r.created,
-    updated: r.updated,
-    queueManagerId: r.queueManagerId,
-    lastError: r.lastError,
-  };
-}
-
-function eventKind(status: CompletionStatus): JobEventKind {
-  return status === 'failed' ? 'failed' : status === 'canceled' ? 'cancelled' : 'completed';
-}
-
-/** Which log rows a retention keeps: the newest `maxRecords`, none older than `now - maxAge`. */
-function keeps(total: number, retention: { maxRecords?: number; maxAge?: number }, now: number) {
-  const keepFrom = retention.maxRecords === undefined ? 0 : Math.max(0, total - retention.maxRecords);
-  const oldestAt = retention.maxAge === undefined ? Number.NEGATIVE_INFINITY : now - retention.maxAge;
-  return (row: JobEvent, index: number): boolean => index >= keepFrom && row.at >= oldestAt;
-}
-
-/** One entrypoint's due queued jobs in dequeue order, read from the `ready` index a page at a time. */
-class ReadyStream {
-  readonly name: string;
-  excluded = false;
-  #buf: JobRecord[] = [];
-  #pos = 0;
-  #done = false;
-  readonly #tx: Tx;
-  readonly #page: number;
-
-  #first: Promise<JobRecord[]> | null = null;
-
-  /** `readAhead`: issue the first page's read now (it is awaited with the rest of the call's reads). */
-  constructor(tx: Tx, name: string, page: number, readAhead: boolean) {
-    this.#tx = tx;
-    this.name = name;
-    this.#page = page;
-    if (readAhead) {
-      this.#first = this.#read();
-      this.#first.catch(() => {});
-    }
-  }
-
-  #read(): Promise<JobRecord[]> {
-    const last = this.#buf.at(-1)?.r;
-    const range =
-      last === undefined
-        ? IDBKeyRange.bound([this.name], [this.name, HIGH])
-        : IDBKeyRange.bound(last, [this.name, HIGH], true);
-    return this.#tx.objectStore('jobs').index('ready').getAll(range, this.#page);
-  }
-
-  /** The next due candidate, or undefined. Jobs whose executeAfter is ahead of now (the clock went back) are passed over. */
-  async head(now: number): Promise<JobRecord | undefined> {
-    for (;;) {
-      if (this.#pos < this.#buf.length) {
-        const job = this.#buf[this.#pos]!;
-        if (job.executeAfter <= now) return job;
-        this.#pos++;
-        continue;
-      }
-      if (this.#done) return undefined;
-      const first = this.#first;
-      this.#first = null;
-      this.#buf = await (first ?? this.#read());
-      this.#pos = 0;
-      if (this.#buf.length < this.#page) this.#done = true;
-    }
-  }
-
-  pop(): void {
-    this.#pos++;
-  }
-}
 
 export class IndexedDbQueueRepository implements QueueRepository {
   readonly name: string;
@@ -341,7 +193,7 @@ export class IndexedDbQueueRepository implements QueueRepository {
     name: OpName,
     mode: 'readonly' | 'readwrite',
     stores: readonly StoreName[],
-    body: (ctx: Ctx) => Promise<T>,
+    body: (ctx: StoreTx) => Promise<T>,
     prefetch = false,
   ): Promise<T> {
     return this.#env.callAsync(name, async ({ now }) => {
@@ -362,21 +214,7 @@ export class IndexedDbQueueRepository implements QueueRepository {
         }
         const done = tx.done;
         done.catch(() => {});
-        const ctx: Ctx = {
-          tx,
-          now,
-          meta: undefined as unknown as MetaState,
-          metaReady: undefined as unknown as Promise<MetaState>,
-          metaDirty: false,
-          pages: new Map(),
-          removed: [],
-          events: [],
-          stats: new Map(),
-          statuses: new Map(),
-          records: 0,
-          stored: [],
-          raw: new Map(),
-        };
+        const ctx = new StoreTx(tx, now);
         let result: T;
         try {
           ctx.metaReady = tx
@@ -392,7 +230,7 @@ export class IndexedDbQueueRepository implements QueueRepository {
           if (!prefetch) await ctx.metaReady;
           result = await body(ctx);
           if (mode === 'readwrite') {
-            await this.#finish(ctx);
+            await ctx.finish();
             // Every write is issued: start the commit now instead of after the next task.
             tx.commit();
           }
@@ -418,183 +256,6 @@ export class IndexedDbQueueRepository implements QueueRepository {
         return result;
       }
     });
-  }
-
-  #raw(ctx: Ctx, store: StoreName): IDBObjectStore {
-    let raw = ctx.raw.get(store);
-    if (raw === undefined) {
-      raw = unwrap(ctx.tx.objectStore(store)) as IDBObjectStore;
-      ctx.raw.set(store, raw);
-    }
-    return raw;
-  }
-
-  /** Fire-and-forget write: a failure aborts the transaction, which `tx.done` reports. */
-  #put(ctx: Ctx, store: StoreName, value: unknown, key?: IDBValidKey): void {
-    this.#raw(ctx, store).put(value, key);
-  }
-
-  #delete(ctx: Ctx, store: StoreName, key: IDBValidKey | IDBKeyRange): void {
-    this.#raw(ctx, store).delete(key);
-  }
-
-  /** The per-transaction records: log page, statistics buckets, status pages, counters. */
-  async #finish(ctx: Ctx): Promise<void> {
-    if (ctx.events.length > 0) {
-      const page: LogPage = { first: ctx.events[0]!.seq, last: ctx.events.at(-1)!.seq, rows: ctx.events };
-      this.#put(ctx, 'log', page);
-      ctx.meta.logRows += ctx.events.length;
-      ctx.metaDirty = true;
-    }
-    if (ctx.removed.length > 0) {
-      // Runs of consecutive ids go as one range delete: Chromium deletes a range many times faster
-      // than the same records one by one (measured ~30x at 100 records).
-      const ids = ctx.removed.sort((a, b) => a - b);
-      let start = 0;
-      for (let i = 1; i <= ids.length; i++) {
-        if (i < ids.length && ids[i] === ids[i - 1]! + 1) continue;
-        this.#delete(
-          ctx,
-          'jobs',
-          i - start === 1 ? ids[start]! : IDBKeyRange.bound(ids[start]!, ids[i - 1]!),
-        );
-        start = i;
-      }
-    }
-    // Statistics are appended per transaction (no read-modify-write); statistics() sums them.
-    const seq = ctx.events[0]?.seq ?? ctx.meta.nextSeq;
-    for (const row of ctx.stats.values()) this.#put(ctx, 'stats', { ...row, seq });
-    if (ctx.statuses.size > 0) {
-      const store = ctx.tx.objectStore('statuses');
-      const pages = [...ctx.statuses.keys()];
-      const existing = await Promise.all(pages.map((p) => ctx.pages.get(p) ?? store.get(p)));
-      pages.forEach((pageNo, i) => {
-        const page = existing[i] ?? new Uint8Array(STATUS_PAGE_SIZE);
-        for (const [offset, code] of ctx.statuses.get(pageNo)!) page[offset] = code;
-        this.#put(ctx, 'statuses', page, pageNo);
-      });
-    }
-    if (ctx.metaDirty) this.#put(ctx, 'meta', ctx.meta, META_KEY);
-  }
-
-  // ---- bookkeeping: every status change goes through #leave, then #enter -----------------------
-
-  /** Take a held job out of the counters of its current status. */
-  #leave(ctx: Ctx, job: JobRecord): void {
-    const m = ctx.meta;
-    ctx.metaDirty = true;
-    add(m.sizes, `${job.entrypoint}\0${job.status}\0${job.priority}`, -1);
-    if (job.status === 'queued') {
-      if (job.x !== undefined && job.r === undefined) add(m.waiting, job.entrypoint, -1);
-    } else if (job.status === 'picked') {
-      add(m.picked, job.entrypoint, -1);
-      add(m.owned, job.queueManagerId!, -1);
-    }
-  }
-
-  /**
-   * Store a job in its (new) status with the index keys of that status; terminal ones leave the
-   * store. `fresh`: enqueued now without an executeAfter (see JobRecord.x).
-   */
-  #enter(ctx: Ctx, job: Job, fresh = false): void {
-    const m = ctx.meta;
-    ctx.metaDirty = true;
-    if (isTerminalStatus(job.status) || job.status === 'failed') this.#countStatistics(ctx, job);
-    if (isTerminalStatus(job.status)) {
-      ctx.removed.push(job.id);
-      const pageNo = Math.floor(job.id / STATUS_PAGE_SIZE);
-      let page = ctx.statuses.get(pageNo);
-      if (page === undefined) ctx.statuses.set(pageNo, (page = new Map()));
-      page.set(job.id % STATUS_PAGE_SIZE, STATUS_CODES[job.status]);
-      return;
-    }
-    add(m.sizes, `${job.entrypoint}\0${job.status}\0${job.priority}`, 1);
-    const record: JobRecord = copyJob(job as JobRecord);
-    if (job.status === 'queued') {
-      if (!fresh) record.x = [job.entrypoint, job.executeAfter, job.id];
-      if (job.executeAfter <= ctx.now) record.r = [job.entrypoint, -job.priority, job.id];
-      else add(m.waiting, job.entrypoint, 1);
-    } else if (job.status === 'picked') {
-      record.p = [job.entrypoint, job.heartbeat, job.id];
-      add(m.picked, job.entrypoint, 1);
-      add(m.owned, job.queueManagerId!, 1);
-    } else if (job.status === 'failed') {
-      record.f = job.id;
-    }
-    if (job.dedupeKey !== null && (job.status === 'queued' || job.status === 'picked'))
-      record.d = job.dedupeKey;
-    this.#put(ctx, 'jobs', record);
-  }
-
-  #countStatistics(ctx: Ctx, job: Job): void {
-    const second = Math.floor(ctx.now / 1000) * 1000;
-    const key = `${second}\0${job.entrypoint}\0${job.status}\0${job.priority}`;
-    const row = ctx.stats.get(key);
-    if (row === undefined) {
-      ctx.stats.set(key, {
-        entrypoint: job.entrypoint,
-        status: job.status as CompletionStatus,
-        priority: job.priority,
-        second,
-        count: 1,
-      });
-    } else {
-      row.count++;
-    }
-  }
-
-  #record(ctx: Ctx, job: Job, kind: JobEventKind, queueManagerId: string | null, error: string | null): void {
-    const row: JobEvent = Object.freeze({
-      seq: ctx.meta.nextSeq++,
-      kind,
-      jobId: job.id,
-      entrypoint: job.entrypoint,
-      priority: job.priority,
-      status: job.status,
-      at: ctx.now,
-      queueManagerId,
-      error,
-    });
-    ctx.metaDirty = true;
-    ctx.events.push(row);
-  }
-
-  /**
-   * The held jobs of `ids` (undefined where none). Ids of one batch are mostly close together: one
-   * ranged getAll then costs a fraction of a get per id (measured 4x faster at 100 ids in Chromium).
-   */
-  async #getJobs(ctx: Ctx, ids: readonly number[]): Promise<(JobRecord | undefined)[]> {
-    const store = ctx.tx.objectStore('jobs');
-    if (ids.length === 0) return [];
-    let lo = ids[0]!;
-    let hi = lo;
-    for (const id of ids) {
-      if (id < lo) lo = id;
-      if (id > hi) hi = id;
-    }
-    if (ids.length > 2 && hi - lo < ids.length * 4 + 16) {
-      const found = new Map<number, JobRecord>();
-      for (const job of await store.getAll(IDBKeyRange.bound(lo, hi))) found.set(job.id, job);
-      // Each position gets its own copy: a repeated id must not see an earlier position's change.
-      return ids.map((id) => {
-        const job = found.get(id);
-        return job === undefined ? undefined : { ...job };
-      });
-    }
-    return Promise.all(ids.map((id) => store.get(id)));
-  }
-
-  /** Read ahead the status pages that terminal transitions of these ids will update. */
-  #prefetchPages(ctx: Ctx, ids: readonly number[]): void {
-    const store = ctx.tx.objectStore('statuses');
-    for (const id of ids) {
-      const pageNo = Math.floor(id / STATUS_PAGE_SIZE);
-      if (!ctx.pages.has(pageNo)) {
-        const page = store.get(pageNo);
-        page.catch(() => {});
-        ctx.pages.set(pageNo, page);
-      }
-    }
   }
 
   // ---- producing ------------------------------------------------------------------------------
@@ -644,8 +305,8 @@ export class IndexedDbQueueRepository implements QueueRepository {
             queueManagerId: null,
             lastError: null,
           };
-          this.#enter(ctx, job, input.executeAfter === null);
-          this.#record(ctx, job, 'enqueued', null, null);
+          ctx.enter(job, input.executeAfter === null);
+          ctx.record(job, 'enqueued', null, null);
           ctx.stored.push(job);
           return job.id;
         });
@@ -661,164 +322,9 @@ export class IndexedDbQueueRepository implements QueueRepository {
       'dequeue',
       'readwrite',
       ['jobs', 'log', 'stats'],
-      async (ctx) => {
-        const o = validateDequeueOptions(options, this.#limits);
-        const { now } = ctx;
-        const caller = o.queueManagerId;
-        const jobs = ctx.tx.objectStore('jobs');
-        // One round trip for the counters, the first page of every ready stream and the stale picks.
-        const page = o.batchSize + 8;
-        let streams = [...o.entrypoints.keys()].map((name) => new ReadyStream(ctx.tx, name, page, true));
-        const staleReads = [...o.entrypoints].map(([name, lim]) =>
-          lim.retryTimer <= 0
-            ? Promise.resolve([])
-            : jobs
-                .index('picked')
-                .getAll(IDBKeyRange.bound([name], [name, now - lim.retryTimer], false, true)),
-        );
-        const [meta, staleFound] = await Promise.all([ctx.metaReady, Promise.all(staleReads)]);
-
-        // 1. Token buckets, refilled in exactly this arithmetic so every adapter agrees.
-        for (const [name, lim] of o.entrypoints) {
-          if (lim.requestsPerSecond <= 0) continue;
-          const rps = lim.requestsPerSecond;
-          const capacity = bucketCapacity(rps);
-          const bucket = meta.buckets.get(name);
-          if (bucket === undefined) {
-            meta.buckets.set(name, { tokens: capacity, updatedAt: now });
-          } else {
-            bucket.tokens = Math.min(
-              capacity,
-              bucket.tokens + (Math.max(0, now - bucket.updatedAt) * rps) / 1000,
-            );
-            bucket.updatedAt = now;
-          }
-          ctx.metaDirty = true;
-        }
-
-        // Promote waiting jobs that are due now into the ready index (no observable change); the
-        // first pages read above miss them, so those streams read again.
-        let promoted = false;
-        for (const name of o.entrypoints.keys()) {
-          if ((meta.waiting.get(name) ?? 0) === 0) continue;
-          const due = await jobs.index('timed').getAll(IDBKeyRange.bound([name], [name, now, HIGH]));
-          for (const job of due) {
-            if (job.r !== undefined) continue;
-            this.#leave(ctx, job);
-            this.#enter(ctx, job);
-            promoted = true;
-          }
-        }
-        if (promoted)
-          streams = [...o.entrypoints.keys()].map((name) => new ReadyStream(ctx.tx, name, page, false));
-
-        // Stale picked jobs: heartbeat older than retryTimer.
-        const lost: JobRecord[] = [];
-        const stale: JobRecord[] = [];
-        [...o.entrypoints.values()].forEach((lim, i) => {
-          for (const job of staleFound[i]!) {
-            if (lim.maxAttempts > 0 && job.attempts >= lim.maxAttempts) lost.push(job);
-            else stale.push(job);
-          }
-        });
-
-        // 2. Exhausted stale jobs become dead letters, in id order across entrypoints.
-        lost.sort(byId);
-        for (const job of lost) {
-          const lim = o.entrypoints.get(job.entrypoint)!;
-          const holder = job.queueManagerId;
-          const error = `worker lost: no heartbeat for ${lim.retryTimer} ms after ${job.attempts} attempts`;
-          this.#leave(ctx, job);
-          job.status = 'failed';
-          job.lastError = error;
-          job.queueManagerId = null;
-          job.updated = now;
-          this.#enter(ctx, job);
-          this.#record(ctx, job, 'failed', holder, error);
-        }
-
-        // 3. Picks: merge the stale candidates with each entrypoint's ready stream, in one order.
-        stale.sort((a, b) => (before(a, b) ? -1 : 1));
-        const picked: Job[] = [];
-        let staleIndex = 0;
-        let lastVisited: JobRecord | undefined;
-        while (picked.length < o.batchSize) {
-          let candidate: JobRecord | undefined = stale[staleIndex];
-          let from: ReadyStream | undefined;
-          for (const stream of streams) {
-            if (stream.excluded) continue;
-            const head = await stream.head(now);
-            if (head !== undefined && (candidate === undefined || before(head, candidate))) {
-              candidate = head;
-              from = stream;
-            }
-          }
-          if (candidate === undefined) break;
-          const isStale = from === undefined;
-
-          // maxOwned: stop, unless this is a stale re-pick of a job the caller already holds.
-          if ((meta.owned.get(caller) ?? 0) >= o.maxOwned) {
-            if (!isStale || candidate.queueManagerId !== caller) break;
-            if (await this.#excludedBetween(streams, lastVisited, candidate, now)) break;
-          }
-          lastVisited = candidate;
-          if (isStale) staleIndex++;
-
-          const lim: ValidEntrypointLimits = o.entrypoints.get(candidate.entrypoint)!;
-          const bucket = lim.requestsPerSecond > 0 ? meta.buckets.get(candidate.entrypoint) : undefined;
-          // Rate: tokens only fall during a pass, so the rest of this stream would be skipped too.
-          if (bucket !== undefined && bucket.tokens < 1) {
-            if (from !== undefined) from.excluded = true;
-            continue;
-          }
-          // Concurrency: picked counts only grow during a pass; stale re-picks pass the gate.
-          if (
-            from !== undefined &&
-            lim.concurrencyLimit > 0 &&
-            (meta.picked.get(candidate.entrypoint) ?? 0) >= lim.concurrencyLimit
-          ) {
-            from.excluded = true;
-            continue;
-          }
-
-          if (from !== undefined) from.pop();
-          if (bucket !== undefined) bucket.tokens -= 1;
-          this.#leave(ctx, candidate);
-          candidate.status = 'picked';
-          candidate.attempts += 1;
-          candidate.heartbeat = now;
-          candidate.updated = now;
-          candidate.queueManagerId = caller;
-          this.#enter(ctx, candidate);
-          this.#record(ctx, candidate, 'picked', caller, null);
-          picked.push(copyJob(candidate));
-        }
-        return picked;
-      },
+      (ctx) => pickJobs(ctx, validateDequeueOptions(options, this.#limits)),
       true,
     );
-  }
-
-  /**
-   * Whether an excluded stream holds a candidate strictly between `after` and `until` in candidate
-   * order: such a candidate would add to the caller's jobs, so at maxOwned it stops the pass.
-   */
-  async #excludedBetween(
-    streams: ReadyStream[],
-    after: JobRecord | undefined,
-    until: JobRecord,
-    now: number,
-  ): Promise<boolean> {
-    for (const stream of streams) {
-      if (!stream.excluded) continue;
-      for (;;) {
-        const head = await stream.head(now);
-        if (head === undefined || !before(head, until)) break;
-        stream.pop();
-        if (after === undefined || before(after, head)) return true;
-      }
-    }
-    return false;
   }
 
   complete(results: readonly CompletionResult[], options?: FenceOptions): Promise<boolean[]> {
@@ -830,8 +336,8 @@ export class IndexedDbQueueRepository implements QueueRepository {
         const valid = validateCompletionResults(results, this.#limits);
         const fence = validateFenceOptions(options);
         const ids = valid.map((r) => r.id);
-        this.#prefetchPages(ctx, ids);
-        const [found] = await Promise.all([this.#getJobs(ctx, ids), ctx.metaReady]);
+        ctx.prefetchPages(ids);
+        const [found] = await Promise.all([ctx.getJobs(ids), ctx.metaReady]);
         const done = new Set<number>();
         return valid.map(({ id, status, error }, i) => {
           const job = found[i];
@@ -841,13 +347,13 @@ export class IndexedDbQueueRepository implements QueueRepository {
           if (!holds(job, fence)) return false;
           done.add(id);
           const holder = job.queueManagerId;
-          this.#leave(ctx, job);
+          ctx.leave(job);
           job.status = status;
           job.updated = ctx.now;
           job.queueManagerId = null;
           if (status === 'failed') job.lastError = error;
-          this.#enter(ctx, job);
-          this.#record(ctx, job, eventKind(status), holder, error);
+          ctx.enter(job);
+          ctx.record(job, eventKind(status), holder, error);
           return true;
         });
       },
@@ -863,13 +369,7 @@ export class IndexedDbQueueRepository implements QueueRepository {
       async (ctx) => {
         const valid = validateRetryRequests(requests, this.#limits);
         const fence = validateFenceOptions(options);
-        const [found] = await Promise.all([
-          this.#getJobs(
-            ctx,
-            valid.map((r) => r.id),
-          ),
-          ctx.metaReady,
-        ]);
+        const [found] = await Promise.all([ctx.getJobs(valid.map((r) => r.id)), ctx.metaReady]);
         const seen = new Set<number>();
         return valid.map(({ id, executeAfter, error }, i) => {
           const job = found[i];
@@ -877,14 +377,14 @@ export class IndexedDbQueueRepository implements QueueRepository {
             return false;
           seen.add(id);
           const holder = job.queueManagerId;
-          this.#leave(ctx, job);
+          ctx.leave(job);
           job.status = 'queued';
           job.executeAfter = executeAfter;
           job.lastError = error;
           job.queueManagerId = null;
           job.updated = ctx.now;
-          this.#enter(ctx, job);
-          this.#record(ctx, job, 'retried', holder, error);
+          ctx.enter(job);
+          ctx.record(job, 'retried', holder, error);
           return true;
         });
       },
@@ -895,7 +395,7 @@ export class IndexedDbQueueRepository implements QueueRepository {
   requeue(ids: readonly number[]): Promise<boolean[]> {
     return this.#tx('requeue', 'readwrite', ['jobs', 'log'], async (ctx) => {
       const valid = validateIds(ids, this.#limits);
-      const found = await this.#getJobs(ctx, valid);
+      const found = await ctx.getJobs(valid);
       const seen = new Set<number>();
       const targets = valid.map((id, i) => {
         const job = found[i];
@@ -919,14 +419,14 @@ export class IndexedDbQueueRepository implements QueueRepository {
       if (conflicts.size > 0) throw new DuplicateJobError([...conflicts]);
       return targets.map((job) => {
         if (job === undefined) return false;
-        this.#leave(ctx, job);
+        ctx.leave(job);
         job.status = 'queued';
         job.attempts = 0;
         job.executeAfter = ctx.now;
         job.updated = ctx.now;
         job.queueManagerId = null;
-        this.#enter(ctx, job);
-        this.#record(ctx, job, 'requeued', null, null);
+        ctx.enter(job);
+        ctx.record(job, 'requeued', null, null);
         return true;
       });
     });
@@ -940,7 +440,7 @@ export class IndexedDbQueueRepository implements QueueRepository {
       async (ctx) => {
         const valid = validateIds(ids, this.#limits);
         const fence = validateFenceOptions(options);
-        const [found] = await Promise.all([this.#getJobs(ctx, valid), ctx.metaReady]);
+        const [found] = await Promise.all([ctx.getJobs(valid), ctx.metaReady]);
         const seen = new Set<number>();
         return valid.map((id, i) => {
           const job = found[i];
@@ -951,7 +451,7 @@ export class IndexedDbQueueRepository implements QueueRepository {
           job.heartbeat = ctx.now;
           job.updated = ctx.now;
           job.p = [job.entrypoint, ctx.now, job.id];
-          this.#put(ctx, 'jobs', job);
+          ctx.put('jobs', job);
           return true;
         });
       },
@@ -966,14 +466,14 @@ export class IndexedDbQueueRepository implements QueueRepository {
       ['jobs', 'log', 'stats', 'statuses'],
       async (ctx) => {
         const valid = validateIds(ids, this.#limits);
-        this.#prefetchPages(ctx, valid);
-        const [found] = await Promise.all([this.#getJobs(ctx, valid), ctx.metaReady]);
+        ctx.prefetchPages(valid);
+        const [found] = await Promise.all([ctx.getJobs(valid), ctx.metaReady]);
         const gone = new Set<number>();
         return valid.map((id, i) => {
           const job = found[i];
           if (job === undefined || gone.has(id)) return false;
           gone.add(id);
-          this.#remove(ctx, job, 'canceled');
+          ctx.remove(job, 'canceled');
           return true;
         });
       },
@@ -987,20 +487,9 @@ export class IndexedDbQueueRepository implements QueueRepository {
       const all = await ctx.tx.objectStore('jobs').getAll();
       // getAll returns records in key (id) order.
       const doomed = all.filter((job) => only === undefined || only.has(job.entrypoint));
-      for (const job of doomed) this.#remove(ctx, job, 'deleted');
+      for (const job of doomed) ctx.remove(job, 'deleted');
       return doomed.length;
     });
-  }
-
-  /** A held job leaves the store as canceled/deleted; the event names its holder, if any. */
-  #remove(ctx: Ctx, job: JobRecord, status: 'canceled' | 'deleted'): void {
-    const holder = job.queueManagerId;
-    this.#leave(ctx, job);
-    job.status = status;
-    job.updated = ctx.now;
-    job.queueManagerId = null;
-    this.#enter(ctx, job);
-    this.#record(ctx, job, eventKind(status), holder, null);
   }
 
   // ---- reads ----------------------------------------------------------------------------------
@@ -1008,7 +497,7 @@ export class IndexedDbQueueRepository implements QueueRepository {
   jobStatus(ids: readonly number[]): Promise<(JobStatus | null)[]> {
     return this.#tx('jobStatus', 'readonly', ['jobs', 'statuses'], async (ctx) => {
       const valid = validateIds(ids, this.#limits);
-      const found = await this.#getJobs(ctx, valid);
+      const found = await ctx.getJobs(valid);
       const pageNos = [
         ...new Set(
           valid
@@ -1035,7 +524,7 @@ export class IndexedDbQueueRepository implements QueueRepository {
       ['jobs'],
       async (ctx) => {
         const valid = validateIds(ids, this.#limits);
-        const [found] = await Promise.all([this.#getJobs(ctx, valid), ctx.metaReady]);
+        const [found] = await Promise.all([ctx.getJobs(valid), ctx.metaReady]);
         return found.map((job) => (job === undefined ? null : copyJob(job)));
       },
       true,
@@ -1178,7 +667,7 @@ export class IndexedDbQueueRepository implements QueueRepository {
           claimedAt: old?.claimedAt ?? null,
         };
         written.set(input.name, schedule);
-        this.#put(ctx, 'schedules', schedule);
+        ctx.put('schedules', schedule);
         ctx.records++;
       });
     });
@@ -1196,7 +685,7 @@ export class IndexedDbQueueRepository implements QueueRepository {
       for (const schedule of due) {
         schedule.claimedBy = claimerId;
         schedule.claimedAt = now;
-        this.#put(ctx, 'schedules', schedule);
+        ctx.put('schedules', schedule);
         ctx.records++;
       }
       return due.map((x) => ({ ...x }));
@@ -1217,7 +706,7 @@ export class IndexedDbQueueRepository implements QueueRepository {
         schedule.nextRunAt = run.nextRunAt;
         schedule.claimedBy = null;
         schedule.claimedAt = null;
-        this.#put(ctx, 'schedules', { ...schedule });
+        ctx.put('schedules', { ...schedule });
         ctx.records++;
         return true;
       });
@@ -1232,7 +721,7 @@ export class IndexedDbQueueRepository implements QueueRepository {
       let deleted = 0;
       valid.forEach((name, i) => {
         if (found[i] === undefined) return;
-        this.#delete(ctx, 'schedules', name);
+        ctx.delete('schedules', name);
         ctx.records++;
         deleted++;
       });
@@ -1332,7 +821,7 @@ export class IndexedDbQueueRepository implements QueueRepository {
   }
 
   /** Picked jobs of every entrypoint with heartbeat < cutoff, id ascending. */
-  async #stalePicked(ctx: Ctx, cutoff: number): Promise<JobRecord[]> {
+  async #stalePicked(ctx: StoreTx, cutoff: number): Promise<JobRecord[]> {
     const picked = await ctx.tx.objectStore('jobs').index('picked').getAll();
     return picked.filter((job) => job.heartbeat < cutoff).sort(byId);
   }
@@ -1368,13 +857,13 @@ export class IndexedDbQueueRepository implements QueueRepository {
       const stale = await this.#stalePicked(ctx, ctx.now - staleAfter);
       for (const job of stale) {
         const holder = job.queueManagerId;
-        this.#leave(ctx, job);
+        ctx.leave(job);
         job.status = 'queued';
         job.queueManagerId = null;
         job.updated = ctx.now;
         delete job.p;
-        this.#enter(ctx, job);
-        this.#record(ctx, job, 'requeued', holder, null);
+        ctx.enter(job);
+        ctx.record(job, 'requeued', holder, null);
       }
       ctx.after = () => this.#env.countRecovered(stale.length);
       return stale.map((job) => job.id);
@@ -1394,13 +883,13 @@ export class IndexedDbQueueRepository implements QueueRepository {
         removed += page.rows.length - rows.length;
         // Pages are keyed by their last seq: a page that lost its last row moves to a new key.
         const last = rows.at(-1)?.seq;
-        if (last !== page.last) this.#delete(ctx, 'log', page.last);
-        if (last !== undefined) this.#put(ctx, 'log', { last, first: rows[0]!.seq, rows });
+        if (last !== page.last) ctx.delete('log', page.last);
+        if (last !== undefined) ctx.put('log', { last, first: rows[0]!.seq, rows });
       }
       if (r.maxAge !== undefined) {
         const oldest = ctx.now - r.maxAge;
         const old = await ctx.tx.objectStore('stats').getAllKeys(IDBKeyRange.upperBound([oldest], true));
-        for (const key of old) this.#delete(ctx, 'stats', key);
+        for (const key of old) ctx.delete('stats', key);
       }
       if (removed > 0) {
         ctx.meta.logRows -= removed;

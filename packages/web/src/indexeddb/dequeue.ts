@@ -1,0 +1,216 @@
+/**
+ * dequeue, rule by rule as in "Port semantics, precisely" (docs/ARCHITECTURE.md) and the
+ * reference adapter: token buckets, exhausted stale jobs to dead letters, then picks in ONE order
+ * (priority desc, id asc) merged from the stale candidates and each entrypoint's ready stream.
+ * Runs inside the call's transaction and awaits only IndexedDB requests.
+ */
+import type { Job } from '@tideq/core';
+import { bucketCapacity, type ValidDequeueOptions, type ValidEntrypointLimits } from '@tideq/core/adapter';
+import type { JobRecord } from './schema.js';
+import { before, byId, copyJob, HIGH, type StoreTx, type Tx } from './transaction.js';
+
+/** One entrypoint's due queued jobs in dequeue order, read from the `ready` index a page at a time. */
+class ReadyStream {
+  readonly name: string;
+  excluded = false;
+  #buf: JobRecord[] = [];
+  #pos = 0;
+  #done = false;
+  readonly #tx: Tx;
+  readonly #page: number;
+
+  #first: Promise<JobRecord[]> | null = null;
+
+  /** `readAhead`: issue the first page's read now (it is awaited with the rest of the call's reads). */
+  constructor(tx: Tx, name: string, page: number, readAhead: boolean) {
+    this.#tx = tx;
+    this.name = name;
+    this.#page = page;
+    if (readAhead) {
+      this.#first = this.#read();
+      this.#first.catch(() => {});
+    }
+  }
+
+  #read(): Promise<JobRecord[]> {
+    const last = this.#buf.at(-1)?.r;
+    const range =
+      last === undefined
+        ? IDBKeyRange.bound([this.name], [this.name, HIGH])
+        : IDBKeyRange.bound(last, [this.name, HIGH], true);
+    return this.#tx.objectStore('jobs').index('ready').getAll(range, this.#page);
+  }
+
+  /** The next due candidate, or undefined. Jobs whose executeAfter is ahead of now (the clock went back) are passed over. */
+  async head(now: number): Promise<JobRecord | undefined> {
+    for (;;) {
+      if (this.#pos < this.#buf.length) {
+        const job = this.#buf[this.#pos]!;
+        if (job.executeAfter <= now) return job;
+        this.#pos++;
+        continue;
+      }
+      if (this.#done) return undefined;
+      const first = this.#first;
+      this.#first = null;
+      this.#buf = await (first ?? this.#read());
+      this.#pos = 0;
+      if (this.#buf.length < this.#page) this.#done = true;
+    }
+  }
+
+  pop(): void {
+    this.#pos++;
+  }
+}
+
+/** Pick jobs for validated options `o` in the call's transaction `ctx`. */
+export async function pickJobs(ctx: StoreTx, o: ValidDequeueOptions): Promise<Job[]> {
+  const { now } = ctx;
+  const caller = o.queueManagerId;
+  const jobs = ctx.tx.objectStore('jobs');
+  // One round trip for the counters, the first page of every ready stream and the stale picks.
+  const page = o.batchSize + 8;
+  let streams = [...o.entrypoints.keys()].map((name) => new ReadyStream(ctx.tx, name, page, true));
+  const staleReads = [...o.entrypoints].map(([name, lim]) =>
+    lim.retryTimer <= 0
+      ? Promise.resolve([])
+      : jobs.index('picked').getAll(IDBKeyRange.bound([name], [name, now - lim.retryTimer], false, true)),
+  );
+  const [meta, staleFound] = await Promise.all([ctx.metaReady, Promise.all(staleReads)]);
+
+  // 1. Token buckets, refilled in exactly this arithmetic so every adapter agrees.
+  for (const [name, lim] of o.entrypoints) {
+    if (lim.requestsPerSecond <= 0) continue;
+    const rps = lim.requestsPerSecond;
+    const capacity = bucketCapacity(rps);
+    const bucket = meta.buckets.get(name);
+    if (bucket === undefined) {
+      meta.buckets.set(name, { tokens: capacity, updatedAt: now });
+    } else {
+      bucket.tokens = Math.min(capacity, bucket.tokens + (Math.max(0, now - bucket.updatedAt) * rps) / 1000);
+      bucket.updatedAt = now;
+    }
+    ctx.metaDirty = true;
+  }
+
+  // Promote waiting jobs that are due now into the ready index (no observable change); the
+  // first pages read above miss them, so those streams read again.
+  let promoted = false;
+  for (const name of o.entrypoints.keys()) {
+    if ((meta.waiting.get(name) ?? 0) === 0) continue;
+    const due = await jobs.index('timed').getAll(IDBKeyRange.bound([name], [name, now, HIGH]));
+    for (const job of due) {
+      if (job.r !== undefined) continue;
+      ctx.leave(job);
+      ctx.enter(job);
+      promoted = true;
+    }
+  }
+  if (promoted) streams = [...o.entrypoints.keys()].map((name) => new ReadyStream(ctx.tx, name, page, false));
+
+  // Stale picked jobs: heartbeat older than retryTimer.
+  const lost: JobRecord[] = [];
+  const stale: JobRecord[] = [];
+  [...o.entrypoints.values()].forEach((lim, i) => {
+    for (const job of staleFound[i]!) {
+      if (lim.maxAttempts > 0 && job.attempts >= lim.maxAttempts) lost.push(job);
+      else stale.push(job);
+    }
+  });
+
+  // 2. Exhausted stale jobs become dead letters, in id order across entrypoints.
+  lost.sort(byId);
+  for (const job of lost) {
+    const lim = o.entrypoints.get(job.entrypoint)!;
+    const holder = job.queueManagerId;
+    const error = `worker lost: no heartbeat for ${lim.retryTimer} ms after ${job.attempts} attempts`;
+    ctx.leave(job);
+    job.status = 'failed';
+    job.lastError = error;
+    job.queueManagerId = null;
+    job.updated = now;
+    ctx.enter(job);
+    ctx.record(job, 'failed', holder, error);
+  }
+
+  // 3. Picks: merge the stale candidates with each entrypoint's ready stream, in one order.
+  stale.sort((a, b) => (before(a, b) ? -1 : 1));
+  const picked: Job[] = [];
+  let staleIndex = 0;
+  let lastVisited: JobRecord | undefined;
+  while (picked.length < o.batchSize) {
+    let candidate: JobRecord | undefined = stale[staleIndex];
+    let from: ReadyStream | undefined;
+    for (const stream of streams) {
+      if (stream.excluded) continue;
+      const head = await stream.head(now);
+      if (head !== undefined && (candidate === undefined || before(head, candidate))) {
+        candidate = head;
+        from = stream;
+      }
+    }
+    if (candidate === undefined) break;
+    const isStale = from === undefined;
+
+    // maxOwned: stop, unless this is a stale re-pick of a job the caller already holds.
+    if ((meta.owned.get(caller) ?? 0) >= o.maxOwned) {
+      if (!isStale || candidate.queueManagerId !== caller) break;
+      if (await excludedBetween(streams, lastVisited, candidate, now)) break;
+    }
+    lastVisited = candidate;
+    if (isStale) staleIndex++;
+
+    const lim: ValidEntrypointLimits = o.entrypoints.get(candidate.entrypoint)!;
+    const bucket = lim.requestsPerSecond > 0 ? meta.buckets.get(candidate.entrypoint) : undefined;
+    // Rate: tokens only fall during a pass, so the rest of this stream would be skipped too.
+    if (bucket !== undefined && bucket.tokens < 1) {
+      if (from !== undefined) from.excluded = true;
+      continue;
+    }
+    // Concurrency: picked counts only grow during a pass; stale re-picks pass the gate.
+    if (
+      from !== undefined &&
+      lim.concurrencyLimit > 0 &&
+      (meta.picked.get(candidate.entrypoint) ?? 0) >= lim.concurrencyLimit
+    ) {
+      from.excluded = true;
+      continue;
+    }
+
+    if (from !== undefined) from.pop();
+    if (bucket !== undefined) bucket.tokens -= 1;
+    ctx.leave(candidate);
+    candidate.status = 'picked';
+    candidate.attempts += 1;
+    candidate.heartbeat = now;
+    candidate.updated = now;
+    candidate.queueManagerId = caller;
+    ctx.enter(candidate);
+    ctx.record(candidate, 'picked', caller, null);
+    picked.push(copyJob(candidate));
+  }
+  return picked;
+}
+
+/**
+ * Whether an excluded stream holds a candidate strictly between `after` and `until` in candidate
+ * order: such a candidate would add to the caller's jobs, so at maxOwned it stops the pass.
+ */
+async function excludedBetween(
+  streams: ReadyStream[],
+  after: JobRecord | undefined,
+  until: JobRecord,
+  now: number,
+): Promise<boolean> {
+  for (const stream of streams) {
+    if (!stream.excluded) continue;
+    for (;;) {
+      const head = await stream.head(now);
+      if (head === undefined || !before(head, until)) break;
+      stream.pop();
+      if (after === undefined || before(after, head)) return true;
+    }
+  }
+  return false;
+}
