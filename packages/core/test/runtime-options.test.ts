@@ -114,6 +114,21 @@ describe('default retention', () => {
     await repo.close();
   });
 
+  it('counts rows across short-lived managers (one per edge drain) until they add up to a compaction', async () => {
+    const repo = await createMemoryQueue();
+    for (let run = 0; run < 4; run++) {
+      await repo.enqueue(Array.from({ length: 300 }, () => ({ entrypoint: 'a' })));
+      const qm = new QueueManager(repo, { logger: 'silent', retention: { maxRecords: 100 } }).entrypoint(
+        'a',
+        noop,
+      );
+      await qm.run({ mode: 'drain' });
+    }
+    // 4 x 300 jobs x 3 rows = 3600 rows: at least one compaction although no run wrote 1000 rows
+    await expect.poll(async () => (await repo.metrics()).compactions, { timeout: 10_000 }).toBeGreaterThan(0);
+    await repo.close();
+  });
+
   it('can be turned off', async () => {
     const repo = await createMemoryQueue();
     await repo.enqueue(Array.from({ length: 1000 }, () => ({ entrypoint: 'a' })));

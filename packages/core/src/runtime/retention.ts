@@ -66,7 +66,8 @@ export interface RetentionHandle {
 
 /**
  * Join (or start) the store's compactor. The first manager's policy, timers and error reporter
- * apply while any manager of the store runs.
+ * apply while any manager of the store runs. The entry lives as long as the repository object
+ * (a WeakMap), so rows counted by earlier managers still count.
  */
 export function joinRetention(
   repo: QueueRepository,
@@ -78,6 +79,13 @@ export function joinRetention(
   if (c === undefined) {
     c = { users: 0, policy, timers, timer: null, rowsSince: 0, running: null, report };
     compactors.set(repo, c);
+  }
+  // The row count survives between managers (an edge drain runs one short-lived manager per
+  // request): many short runs still add up to a compaction.
+  if (c.users === 0) {
+    c.policy = policy;
+    c.timers = timers;
+    c.report = report;
     arm(repo, c);
   }
   c.users++;
@@ -94,7 +102,6 @@ export function joinRetention(
       if (--shared.users > 0) return;
       if (shared.timer !== null) shared.timers.clearTimeout(shared.timer);
       shared.timer = null;
-      compactors.delete(repo);
     },
   };
 }
@@ -102,8 +109,9 @@ export function joinRetention(
 function arm(repo: QueueRepository, c: Compactor): void {
   c.timer = c.timers.setTimeout(() => {
     c.timer = null;
+    if (c.users === 0) return;
     compact(repo, c);
-    if (compactors.get(repo) === c) arm(repo, c);
+    arm(repo, c);
   }, c.policy.every);
 }
 
