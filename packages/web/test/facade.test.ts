@@ -111,12 +111,14 @@ describe('connectQueue + hostQueue in a module Worker (Chromium)', () => {
       results: Record<string, unknown>[];
       later: Record<string, unknown>;
       closed: Record<string, unknown>;
+      early: Record<string, unknown>;
     };
     const gone = { isTideq: true, ctor: 'StorageUnavailableError', code: 'STORAGE_UNAVAILABLE' };
     expect(result.results).toHaveLength(2);
     for (const r of result.results) expect(r).toMatchObject(gone);
     expect(result.later).toMatchObject(gone);
     expect(result.closed).toMatchObject(gone);
+    expect(result.early).toMatchObject(gone);
     await page.close();
   });
 

@@ -53,7 +53,19 @@ export function adaptTarget(target: QueueTarget): AdaptedTarget {
           if (beforeReady()) onDead('the worker failed to start');
         };
         target.addEventListener('error', onError);
-        return () => target.removeEventListener('error', onError);
+        // terminate() fires no event: hear of it at once (the host's lock also tells, but only
+        // after the handshake).
+        const own = Object.hasOwn(target, 'terminate');
+        const terminate = target.terminate;
+        target.terminate = function (this: Worker) {
+          terminate.call(this);
+          onDead('the worker was terminated');
+        };
+        return () => {
+          target.removeEventListener('error', onError);
+          if (own) target.terminate = terminate;
+          else delete (target as { terminate?: unknown }).terminate;
+        };
       },
     };
   }
