@@ -109,6 +109,11 @@ async function holdLock(name: string, timeout: number): Promise<() => void> {
   return release;
 }
 
+/** A background save failed (quota, storage gone): the state stays dirty and the next save retries. */
+function reportSaveError(error: unknown): void {
+  console.error('tideq: saving the durable memory queue failed; it is retried on the next save', error);
+}
+
 class DurableMemory {
   readonly memory: WasmQueueRepository;
   lastSnapshotAt: number | null = null;
@@ -124,8 +129,10 @@ class DurableMemory {
   #saving: Promise<void> | null = null;
   #again = false;
   #closed = false;
-  readonly #onHide = (): void => {
-    if (typeof document === 'undefined' || document.visibilityState === 'hidden') void this.#save();
+  /** pagehide: always; visibilitychange: when the page became hidden (it may never come back). */
+  readonly #onHide = (event: Event): void => {
+    if (event.type === 'pagehide' || typeof document === 'undefined' || document.visibilityState === 'hidden')
+      this.#save().catch(reportSaveError);
   };
 
   constructor(
@@ -152,11 +159,11 @@ class DurableMemory {
     if (this.#closed) return;
     this.#dirty = true;
     if (this.#every > 0 && ++this.#mutations >= this.#every) {
-      void this.#save();
+      this.#save().catch(reportSaveError);
     } else if (this.#interval > 0 && this.#timer === null) {
       this.#timer = setTimeout(() => {
         this.#timer = null;
-        void this.#save();
+        this.#save().catch(reportSaveError);
       }, this.#interval);
       (this.#timer as { unref?: () => void }).unref?.();
     }
