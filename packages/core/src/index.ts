@@ -8,6 +8,22 @@
  */
 export { type Clock, ManualClock, systemClock } from './clock.js';
 export {
+  type HandoffJob,
+  type HttpDelivery,
+  type HttpDeliveryOptions,
+  type HttpRequest,
+  handoffRequest,
+  httpDelivery,
+  httpRequestCodec,
+  SIGNATURE_HEADER,
+  type SignedBody,
+  type SignedMessage,
+  type SigningKeys,
+  signRequest,
+  type VerifyOptions,
+  verifySignature,
+} from './delivery/index.js';
+export {
   CoreTrappedError,
   coerceError,
   DriverMisconfiguredError,
