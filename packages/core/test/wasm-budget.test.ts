@@ -57,7 +57,18 @@ describe('memory budget', () => {
   });
 
   it('has a default well under the 4 GiB address space, and validates the option', async () => {
-    expect(defaultMemoryBudget()).toBe(1024 * MIB); // Node; 256 MiB in a browser tab or an isolate
+    expect(defaultMemoryBudget()).toBe(1024 * MIB); // Node
+    expect(defaultMemoryBudget({ navigator: { userAgent: 'Mozilla/5.0 (X11; Linux x86_64)' } })).toBe(
+      256 * MIB,
+    );
+    expect(
+      defaultMemoryBudget({
+        navigator: { userAgent: 'Cloudflare-Workers' },
+        process: { versions: { node: '22' } },
+      }),
+    ).toBe(64 * MIB);
+    expect(defaultMemoryBudget({ EdgeRuntime: 'edge-runtime' })).toBe(64 * MIB);
+    expect(defaultMemoryBudget({ Deno: {} })).toBe(1024 * MIB);
     const q = await createMemoryQueue();
     expect(q.heapBytes()).toBeGreaterThan(0);
     expect(q.heapBytes()).toBeLessThan(MIB);

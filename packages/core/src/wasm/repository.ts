@@ -96,7 +96,8 @@ export interface MemoryQueueOptions {
   wasm?: WasmSource;
   /**
    * Most heap bytes the core may hold (default {@link defaultMemoryBudget}: 1 GiB in Node, Deno
-   * and Bun, 256 MiB elsewhere, e.g. a browser tab; 0 = none, up to the 4 GiB wasm32 address space).
+   * and Bun, 64 MiB in an edge isolate, 256 MiB elsewhere, e.g. a browser tab; 0 = none, up to
+   * the 4 GiB wasm32 address space).
    * An enqueue that would pass it rejects with QUEUE_FULL and stores nothing; what is stored stays
    * readable (drain it, or `snapshot()` it). Checked before the core grows, so it never traps.
    */
@@ -106,12 +107,22 @@ export interface MemoryQueueOptions {
 const MIB = 1024 * 1024;
 
 /**
- * The default memory budget: 1 GiB where a server runtime runs (Node, Deno, Bun), 256 MiB
- * anywhere else (a browser tab or worker, an edge isolate). Both stay far below the 4 GiB a
- * wasm32 core can address, so the core refuses a batch long before it could trap.
+ * The default memory budget: 64 MiB in an edge isolate (Cloudflare Workers and Vercel Edge allow
+ * 128 MB per isolate, everything included), 1 GiB where a server runtime runs (Node, Deno, Bun),
+ * 256 MiB anywhere else (a browser tab or worker). All far below the 4 GiB a wasm32 core can
+ * address, so the core refuses a batch long before it could trap.
+ *
+ * @param env the global object to look at (default `globalThis`)
  */
-export function defaultMemoryBudget(): number {
-  const g = globalThis as { process?: { versions?: { node?: string } }; Deno?: unknown };
+export function defaultMemoryBudget(env: object = globalThis): number {
+  const g = env as {
+    process?: { versions?: { node?: string } };
+    Deno?: unknown;
+    EdgeRuntime?: unknown;
+    navigator?: { userAgent?: string };
+  };
+  // Before the server check: workerd with nodejs_compat has a `process` too.
+  if (g.navigator?.userAgent === 'Cloudflare-Workers' || typeof g.EdgeRuntime === 'string') return 64 * MIB;
   return g.process?.versions?.node !== undefined || g.Deno !== undefined ? 1024 * MIB : 256 * MIB;
 }
 
