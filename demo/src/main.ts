@@ -131,7 +131,22 @@ function notice(text: string | null, kind: 'info' | 'error' = 'info'): void {
  * Sends the configuration to the engine with a fresh MessagePort; when the engine had to start a
  * new host (store, limits or schedules changed) the page's facade moves to that port.
  */
-async function configure(current: Comlink.Remote<EngineApi>): Promise<void> {
+/**
+ * Configuration changes and pause/resume run one at a time: a pause clicked while a new host is
+ * starting must reach that host, not the one being closed.
+ */
+let serialChain: Promise<unknown> = Promise.resolve();
+function serial<T>(task: () => Promise<T>): Promise<T> {
+  const next = serialChain.then(task, task);
+  serialChain = next.catch(() => {});
+  return next;
+}
+
+function configure(current: Comlink.Remote<EngineApi>): Promise<void> {
+  return serial(() => configureNow(current));
+}
+
+async function configureNow(current: Comlink.Remote<EngineApi>): Promise<void> {
   const channel = new MessageChannel();
   const result = await current.configure(
     config,
@@ -147,6 +162,9 @@ async function configure(current: Comlink.Remote<EngineApi>): Promise<void> {
     });
     void previous?.close().catch(() => {});
     void watchDeadLetters(queue);
+    // The host started with the pause state of the moment; keep it in line if it changed since.
+    const paused = (await queue.stats()).state === 'paused';
+    if (paused !== config.paused) await (config.paused ? queue.pause() : queue.resume());
   } else channel.port1.close();
 }
 
@@ -743,8 +761,10 @@ function buildControls(): void {
     config.paused = !config.paused;
     syncPause();
     saveConfig();
-    void engine?.setPaused(config.paused);
-    await (config.paused ? queue?.pause() : queue?.resume());
+    await serial(async () => {
+      await engine?.setPaused(config.paused);
+      await (config.paused ? queue?.pause() : queue?.resume());
+    });
   });
   $('kill').addEventListener('click', killWorker);
   $('clear').addEventListener('click', async () => {

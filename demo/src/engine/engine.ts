@@ -345,6 +345,10 @@ export class Engine {
       );
     }
     manager.on('job', (event) => this.#closeSegment(event.id, OUTCOMES[event.outcome] ?? OUTCOME.retry));
+    // Runs a shutdown (pause, new settings) hands back for a retry report no 'job' event.
+    manager.on('state', ({ state }) => {
+      if (state === 'stopped') for (const id of [...this.#open.keys()]) this.#closeSegment(id, OUTCOME.retry);
+    });
     manager.on('error', ({ error, where }) => {
       this.#error = `${where}: ${error.message}`;
     });
@@ -392,25 +396,19 @@ export class Engine {
       ep: this.#entrypointIndex.get(name) ?? 0,
       waitMs: Math.max(0, start - job.executeAfter),
     });
-    try {
-      const ep = this.#entrypoint(name);
-      if (!ep) return;
-      if (Math.random() * 100 < ep.hangPercent) {
-        await sleep(2 ** 31 - 1, signal); // until a timeout, a cancel, a pause or the Worker's end
-      }
-      const duration = ep.durationMs * (0.5 + Math.random());
-      if (duration >= 1) await sleep(duration, signal);
-      if (Math.random() * 100 < ep.failurePercent) throw new Error(`simulated failure (attempt ${attempt})`);
-    } finally {
-      // The manager reports the outcome ('job' event) right after; a run aborted by a pause
-      // reports none: it was handed back for a retry.
-      setTimeout(() => this.#closeSegment(job.id, OUTCOME.retry, start), 0);
+    const ep = this.#entrypoint(name);
+    if (!ep) return;
+    if (Math.random() * 100 < ep.hangPercent) {
+      await sleep(2 ** 31 - 1, signal); // until a timeout, a cancel, a pause or the Worker's end
     }
+    const duration = ep.durationMs * (0.5 + Math.random());
+    if (duration >= 1) await sleep(duration, signal);
+    if (Math.random() * 100 < ep.failurePercent) throw new Error(`simulated failure (attempt ${attempt})`);
   }
 
-  #closeSegment(id: number, outcome: OutcomeCode, start?: number): void {
+  #closeSegment(id: number, outcome: OutcomeCode): void {
     const open = this.#open.get(id);
-    if (!open || (start !== undefined && open.start !== start)) return;
+    if (!open) return;
     this.#open.delete(id);
     this.#slots[open.slot] = false;
     const end = Date.now();

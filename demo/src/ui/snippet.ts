@@ -1,49 +1,89 @@
-/** The code that reproduces the playground's current configuration with the library. */
-import type { EnqueueRequest, PlaygroundConfig } from '../protocol.ts';
+/**
+ * The code that reproduces the playground's current configuration with the library: for the
+ * browser stores a Worker module (`hostQueue`) and the page (`connectQueue`), as the playground
+ * itself runs; for PostgreSQL a server process on `createPostgresQueue`.
+ */
+import type { EnqueueRequest, EntrypointConfig, PlaygroundConfig } from '../protocol.ts';
 
 const q = (s: string) => `'${s.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
 
-function storeLines(config: PlaygroundConfig, driver: string | null): { imports: string[]; open: string[] } {
+function storeExpression(config: PlaygroundConfig): { imports: string[]; open: string; note: string } {
   switch (config.store) {
     case 'memory':
-      return {
-        imports: [],
-        open: [
-          '// In a Worker: the WASM core, in memory (gone when the Worker ends).',
-          'const queue = await createMemoryQueue();',
-        ],
-      };
+      return { imports: [], open: 'createMemoryQueue()', note: 'the WASM core, in this Worker only' };
     case 'durable':
       return {
         imports: ["import { createDurableMemoryQueue } from '@tideq/web';"],
-        open: [
-          '// In a Worker: the WASM core, snapshotted to IndexedDB (survives reloads and a killed Worker).',
-          "const queue = await createDurableMemoryQueue({ name: 'my-queue' });",
-        ],
+        open: "createDurableMemoryQueue({ name: 'my-queue' })",
+        note: 'the WASM core, snapshotted to IndexedDB',
       };
     case 'indexeddb':
       return {
         imports: ["import { createIndexedDbQueue } from '@tideq/web';"],
-        open: [
-          '// In a Worker: every job and transition in IndexedDB.',
-          "const queue = await createIndexedDbQueue({ name: 'my-queue' });",
-          'await queue.install();',
-        ],
+        open: "createIndexedDbQueue({ name: 'my-queue' })",
+        note: 'every job and transition in IndexedDB',
       };
     case 'postgres':
-      return {
-        imports: [
-          "import { Pool } from '@neondatabase/serverless';",
-          "import { createPostgresQueue, neonPoolDriver } from '@tideq/postgres';",
-        ],
-        open: [
-          `// On a server or an edge function (the playground's dev server uses: ${driver ?? 'Neon WebSocket Pool'}).`,
-          'const pool = new Pool({ connectionString: process.env.DATABASE_URL });',
-          'const queue = createPostgresQueue({ driver: neonPoolDriver(pool) });',
-          'await queue.install(); // idempotent',
-        ],
-      };
+      return { imports: [], open: '', note: '' };
   }
+}
+
+function entrypointLines(ep: EntrypointConfig, indent: string): string[] {
+  const options = [
+    'codec: jsonCodec<{ n: number }>()',
+    ep.concurrencyLimit > 0 ? `concurrencyLimit: ${ep.concurrencyLimit}` : null,
+    ep.requestsPerSecond > 0 ? `requestsPerSecond: ${ep.requestsPerSecond}` : null,
+    ep.retryTimer > 0 ? `retryTimer: ${ep.retryTimer}` : null,
+    `maxAttempts: ${ep.maxAttempts}`,
+    ep.timeout > 0 ? `timeout: ${ep.timeout}` : null,
+    `retry: { baseDelay: ${ep.retryDelay} }`,
+  ].filter(Boolean);
+  const behaviour = [
+    `~${ep.durationMs} ms`,
+    ep.failurePercent > 0 ? `${ep.failurePercent}% failures` : null,
+    ep.hangPercent > 0 ? `${ep.hangPercent}% hangs` : null,
+  ]
+    .filter(Boolean)
+    .join(', ');
+  return [
+    `${indent}.entrypoint(${q(ep.name)}, { ${options.join(', ')} }, async ({ payload, signal }) => {`,
+    `${indent}  // your handler (the playground simulates ${behaviour}); honour signal: timeouts, cancels`,
+    `${indent}})`,
+  ];
+}
+
+function scheduleLines(
+  config: PlaygroundConfig,
+  indent: string,
+  enqueueCall: (s: string) => string,
+): string[] {
+  const lines = [`${indent}new SchedulerManager(queue)`];
+  for (const s of config.schedules) {
+    lines.push(
+      `${indent}  .schedule(${q(s.name)}, ${q(s.expression)}, async () => {`,
+      `${indent}    ${enqueueCall(`Array.from({ length: ${s.jobsPerTick} }, (_, n) => ({ entrypoint: ${q(s.entrypoint)}, payload: json({ n }) }))`)};`,
+      `${indent}  }, { missed: 'skip' })`,
+    );
+  }
+  return lines;
+}
+
+function enqueueLines(lastEnqueue: EnqueueRequest | null, call: string): string[] {
+  if (!lastEnqueue) return ['// enqueue with the form: the call appears here'];
+  const fields = [
+    `entrypoint: ${q(lastEnqueue.entrypoint)}`,
+    call === 'queue.enqueueMany' ? 'payload: { n }' : 'payload: json({ n })',
+    lastEnqueue.priority !== 0 ? `priority: ${lastEnqueue.priority}` : null,
+    lastEnqueue.delayMs > 0 ? `executeAfter: Date.now() + ${lastEnqueue.delayMs}` : null,
+    lastEnqueue.dedupeKey !== '' ? `dedupeKey: ${q(lastEnqueue.dedupeKey)}` : null,
+  ].filter(Boolean);
+  return [
+    `// the last enqueue: ${lastEnqueue.count.toLocaleString('en-US')} job(s), one atomic batch`,
+    `await ${call}(`,
+    `  Array.from({ length: ${lastEnqueue.count} }, (_, n) => ({ ${fields.join(', ')} })),`,
+    `  { onConflict: 'skip' }, // a held dedupe key skips the job instead of failing the batch`,
+    ');',
+  ];
 }
 
 export function snippet(
@@ -51,79 +91,81 @@ export function snippet(
   lastEnqueue: EnqueueRequest | null,
   driver: string | null,
 ): string {
-  const store = storeLines(config, driver);
-  const core = ['QueueManager'];
+  const run = `{ batchSize: ${config.worker.batchSize}, maxConcurrentTasks: ${config.worker.maxConcurrentTasks} }`;
+  const scheduled = config.schedules.length > 0;
+  if (config.store === 'postgres') {
+    const lines = [
+      `// server.ts: a Node, Deno or edge process (the playground's dev server uses ${driver ?? "Neon's serverless driver"})`,
+      "import { Pool } from '@neondatabase/serverless';",
+      `import { jsonCodec, QueueManager${scheduled ? ', SchedulerManager' : ''} } from '@tideq/core';`,
+      "import { createPostgresQueue, neonPoolDriver } from '@tideq/postgres';",
+      '',
+      'const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));',
+      'const queue = createPostgresQueue({ driver: neonPoolDriver(new Pool({ connectionString: process.env.DATABASE_URL })) });',
+      'await queue.install(); // idempotent',
+      'const manager = new QueueManager(queue)',
+      ...config.entrypoints.flatMap((ep) => entrypointLines(ep, '  ')),
+    ];
+    lines[lines.length - 1] += ';';
+    if (scheduled) {
+      lines.push(
+        'const scheduler = ' +
+          scheduleLines(config, '', (a) => `await queue.enqueue(${a})`)
+            .join('\n')
+            .trimStart(),
+      );
+      lines[lines.length - 1] += ';';
+      lines.push('void scheduler.run();');
+    }
+    lines.push(
+      '',
+      ...enqueueLines(lastEnqueue, 'queue.enqueue'),
+      '',
+      config.paused ? `// paused: await manager.run(${run});` : `await manager.run(${run});`,
+    );
+    return lines.join('\n');
+  }
+  const store = storeExpression(config);
+  const core = ['jsonCodec', 'QueueManager'];
   if (config.store === 'memory') core.unshift('createMemoryQueue');
-  if (config.schedules.length > 0) core.push('SchedulerManager');
-  const lines = [
+  if (scheduled) core.push('SchedulerManager');
+  const worker = [
+    '// queue.worker.ts: the queue and its handlers live in a Worker',
     `import { ${core.join(', ')} } from '@tideq/core';`,
     ...store.imports,
+    "import { hostQueue } from '@tideq/web/worker';",
     '',
-    ...store.open,
-    '',
+    ...(scheduled
+      ? ['const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));']
+      : []),
+    'export const host = hostQueue({',
+    `  store: () => ${store.open}, // ${store.note}`,
+    '  manager: (queue) =>',
+    '    new QueueManager(queue)',
+    ...config.entrypoints.flatMap((ep) => entrypointLines(ep, '      ')),
   ];
-  lines.push("const manager = new QueueManager(queue, { logger: 'silent' })");
-  for (const ep of config.entrypoints) {
-    const options = [
-      ep.concurrencyLimit > 0 ? `concurrencyLimit: ${ep.concurrencyLimit}` : null,
-      ep.requestsPerSecond > 0 ? `requestsPerSecond: ${ep.requestsPerSecond}` : null,
-      ep.retryTimer > 0 ? `retryTimer: ${ep.retryTimer}` : null,
-      `maxAttempts: ${ep.maxAttempts}`,
-      ep.timeout > 0 ? `timeout: ${ep.timeout}` : null,
-      `retry: { baseDelay: ${ep.retryDelay} }`,
-    ].filter(Boolean);
-    const behaviour = [
-      `~${ep.durationMs} ms`,
-      ep.failurePercent > 0 ? `${ep.failurePercent}% failures` : null,
-      ep.hangPercent > 0 ? `${ep.hangPercent}% hang` : null,
-    ]
-      .filter(Boolean)
-      .join(', ');
-    lines.push(
-      `  .entrypoint(${q(ep.name)}, { ${options.join(', ')} }, async ({ payload, signal }) => {`,
-      `    // your handler here (the playground simulates ${behaviour}); honour signal for timeouts and cancels`,
-      '  })',
+  worker[worker.length - 1] += ',';
+  if (scheduled) {
+    worker.push(
+      '  scheduler: (queue) =>',
+      ...scheduleLines(config, '    ', (a) => `await queue.enqueue(${a})`),
     );
+    worker[worker.length - 1] += ',';
   }
-  lines[lines.length - 1] += ';';
-  lines.push('');
-  if (lastEnqueue) {
-    const opts = [
-      `entrypoint: ${q(lastEnqueue.entrypoint)}`,
-      'payload',
-      lastEnqueue.priority !== 0 ? `priority: ${lastEnqueue.priority}` : null,
-      lastEnqueue.delayMs > 0 ? `executeAfter: Date.now() + ${lastEnqueue.delayMs}` : null,
-      lastEnqueue.dedupeKey !== '' ? `dedupeKey: ${q(lastEnqueue.dedupeKey)}` : null,
-    ].filter(Boolean);
-    lines.push(
-      `// The last enqueue: ${lastEnqueue.count} job(s) of ~${lastEnqueue.payloadBytes} bytes, one atomic batch.`,
-      `const payload = new TextEncoder().encode(JSON.stringify({ n: 1 }));`,
-      `await queue.enqueue(Array.from({ length: ${lastEnqueue.count} }, () => ({ ${opts.join(', ')} }))${lastEnqueue.dedupeKey !== '' ? ", { onConflict: 'skip' }" : ''});`,
-      '',
-    );
-  }
-  const stop = ['const stop = new AbortController();'];
-  lines.push(...stop);
-  if (config.schedules.length > 0) {
-    lines.push("const scheduler = new SchedulerManager(queue, { logger: 'silent' })");
-    for (const s of config.schedules) {
-      lines.push(
-        `  .schedule(${q(s.name)}, ${q(s.expression)}, async () => {`,
-        `    await queue.enqueue(Array.from({ length: ${s.jobsPerTick} }, () => ({ entrypoint: ${q(s.entrypoint)} })));`,
-        "  }, { missed: 'skip' })",
-      );
-    }
-    lines[lines.length - 1] += ';';
-    lines.push('void scheduler.run({ signal: stop.signal });');
-  }
-  const run = `await manager.run({ batchSize: ${config.worker.batchSize}, maxConcurrentTasks: ${config.worker.maxConcurrentTasks}, signal: stop.signal });`;
-  lines.push(config.paused ? `// paused: the manager is not running\n// ${run}` : run);
-  if (config.store !== 'postgres') {
-    lines.push(
-      '',
-      "// The page talks to the Worker's queue with @tideq/web: hostQueue(queue) in the Worker,",
-      "// const queue = connectQueue(new Worker(new URL('./worker.ts', import.meta.url), { type: 'module' })) on the page.",
-    );
-  }
-  return lines.join('\n');
+  worker.push(`  run: ${run},`);
+  if (config.paused) worker.push('  autoStart: false, // paused: the page calls queue.resume()');
+  worker.push('});', 'export type PlaygroundQueue = typeof host;');
+  const page = [
+    '',
+    '// main.ts: the page',
+    "import { jsonCodec } from '@tideq/core';",
+    "import { connectQueue } from '@tideq/web';",
+    "import type { PlaygroundQueue } from './queue.worker';",
+    '',
+    "const worker = new Worker(new URL('./queue.worker.ts', import.meta.url), { type: 'module' });",
+    `const codecs = { ${config.entrypoints.map((e) => `${q(e.name)}: jsonCodec<{ n: number }>()`).join(', ')} };`,
+    'const queue = connectQueue<PlaygroundQueue>(worker, { codecs }); // payloads packed into one transferred buffer',
+    ...enqueueLines(lastEnqueue, 'queue.enqueueMany'),
+  ];
+  return [...worker, ...page].join('\n');
 }
