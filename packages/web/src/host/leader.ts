@@ -70,6 +70,7 @@ export class LeaderHost<S extends QueueRepository, R extends Record<string, unkn
   readonly #subs = new Map<number, LocalSub>();
   #subSeq = 0;
   #entrypoints: string[] = [];
+  #resign: (() => void) | null = null;
   /** Set while this worker opens the store after winning the election. */
   #becoming: Promise<void> | null = null;
   #becameLeader!: () => void;
@@ -142,8 +143,10 @@ export class LeaderHost<S extends QueueRepository, R extends Record<string, unkn
     Comlink.expose(this.#runtimeApi, channelEndpoint(this.#channel));
     this.#channel.postMessage({ tideqLeader: 'announce', leader: this.id } satisfies ChannelMessage);
     this.#becameLeader();
-    // Held until this worker dies: the lock passes to the next tab in line.
-    return new Promise<void>(() => {});
+    // Held until this worker dies or close(): the lock then passes to the next tab in line.
+    return new Promise<void>((release) => {
+      this.#resign = release;
+    });
   }
 
   /** Forward calls to the leader `leader` (null: not known yet); calls pending with the old one reject. */
@@ -270,7 +273,10 @@ export class LeaderHost<S extends QueueRepository, R extends Record<string, unkn
   async close(): Promise<void> {
     await this.#storeEvents?.();
     await this.#runtime?.close();
+    // Flush and let go of the store, so the next leader can open it.
+    if (this.#runtime !== null) await (await this.#runtime.store()).close();
     for (const id of [...this.#subs.keys()]) this.#release(id);
     this.#channel.close();
+    this.#resign?.();
   }
 }
