@@ -7,3 +7,4 @@ export { type AuthOptions, SIGNATURE_HEADER, signRequest } from './auth.js';
 export type { DrainBudget, DrainReport } from './drain.js';
 export { createEdgeHandler, type EdgeHandler, type EdgeHandlerOptions, type WaitUntil } from './handler.js';
 export type { ErrorBody } from './http.js';
+export { type WebhookOptions, webhookDelivery } from './webhook.js';

@@ -101,7 +101,9 @@ export function checkRequest(request: HttpRequest): ResolvedRequest {
 }
 
 /**
- * The codec of delivery jobs: `HttpRequest` <-> UTF-8 JSON bytes, checked on encode.
+ * The codec of delivery jobs: `HttpRequest` <-> UTF-8 JSON bytes, checked on encode. It also
+ * decodes a plain JSON `{ method?, url, headers?, body? }` (text body), so a delivery job can be
+ * posted to an edge endpoint as an ordinary JSON payload.
  *
  * @example
  * const bytes = httpRequestCodec.encode({ url: 'https://example.com/hook', body: '{"ok":true}' });
@@ -118,6 +120,8 @@ export const httpRequestCodec: Codec<HttpRequest> = {
   decode(bytes: Uint8Array | null): ResolvedRequest {
     if (bytes === null) throw new InvalidArgumentError('an HTTP delivery job has no payload (no request)');
     const s = JSON.parse(decoder.decode(bytes)) as StoredRequest;
+    // A request posted as plain JSON (e.g. `POST /jobs` at the edge with `payload: { url, body }`).
+    if (typeof s?.u !== 'string') return checkRequest(s as unknown as HttpRequest);
     return {
       method: s.m,
       url: s.u,
