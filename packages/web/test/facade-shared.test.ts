@@ -67,7 +67,7 @@ describe('hostQueue in a SharedWorker, two pages', () => {
       await b.close();
       // The worker learns that page b is gone (its Web Lock is released) and drops its subscription.
       let left = 2;
-      for (let i = 0; i < 100 && left !== 1; i++) {
+      for (let i = 0; i < 400 && left !== 1; i++) {
         await a.waitForTimeout(50);
         left = await call(a, 'subscribers');
       }

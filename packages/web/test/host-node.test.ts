@@ -39,7 +39,7 @@ describe('hostQueue + connectQueue over Node worker_threads', () => {
     const ids = (await queue.enqueueMany(jobs)) as number[];
     expect(ids).toHaveLength(500);
     expect(await queue.waitFor(ids, { timeout: 30_000 })).toEqual(ids.map(() => 'successful'));
-    for (let i = 0; i < 100 && events.length < 500; i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 1000 && events.length < 500; i++) await new Promise((r) => setTimeout(r, 20));
     expect(events.map((e) => e.jobId).sort((a, b) => a - b)).toEqual(ids);
     expect((await queue.stats()).entrypoints.add.successful).toBe(500);
     await unsubscribe();
