@@ -100,7 +100,7 @@ async function closedPort(): Promise<number> {
 describe('httpDelivery', () => {
   it('2xx succeeds; 429 waits Retry-After; 500 then 2xx retries; 404 dead-letters with status and body start; a hang and a refused connection retry until attempts run out', async () => {
     const store = await createMemoryQueue();
-    const delivery = httpDelivery({ timeout: 400, maxAttempts: 3, retry: { baseDelay: 20, maxDelay: 50 } });
+    const delivery = httpDelivery({ timeout: 2000, maxAttempts: 3, retry: { baseDelay: 20, maxDelay: 50 } });
     const qm = new QueueManager(store, { logger: 'silent' }).entrypoint(
       'http',
       delivery.options,
@@ -146,7 +146,7 @@ describe('httpDelivery', () => {
     expect(notFound.lastError).toMatch(/^HTTP 404 Not Found: no such hook: x+…$/);
     expect(notFound.lastError!.length).toBeLessThan(600);
     expect(byId.get(hang!)!.attempts).toBe(3);
-    expect(byId.get(hang!)!.lastError).toMatch(/TimeoutError: no answer from POST .*\/hang within 400 ms/);
+    expect(byId.get(hang!)!.lastError).toMatch(/TimeoutError: no answer from POST .*\/hang within 2000 ms/);
     expect(byId.get(down!)!.attempts).toBe(3);
     expect(byId.get(down!)!.lastError).toMatch(/fetch failed|ECONNREFUSED/);
     // Dead letters keep their request: requeue delivers it again.
