@@ -59,13 +59,13 @@ const lastEnqueue = {
 };
 
 describe('the code snippet', () => {
-  it('type-checks against the real packages for the memory, IndexedDB and PostgreSQL stores', async () => {
+  it('type-checks against the real packages for every store', async () => {
     // Inside the repository so the workspace packages resolve; removed afterwards.
     const dir = join(root, 'demo', 'test-output', `snippet-${process.pid}`);
     mkdirSync(dir, { recursive: true });
     try {
       const files: string[] = [];
-      for (const store of ['memory', 'indexeddb', 'postgres'] as const) {
+      for (const store of ['memory', 'durable', 'indexeddb', 'postgres'] as const) {
         const text = snippet(config(store), lastEnqueue, 'Neon WebSocket Pool');
         const sub = join(dir, store);
         mkdirSync(sub, { recursive: true });
