@@ -1,6 +1,7 @@
 export { connectQueue } from './facade/connect.js';
 export type { NodeWorkerLike, QueueTarget } from './facade/endpoint.js';
 export { installErrorHandlers } from './facade/errors.js';
+export { REPLAY_TAG, requestReplay } from './offline/index.js';
 export type { HostInfo, HostState, HostStats } from './facade/protocol.js';
 export type {
   ConnectOptions,

@@ -6,3 +6,4 @@
 export { installErrorHandlers } from './facade/errors.js';
 export type { HostInfo, HostState, HostStats } from './facade/protocol.js';
 export { type HostQueueOptions, hostQueue, type QueueHost } from './host/host.js';
+export { offlineDelivery, REPLAY_TAG, replayOnSync, whenOnline } from './offline/index.js';

@@ -1,0 +1,129 @@
+/**
+ * Offline replay in real Chromium: a page goes offline (context.setOffline), queues 50 POSTs in the
+ * IndexedDB outbox, asks for a Background Sync and closes; the network comes back with no page of
+ * the origin open, and the Service Worker delivers every POST exactly once to a local server.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import type { BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildAndServe, launchPersistent, tempDir } from './support/chromium.ts';
+
+const JOBS = 50;
+const root = fileURLToPath(new URL('./fixtures/offline/', import.meta.url));
+
+type Fixture = Record<string, (...args: never[]) => unknown>;
+function call<T>(page: Page, method: string, ...args: unknown[]): Promise<T> {
+  return page.evaluate(
+    ([m, a]) =>
+      ((globalThis as unknown as { tideq: Fixture }).tideq[m as string] as (...x: unknown[]) => unknown)(
+        ...(a as unknown[]),
+      ),
+    [method, args] as const,
+  ) as Promise<T>;
+}
+
+async function until(check: () => boolean | Promise<boolean>, timeout: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeout;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeout} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+describe('offline replay in Chromium (Service Worker + Background Sync)', () => {
+  let app: Awaited<ReturnType<typeof buildAndServe>> | undefined;
+  const out = tempDir('tideq-offline-build-');
+  let target: Server;
+  /** Requests received per job number, with the time they arrived. */
+  const received = new Map<number, number[]>();
+
+  beforeAll(async () => {
+    target = createServer((req, res) => {
+      const cors = { 'access-control-allow-origin': '*', 'access-control-allow-headers': '*' };
+      if (req.method === 'OPTIONS') return void res.writeHead(204, cors).end();
+      req.resume();
+      req.on('end', () => {
+        const n = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('n'));
+        received.set(n, [...(received.get(n) ?? []), Date.now()]);
+        res.writeHead(200, cors).end('ok');
+      });
+    });
+    await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve));
+    app = await buildAndServe(root, out.dir, {
+      config: {
+        build: {
+          outDir: out.dir,
+          emptyOutDir: true,
+          assetsInlineLimit: 0,
+          target: 'es2022',
+          rollupOptions: {
+            input: { index: `${root}index.html`, sw: `${root}sw.ts` },
+            // The Service Worker at a fixed URL, /sw.js (its scope is the whole origin).
+            output: {
+              entryFileNames: (chunk) => (chunk.name === 'sw' ? 'sw.js' : 'assets/[name]-[hash].js'),
+            },
+          },
+        },
+      },
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await app?.close();
+    out.remove();
+    target?.closeAllConnections();
+    await new Promise((resolve) => target?.close(resolve));
+  });
+
+  it('queues 50 POSTs offline, the page closes, and the Service Worker delivers each exactly once when the network is back', async () => {
+    const profile = tempDir('tideq-offline-profile-');
+    let context: BrowserContext | undefined;
+    try {
+      context = await launchPersistent(profile.dir);
+      const errors: string[] = [];
+      // A persistent context opens with one blank page: use it, so closing it leaves none open.
+      const page = context.pages()[0] ?? (await context.newPage());
+      page.on('pageerror', (e) => errors.push(e.message));
+      await page.goto(app!.url);
+      await page.waitForFunction(() => 'tideq' in globalThis, undefined, { timeout: 60_000 });
+      const hook = `http://127.0.0.1:${(target.address() as AddressInfo).port}/hook`;
+
+      await context.setOffline(true);
+      expect(await call(page, 'online')).toBe(false);
+      expect(await call(page, 'enqueue', JOBS, hook)).toBe('sync');
+      expect(await call(page, 'queueSize')).toEqual([
+        { entrypoint: 'outbox', status: 'queued', priority: 0, count: JOBS },
+      ]);
+      expect(errors).toEqual([]);
+      await page.close();
+      expect(context.pages()).toHaveLength(0);
+      expect(received.size).toBe(0); // nothing went out while offline
+
+      const backOnline = Date.now();
+      await context.setOffline(false);
+      await until(() => received.size === JOBS, 90_000, `${JOBS} deliveries (got ${received.size})`);
+      // Delivered with no page of the origin open: the Service Worker's Background Sync replay.
+      expect(context.pages()).toHaveLength(0);
+
+      // A page opened afterwards finds the outbox empty (every job successful, none held or failed).
+      const after = await context.newPage();
+      await after.goto(app!.url);
+      await after.waitForFunction(() => 'tideq' in globalThis, undefined, { timeout: 60_000 });
+      await until(
+        async () => (await call<unknown[]>(after, 'queueSize')).length === 0,
+        30_000,
+        'an empty outbox',
+      );
+      for (let n = 0; n < JOBS; n++) {
+        expect(received.get(n), `POST ${n}`).toHaveLength(1);
+        expect(received.get(n)![0]).toBeGreaterThanOrEqual(backOnline);
+      }
+      expect(received.size).toBe(JOBS);
+    } finally {
+      await context?.close();
+      profile.remove();
+    }
+  }, 180_000);
+});
