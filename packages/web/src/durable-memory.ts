@@ -258,6 +258,10 @@ class DurableMemory {
  * in IndexedDB: restored at start, saved periodically (see {@link DurableMemoryQueueOptions}).
  * One tab or worker at a time holds a given name (a Web Lock).
  *
+ * @param options.name the IndexedDB database holding the snapshot
+ * @param options.snapshotInterval save at most this many ms after a change (default 1000)
+ * @param options.snapshotEvery save after this many mutating calls (default 1000)
+ *
  * @example
  * const queue = await createDurableMemoryQueue({ name: 'thumbnails', snapshotInterval: 500 });
  * await queue.enqueue([{ entrypoint: 'thumbnail', payload: new TextEncoder().encode('{"id":7}') }]);
