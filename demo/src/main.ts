@@ -21,9 +21,10 @@ import type {
   Snapshot,
   StoreKind,
 } from './protocol.ts';
-import { drawLines, formatShort, OUTCOME_STYLE, seriesOf, Timeline } from './ui/charts.ts';
+import { drawLines, formatShort, OUTCOME_STYLE, seriesOf } from './ui/charts.ts';
 import { JobsList } from './ui/jobs-list.ts';
 import { snippet } from './ui/snippet.ts';
+import type { TimelineApi } from './ui/timeline-worker.ts';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 
@@ -111,7 +112,10 @@ let queue: QueueFacade<DemoPayloads> | null = null;
 let generation = 0;
 let pgInfo: PostgresInfo = { available: false, driver: null, database: null, hint: null };
 let lastSnapshot: Snapshot | null = null;
-const timeline = new Timeline();
+/** The slot timeline draws in its own Worker on the transferred canvas (ui/timeline-worker.ts). */
+const timeline = Comlink.wrap<TimelineApi>(
+  new Worker(new URL('./ui/timeline-worker.ts', import.meta.url), { type: 'module', name: 'tideq-timeline' }),
+);
 
 function saveConfig(): void {
   localStorage.setItem(CONFIG_KEY, JSON.stringify(config));
@@ -272,7 +276,7 @@ function killWorker(): void {
   engine = null;
   queue = null;
   generation++;
-  timeline.kill(killedAt);
+  void timeline.kill(killedAt);
   const timers = [...new Set(config.entrypoints.map((e) => e.retryTimer / 1000))].sort((a, b) => a - b);
   const retryTimer = timers.length === 1 ? `${timers[0]} s` : `${timers.join(' / ')} s by entrypoint`;
   notice(
@@ -281,7 +285,7 @@ function killWorker(): void {
       : `Worker terminated with ${picked} job(s) running. They stay "picked" in the ${config.store} store until their heartbeat is older than the retry timer (${retryTimer}); then the new worker re-picks and runs them (attempt + 1, marked on the timeline).`,
   );
   setTimeout(() => {
-    timeline.mark(Date.now(), 'new worker');
+    void timeline.mark(Date.now(), 'new worker');
     void startEngine();
   }, 500);
 }
@@ -361,7 +365,7 @@ function render(s: Snapshot): void {
   if (s.error && s.state === 'error') notice(s.error, 'error');
   const now = Date.now();
   renderCounts(s);
-  timeline.add(s.segments, s.slots);
+  void timeline.add(Comlink.transfer(s.segments, [s.segments.buffer]), s.slots);
   renderCharts(s);
   const lastSeq = s.log.at(-1)?.seq ?? 0;
   // The log tail: at most once a second, whatever the job rate.
@@ -747,7 +751,7 @@ function buildControls(): void {
   store.value = config.store;
   store.addEventListener('change', () => {
     config.store = store.value as StoreKind;
-    timeline.mark(Date.now(), `store: ${config.store}`);
+    void timeline.mark(Date.now(), `store: ${config.store}`);
     void applyConfig();
   });
 
@@ -895,10 +899,13 @@ async function main(): Promise<void> {
     if (config.store === 'postgres') config.store = 'memory';
   }
   renderSnippet();
-  // The timeline redraws on its own clock (4 per second), independent of the job rate.
-  setInterval(() => {
-    if (!document.hidden) timeline.draw($('timeline') as HTMLCanvasElement);
-  }, 250);
+  const canvas = $('timeline') as HTMLCanvasElement;
+  const height = Number(canvas.getAttribute('height')) || 220;
+  canvas.style.height = `${height}px`;
+  const offscreen = canvas.transferControlToOffscreen();
+  await timeline.attach(Comlink.transfer(offscreen, [offscreen]), canvas.clientWidth, height);
+  new ResizeObserver(() => void timeline.resize(canvas.clientWidth, height)).observe(canvas);
+  document.addEventListener('visibilitychange', () => void timeline.setVisible(!document.hidden));
   await startEngine();
   void poll();
   (globalThis as { tideqPlayground?: unknown }).tideqPlayground = {

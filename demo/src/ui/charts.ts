@@ -42,7 +42,9 @@ function prepare(canvas: HTMLCanvasElement): { ctx: CanvasRenderingContext2D; w:
   return { ctx, w, h };
 }
 
-function emptyText(ctx: CanvasRenderingContext2D, w: number, h: number, text: string): void {
+type Context2D = CanvasRenderingContext2D | OffscreenCanvasRenderingContext2D;
+
+function emptyText(ctx: Context2D, w: number, h: number, text: string): void {
   ctx.fillStyle = '#5b6470';
   ctx.font = '13px system-ui, sans-serif';
   ctx.textAlign = 'center';
@@ -97,15 +99,14 @@ export class Timeline {
 
   /**
    * Rasterises the window into one ImageData (one pixel per CSS pixel): each run writes only the
-   * pixels it covers, so 100,000 runs in view cost ~1 ms instead of 100,000 fillRect calls.
+   * pixels it covers, so 100,000 runs in view cost ~1 ms instead of 100,000 fillRect calls. The
+   * page hands the canvas to a Worker (timeline-worker.ts), so none of this runs on its thread.
    */
-  draw(canvas: HTMLCanvasElement): void {
-    const w = Math.max(100, canvas.clientWidth);
-    const h = Number(canvas.getAttribute('height')) || 220;
+  draw(canvas: OffscreenCanvas, width: number, h: number): void {
+    const w = Math.max(100, Math.round(width));
     if (canvas.width !== w || canvas.height !== h) {
       canvas.width = w;
       canvas.height = h;
-      canvas.style.height = `${h}px`;
       this.#image = null;
     }
     const ctx = canvas.getContext('2d')!;
@@ -150,12 +151,14 @@ export class Timeline {
       ctx.fillRect(Math.min(x, w - 1), plotH, 1, 4);
       ctx.fillText(s === 0 ? 'now' : `-${s / 1000}s`, Math.min(x + 2, w - 26), h - 3);
     }
+    let labelRow = 0;
     for (const m of this.#markers) {
       if (m.at < from) continue;
       const x = (m.at - from) * scale;
       ctx.fillStyle = '#111827';
       ctx.fillRect(x, 0, 2, plotH);
-      ctx.fillText(m.label, Math.min(x + 4, w - 90), 12);
+      // Labels of nearby markers (worker killed, new worker) stack instead of overlapping.
+      ctx.fillText(m.label, Math.min(x + 4, w - 90), 12 + 13 * (labelRow++ % 3));
     }
     if (drawn === 0 && this.#markers.every((m) => m.at < from)) {
       emptyText(ctx, w, plotH, 'No job has run in the last 20 s: enqueue some on the left.');
