@@ -45,7 +45,8 @@ describe('offline replay in Chromium (Service Worker + Background Sync)', () => 
       if (req.method === 'OPTIONS') return void res.writeHead(204, cors).end();
       req.resume();
       req.on('end', () => {
-        const n = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('n'));
+        const query = new URL(req.url ?? '/', 'http://x').searchParams;
+        const n = Number(query.get('base') ?? 0) + Number(query.get('n'));
         received.set(n, [...(received.get(n) ?? []), Date.now()]);
         res.writeHead(200, cors).end('ok');
       });
@@ -99,11 +100,15 @@ describe('offline replay in Chromium (Service Worker + Background Sync)', () => 
       expect(errors).toEqual([]);
       await page.close();
       expect(context.pages()).toHaveLength(0);
-      expect(received.size).toBe(0); // nothing went out while offline
+      expect([...received.keys()].filter((n) => n < JOBS)).toHaveLength(0); // nothing went out while offline
 
       const backOnline = Date.now();
       await context.setOffline(false);
-      await until(() => received.size === JOBS, 90_000, `${JOBS} deliveries (got ${received.size})`);
+      await until(
+        () => [...received.keys()].filter((n) => n < JOBS).length === JOBS,
+        90_000,
+        `${JOBS} deliveries (got ${received.size})`,
+      );
       // Delivered with no page of the origin open: the Service Worker's Background Sync replay.
       expect(context.pages()).toHaveLength(0);
 
@@ -120,7 +125,50 @@ describe('offline replay in Chromium (Service Worker + Background Sync)', () => 
         expect(received.get(n), `POST ${n}`).toHaveLength(1);
         expect(received.get(n)![0]).toBeGreaterThanOrEqual(backOnline);
       }
-      expect(received.size).toBe(JOBS);
+      expect([...received.keys()].filter((n) => n < JOBS)).toHaveLength(JOBS);
+    } finally {
+      await context?.close();
+      profile.remove();
+    }
+  }, 180_000);
+
+  it('a dedicated Worker holds its deliveries while offline and sends each once at online, spending no attempt', async () => {
+    const profile = tempDir('tideq-offline-profile-');
+    let context: BrowserContext | undefined;
+    const base = 1000; // job numbers of this test: 1000..1019
+    try {
+      context = await launchPersistent(profile.dir);
+      const page = context.pages()[0] ?? (await context.newPage());
+      await page.goto(app!.url);
+      await page.waitForFunction(() => 'tideq' in globalThis, undefined, { timeout: 60_000 });
+      const hook = `http://127.0.0.1:${(target.address() as AddressInfo).port}/hook`;
+      expect(await call(page, 'startWorker')).toBe('running');
+      await context.setOffline(true);
+      const ids = await call<number[]>(page, 'workerEnqueue', 20, `${hook}?base=${base}`);
+      expect(ids).toHaveLength(20);
+      type State = { size: { status: string; count: number }[]; outbox: { picked: number; retried: number } };
+      // The worker picks the 20 jobs and holds them: no request, no retry.
+      await until(
+        async () => (await call<State>(page, 'workerState')).outbox.picked === 20,
+        30_000,
+        '20 picked',
+      );
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      const held = await call<State>(page, 'workerState');
+      expect(held.size).toEqual([expect.objectContaining({ status: 'picked', count: 20 })]);
+      expect(held.outbox.retried).toBe(0);
+      const before = [...received.keys()].filter((n) => n >= base).length;
+      expect(before).toBe(0);
+
+      await context.setOffline(false);
+      await until(
+        async () => (await call<State>(page, 'workerState')).size.length === 0,
+        60_000,
+        'an empty queue',
+      );
+      const done = await call<State>(page, 'workerState');
+      expect(done.outbox).toMatchObject({ picked: 20, retried: 0 });
+      for (let n = 0; n < 20; n++) expect(received.get(base + n), `POST ${n}`).toHaveLength(1);
     } finally {
       await context?.close();
       profile.remove();

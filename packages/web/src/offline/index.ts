@@ -11,6 +11,7 @@ import { type HttpDelivery, type HttpDeliveryOptions, httpDelivery } from '@tide
 export const REPLAY_TAG = 'tideq-replay';
 /** The message a page posts to the Service Worker to ask for a replay where there is no Background Sync. */
 const REPLAY_MESSAGE = 'tideq-replay';
+const ONLINE_POLL_MS = 1000;
 
 interface OnlineScope {
   navigator?: { onLine?: boolean };
@@ -19,7 +20,8 @@ interface OnlineScope {
 }
 
 /**
- * Resolves at once when online (or where the runtime cannot tell), else at the next `online` event;
+ * Resolves at once when online (or where the runtime cannot tell), else when `navigator.onLine`
+ * turns true (the `online` event, or a check each second);
  * rejects with the signal's reason when it aborts (a cancel, a shutdown).
  *
  * @param signal aborts the wait
@@ -32,7 +34,14 @@ export function whenOnline(signal?: AbortSignal): Promise<void> {
     return Promise.resolve();
   signal?.throwIfAborted();
   return new Promise((resolve, reject) => {
+    // Also polled: Chromium flips a dedicated Worker's navigator.onLine but sends it no 'online'
+    // event when the network comes back under DevTools emulation (seen with playwright's
+    // setOffline); a check per second costs nothing while offline.
+    const poll = setInterval(() => {
+      if (scope.navigator?.onLine !== false) onOnline();
+    }, ONLINE_POLL_MS);
     const done = (): void => {
+      clearInterval(poll);
       scope.removeEventListener?.('online', onOnline);
       signal?.removeEventListener('abort', onAbort);
     };
