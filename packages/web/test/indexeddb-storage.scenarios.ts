@@ -119,6 +119,33 @@ export function defineStorageScenarios(label: string): void {
       expect(new Set(ids).size).toBe(500);
     });
 
+    it('out-of-order completions remove exactly the finished jobs (range deletes skip only gone ids)', async () => {
+      const queue = await open(fresh('scattered'));
+      await queue.enqueue(Array.from({ length: 30 }, () => ({ entrypoint: 'a' })));
+      await queue.dequeue({ batchSize: 30, entrypoints: { a: {} }, queueManagerId: 'm' });
+      const odd = Array.from({ length: 15 }, (_, i) => 2 * i + 1);
+      const byFour = [2, 6, 10, 14, 18, 22, 26, 30];
+      await queue.complete(odd.map((id) => ({ id, status: 'successful' as const })));
+      // Between these, the odd jobs are gone and 4, 8, ... are still held.
+      await queue.complete([
+        ...byFour.map((id) => ({ id, status: 'successful' as const })),
+        { id: 12, status: 'failed' as const, error: 'kept as a dead letter' },
+      ]);
+      // 16, 20 and 24 with only gone jobs between them: one range delete over 16..24.
+      await queue.complete([16, 24, 20].map((id) => ({ id, status: 'successful' as const })));
+      const held = [4, 8, 12, 28];
+      const jobs = await queue.getJobs(Array.from({ length: 30 }, (_, i) => i + 1));
+      expect(jobs.flatMap((job) => (job === null ? [] : [job.id]))).toEqual(held);
+      expect((await queue.getJobs([12]))[0]).toMatchObject({
+        status: 'failed',
+        lastError: 'kept as a dead letter',
+      });
+      expect(await queue.queueSize()).toEqual([
+        { entrypoint: 'a', status: 'picked', priority: 0, count: 3 },
+        { entrypoint: 'a', status: 'failed', priority: 0, count: 1 },
+      ]);
+    });
+
     it('a subscriber that missed a broadcast catches up from the log: every event once, in order', async () => {
       const name = fresh('catchup');
       // No safety-net poll within the test: only broadcasts and the log read they trigger.

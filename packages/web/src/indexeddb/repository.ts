@@ -485,6 +485,7 @@ export class IndexedDbQueueRepository implements QueueRepository {
     return this.#tx('clear', 'readwrite', ['jobs', 'log', 'stats', 'statuses'], async (ctx) => {
       const only = entrypoints === undefined ? undefined : new Set(validateEntrypoints(entrypoints));
       const all = await ctx.tx.objectStore('jobs').getAll();
+      ctx.scanned(all);
       // getAll returns records in key (id) order.
       const doomed = all.filter((job) => only === undefined || only.has(job.entrypoint));
       for (const job of doomed) ctx.remove(job, 'deleted');
