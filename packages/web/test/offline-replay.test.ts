@@ -5,13 +5,12 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { offlineBuildConfig, offlineRoot } from './fixtures/offline/build-config.ts';
 import { buildAndServe, launchPersistent, tempDir } from './support/chromium.ts';
 
 const JOBS = 50;
-const root = fileURLToPath(new URL('./fixtures/offline/', import.meta.url));
 
 type Fixture = Record<string, (...args: never[]) => unknown>;
 function call<T>(page: Page, method: string, ...args: unknown[]): Promise<T> {
@@ -52,23 +51,7 @@ describe('offline replay in Chromium (Service Worker + Background Sync)', () => 
       });
     });
     await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve));
-    app = await buildAndServe(root, out.dir, {
-      config: {
-        build: {
-          outDir: out.dir,
-          emptyOutDir: true,
-          assetsInlineLimit: 0,
-          target: 'es2022',
-          rollupOptions: {
-            input: { index: `${root}index.html`, sw: `${root}sw.ts` },
-            // The Service Worker at a fixed URL, /sw.js (its scope is the whole origin).
-            output: {
-              entryFileNames: (chunk) => (chunk.name === 'sw' ? 'sw.js' : 'assets/[name]-[hash].js'),
-            },
-          },
-        },
-      },
-    });
+    app = await buildAndServe(offlineRoot, out.dir, { config: offlineBuildConfig(out.dir) });
   }, 120_000);
 
   afterAll(async () => {
