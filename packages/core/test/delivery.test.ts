@@ -218,6 +218,9 @@ describe('httpDelivery', () => {
     );
     expect(await store.queueSize()).toEqual([]);
     expect(() => httpDelivery({ signing: { key: 'short' } })).toThrow(InvalidArgumentError);
+    expect(() => httpDelivery({ timeout: 0 })).toThrow(/timeout/);
+    expect(() => httpDelivery({ retry: { baseDelay: -1 } })).toThrow(/retry.baseDelay/);
+    expect(() => httpDelivery({ retry: { jitter: 2 } })).toThrow(/jitter/);
     expect(() => handoffRequest(`${base}/jobs`, { entrypoint: 'x', dedupeKey: '' })).toThrow(/dedupeKey/);
     // Binary bodies round-trip through the stored form.
     const bytes = new Uint8Array([0, 1, 2, 255]);

@@ -136,6 +136,13 @@ export function httpDelivery(options: HttpDeliveryOptions = {}): HttpDelivery {
     ...options.retry,
     retryable: () => true,
   };
+  count(retry.baseDelay, 0, 'retry.baseDelay');
+  count(retry.maxDelay, 0, 'retry.maxDelay');
+  if (!(Number.isFinite(retry.factor) && retry.factor >= 1) || !(retry.jitter >= 0 && retry.jitter <= 1)) {
+    throw new InvalidArgumentError(
+      'httpDelivery: retry.factor must be a number >= 1 and retry.jitter in 0..1',
+    );
+  }
   const signing = options.signing === false ? undefined : options.signing;
   if (signing !== undefined && (typeof signing.key !== 'string' || signing.key.length < 16)) {
     throw new InvalidArgumentError('httpDelivery: signing.key must be a secret of at least 16 characters');
