@@ -27,7 +27,7 @@ try {
   await schedule.locator('button[type="submit"]').click();
   await enqueue(page, 'email.send', 4_000, { payloadBytes: '120' });
   await enqueue(page, 'image.resize', 150, { priority: '5' });
-  await enqueue(page, 'report.build', 6);
+  await enqueue(page, 'report.build', 6, { priority: '0' });
   await new Promise((resolve) => setTimeout(resolve, 14_000));
   await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: out });
