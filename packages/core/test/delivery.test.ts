@@ -100,19 +100,23 @@ async function closedPort(): Promise<number> {
 describe('httpDelivery', () => {
   it('2xx succeeds; 429 waits Retry-After; 500 then 2xx retries; 404 dead-letters with status and body start; a hang and a refused connection retry until attempts run out', async () => {
     const store = await createMemoryQueue();
-    const delivery = httpDelivery({ timeout: 2000, maxAttempts: 3, retry: { baseDelay: 20, maxDelay: 50 } });
-    const qm = new QueueManager(store, { logger: 'silent' }).entrypoint(
-      'http',
-      delivery.options,
-      delivery.handler,
-    );
+    // Answers get a generous timeout (a loaded machine is slow); the hang its own short one.
+    const retry = { baseDelay: 20, maxDelay: 50 };
+    const delivery = httpDelivery({ timeout: 20_000, maxAttempts: 3, retry });
+    const short = httpDelivery({ timeout: 1000, maxAttempts: 3, retry });
+    const qm = new QueueManager(store, { logger: 'silent' })
+      .entrypoint('http', delivery.options, delivery.handler)
+      .entrypoint('http.short', short.options, short.handler);
     const outcomes: QueueManagerEvents['job'][] = [];
     qm.on('job', (e) => outcomes.push(e));
     const refused = await closedPort();
     const urls = ['/ok', '/busy', '/flaky', '/missing', '/hang'].map((p) => `${base}${p}`);
     urls.push(`http://127.0.0.1:${refused}/down`);
     const ids = await qm.enqueueMany(
-      urls.map((url) => ({ entrypoint: 'http' as const, payload: { url, body: `to ${url}` } })),
+      urls.map((url) => ({
+        entrypoint: url.endsWith('/hang') ? ('http.short' as const) : ('http' as const),
+        payload: { url, body: `to ${url}` },
+      })),
     );
     await qm.run({ mode: 'drain' });
     const [ok, busy, flaky, missing, hang, down] = ids as number[];
@@ -146,7 +150,7 @@ describe('httpDelivery', () => {
     expect(notFound.lastError).toMatch(/^HTTP 404 Not Found: no such hook: x+…$/);
     expect(notFound.lastError!.length).toBeLessThan(600);
     expect(byId.get(hang!)!.attempts).toBe(3);
-    expect(byId.get(hang!)!.lastError).toMatch(/TimeoutError: no answer from POST .*\/hang within 2000 ms/);
+    expect(byId.get(hang!)!.lastError).toMatch(/TimeoutError: no answer from POST .*\/hang within 1000 ms/);
     expect(byId.get(down!)!.attempts).toBe(3);
     expect(byId.get(down!)!.lastError).toMatch(/fetch failed|ECONNREFUSED/);
     // Dead letters keep their request: requeue delivers it again.
