@@ -157,4 +157,29 @@ describe('offline replay in Chromium (Service Worker + Background Sync)', () => 
       profile.remove();
     }
   }, 180_000);
+
+  it('without Background Sync, requestReplay asks the Service Worker by message and it delivers at once', async () => {
+    const profile = tempDir('tideq-offline-profile-');
+    let context: BrowserContext | undefined;
+    const base = 2000; // job numbers of this test: 2000..2009
+    try {
+      context = await launchPersistent(profile.dir);
+      const page = context.pages()[0] ?? (await context.newPage());
+      await page.goto(app!.url);
+      await page.waitForFunction(() => 'tideq' in globalThis, undefined, { timeout: 60_000 });
+      await call(page, 'withoutBackgroundSync');
+      const hook = `http://127.0.0.1:${(target.address() as AddressInfo).port}/hook?base=${base}`;
+      expect(await call(page, 'enqueue', 10, hook)).toBe('message');
+      await until(() => [...received.keys()].filter((n) => n >= base).length === 10, 60_000, '10 deliveries');
+      await until(
+        async () => (await call<unknown[]>(page, 'queueSize')).length === 0,
+        30_000,
+        'an empty outbox',
+      );
+      for (let n = 0; n < 10; n++) expect(received.get(base + n), `POST ${n}`).toHaveLength(1);
+    } finally {
+      await context?.close();
+      profile.remove();
+    }
+  }, 180_000);
 });
