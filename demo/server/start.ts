@@ -5,7 +5,7 @@
  * everything.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -57,7 +57,41 @@ function buildWasm(): void {
   if (result.status !== 0) throw new Error('building the WASM core failed (see above)');
 }
 
-async function buildPage(): Promise<void> {
+/**
+ * Several start commands at once (the test files run in parallel) must not build into dist/
+ * together: one builds under a lock directory, the others wait and then find it fresh.
+ */
+async function withBuildLock<T>(task: () => Promise<T>): Promise<T> {
+  mkdirSync(dist, { recursive: true });
+  const lock = join(dist, '.lock');
+  const deadline = Date.now() + 180_000;
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const held = statSync(lock, { throwIfNoEntry: false });
+      if (held && Date.now() - held.mtimeMs > 180_000) {
+        rmSync(lock, { recursive: true, force: true }); // left by a build that was killed
+      } else if (Date.now() > deadline) {
+        throw new Error(`${lock} has been held for 3 minutes: remove it if no build is running`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+  try {
+    return await task();
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+function buildPage(): Promise<void> {
+  return withBuildLock(buildPageNow);
+}
+
+async function buildPageNow(): Promise<void> {
   const sources = [
     join(demo, 'src'),
     join(demo, 'index.html'),
@@ -69,7 +103,13 @@ async function buildPage(): Promise<void> {
   const fresh = existsSync(stamp) && statSync(stamp).mtimeMs > Math.max(...sources.map(newest));
   if (fresh && !values.rebuild) return;
   const started = Date.now();
-  await build({ ...playgroundConfig, configFile: false, logLevel: 'warn' });
+  // Old hashed assets stay: a page already open on another server keeps loading its files.
+  await build({
+    ...playgroundConfig,
+    configFile: false,
+    logLevel: 'warn',
+    build: { ...playgroundConfig.build, emptyOutDir: false },
+  });
   writeFileSync(stamp, new Date().toISOString());
   console.log(`[playground] page built in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
