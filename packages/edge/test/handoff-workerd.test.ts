@@ -59,7 +59,11 @@ describe('tab-to-server handoff to the edge endpoint in workerd (PostgreSQL via 
       for (const [name, value] of Object.entries(req.headers)) {
         if (typeof value === 'string' && name !== 'host' && name !== 'connection') headers.set(name, value);
       }
-      const upstream = await fetch(`${worker!.url}${req.url}`, { method: req.method, headers, body: new Uint8Array(body) });
+      const upstream = await fetch(`${worker!.url}${req.url}`, {
+        method: req.method,
+        headers,
+        body: new Uint8Array(body),
+      });
       const text = await upstream.text();
       const seen = answers.get(key) ?? [];
       seen.push(upstream.status);
