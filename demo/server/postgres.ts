@@ -61,7 +61,9 @@ export async function startPostgres(databaseUrl?: string): Promise<PostgresBacke
     pool.on('error', (error: Error) => {
       if (!closing) console.error(`[playground] Postgres pool: ${error.message}`);
     });
-    const repo = createPostgresQueue({ driver: neonPoolDriver(pool) });
+    // Its own schema: on a DATABASE_URL that also holds an application's queue, the playground
+    // neither runs nor deletes that queue's jobs.
+    const repo = createPostgresQueue({ driver: neonPoolDriver(pool), schema: 'tideq_playground' });
     await repo.install();
     return {
       repo,

@@ -422,9 +422,10 @@ export class Engine {
 
   // ---- what the page asks -----------------------------------------------------------------------
 
-  /** Deletes every job in the store (a `deleted` event each). */
+  /** Deletes every job of the playground's entrypoints (a `deleted` event each). */
   async clear(): Promise<number> {
-    return this.#requireStore().clear();
+    // Only the playground's entrypoints: a shared database may hold other queues' jobs.
+    return this.#requireStore().clear(this.#config?.entrypoints.map((e) => e.name) ?? []);
   }
 
   async detail(id: number): Promise<JobDetail> {
