@@ -21,7 +21,7 @@ import type {
   Snapshot,
   StoreKind,
 } from './protocol.ts';
-import { drawLines, formatShort, OUTCOME_STYLE, seriesOf } from './ui/charts.ts';
+import { formatShort, OUTCOME_STYLE } from './ui/charts.ts';
 import { JobsList } from './ui/jobs-list.ts';
 import { snippet } from './ui/snippet.ts';
 import type { TimelineApi } from './ui/timeline-worker.ts';
@@ -424,26 +424,7 @@ function renderCharts(s: Snapshot): void {
   if (now - lastChartDraw < 300) return;
   lastChartDraw = now;
   const points = s.series.slice(-60);
-  drawLines(
-    $('throughput') as HTMLCanvasElement,
-    [
-      { label: 'successful', color: '#1f9d55', values: seriesOf(points, 'successful') },
-      { label: 'retried', color: '#d98e04', values: seriesOf(points, 'retried') },
-      { label: 'dead letters', color: '#d23f3f', values: seriesOf(points, 'failed') },
-    ],
-    'Nothing finished in the last minute.',
-  );
-  drawLines(
-    $('latency') as HTMLCanvasElement,
-    [
-      { label: 'run p50', color: '#2f80ed', values: seriesOf(points, 'runP50') },
-      { label: 'run p95', color: '#0b3d91', values: seriesOf(points, 'runP95') },
-      { label: 'wait p50', color: '#d98e04', values: seriesOf(points, 'waitP50') },
-      { label: 'wait p95', color: '#8a5a00', values: seriesOf(points, 'waitP95') },
-    ],
-    'No run finished in the last minute.',
-    { log: true },
-  );
+  void timeline.series(points); // drawn in the charts' Worker
   const last = points.at(-1);
   if (last) {
     $('throughput-legend').innerHTML = legend([
@@ -905,6 +886,20 @@ async function main(): Promise<void> {
   const offscreen = canvas.transferControlToOffscreen();
   await timeline.attach(Comlink.transfer(offscreen, [offscreen]), canvas.clientWidth, height);
   new ResizeObserver(() => void timeline.resize(canvas.clientWidth, height)).observe(canvas);
+  for (const name of ['throughput', 'latency'] as const) {
+    const chart = $(name) as HTMLCanvasElement;
+    const chartHeight = Number(chart.getAttribute('height')) || 160;
+    chart.style.height = `${chartHeight}px`;
+    const target = chart.transferControlToOffscreen();
+    await timeline.attachChart(
+      name,
+      Comlink.transfer(target, [target]),
+      chart.clientWidth,
+      chartHeight,
+      window.devicePixelRatio,
+    );
+    new ResizeObserver(() => void timeline.resizeChart(name, chart.clientWidth)).observe(chart);
+  }
   document.addEventListener('visibilitychange', () => void timeline.setVisible(!document.hidden));
   await startEngine();
   void poll();

@@ -27,14 +27,16 @@ const COLORS = Object.fromEntries(
 ) as unknown as Record<OutcomeCode, number>;
 
 /** Sizes a canvas's backing store to its CSS width (device pixels) and returns a 2D context. */
-function prepare(canvas: HTMLCanvasElement): { ctx: CanvasRenderingContext2D; w: number; h: number } {
-  const ratio = Math.min(2, window.devicePixelRatio || 1);
-  const w = Math.max(100, canvas.clientWidth);
-  const h = Number(canvas.getAttribute('height')) || 160;
-  if (canvas.width !== Math.round(w * ratio)) {
+function prepare(
+  canvas: OffscreenCanvas,
+  size: { width: number; height: number; ratio: number },
+): { ctx: OffscreenCanvasRenderingContext2D; w: number; h: number } {
+  const ratio = Math.min(2, size.ratio || 1);
+  const w = Math.max(100, Math.round(size.width));
+  const h = size.height;
+  if (canvas.width !== Math.round(w * ratio) || canvas.height !== Math.round(h * ratio)) {
     canvas.width = Math.round(w * ratio);
     canvas.height = Math.round(h * ratio);
-    canvas.style.height = `${h}px`;
   }
   const ctx = canvas.getContext('2d')!;
   ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
@@ -175,13 +177,14 @@ export interface LineSeries {
 /** A line chart over the per-second series (x: seconds ago). */
 /** `log`: a log10 y axis, so run times of ms and waits of seconds show on one chart. */
 export function drawLines(
-  canvas: HTMLCanvasElement,
+  canvas: OffscreenCanvas,
+  size: { width: number; height: number; ratio: number },
   series: LineSeries[],
   empty: string,
   options: { unit?: string; log?: boolean } = {},
 ): void {
   const unit = options.unit ?? '';
-  const { ctx, w, h } = prepare(canvas);
+  const { ctx, w, h } = prepare(canvas, size);
   const left = 44;
   const bottom = 16;
   const plotW = w - left - 4;
