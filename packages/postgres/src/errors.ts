@@ -63,7 +63,10 @@ function fields(error: unknown): ErrorFields | null {
 /** The SQLSTATE of a server error (five characters), if the error carries one. */
 export function sqlState(error: unknown): string | undefined {
   const code = fields(error)?.code;
-  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
+  // Node's EPIPE is five capital letters too: a socket code is never a SQLSTATE.
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && !NETWORK_CODES.has(code)
+    ? code
+    : undefined;
 }
 
 /**

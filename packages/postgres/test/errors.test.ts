@@ -188,6 +188,8 @@ describe('isStorageUnavailable', () => {
         code: 'ECONNREFUSED',
         syscall: 'connect',
       }),
+      // a write on a socket the server closed: five capital letters, yet not a SQLSTATE
+      Object.assign(new Error('write EPIPE'), { code: 'EPIPE', syscall: 'write' }),
       new Error('Connection terminated unexpectedly'),
       new Error('Client has encountered a connection error and is not queryable'),
       Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNREFUSED' } }),
