@@ -2,7 +2,7 @@
  * The browser stores in real Chromium (issue #12), on an ON-DISK profile (launchPersistentContext):
  *
  *   npm run bench:web              # tables
- *   npm run bench:web -- --json    # one line: {"indexeddb":[...],"rawPuts":[...],"durableMemory":{...}}
+ *   npm run bench:web -- --json    # one line: {"indexeddb":[...],"rawPuts":[...],"durableMemory":{...},"facade":{...},"workerCore":{...}}
  *   npm run bench:web -- --quick   # one run of each, relaxed only (a smoke check, not a figure)
  *
  * indexeddb:     lifecycle jobs/s of createIndexedDbQueue (rounds of enqueue B / dequeue B /
@@ -12,11 +12,14 @@
  *                per transaction, no indexes (what "16-18k/s here" refers to).
  * durableMemory: time of one snapshot write (core snapshot + IndexedDB put) of a durable memory
  *                queue holding 10,000 and 50,000 queued jobs, and ms per 10,000 jobs.
+ * facade, workerCore: bench/web/facade.ts (issue #13): page-to-worker enqueues/s in batches of 1,000
+ *                with the longest main-thread task, and the WASM lifecycle in a Worker beside Node.
  * Every figure is the median of RUNS runs, relaxed and strict alternating.
  */
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { buildAndServe, launchPersistent, tempDir } from '../../packages/web/test/support/chromium.ts';
+import { benchFacade } from './facade.ts';
 
 const QUICK = process.argv.includes('--quick');
 const RUNS = QUICK ? 1 : 3;
@@ -125,9 +128,10 @@ export async function benchStores(): Promise<{
 
 async function main(): Promise<void> {
   const json = process.argv.includes('--json');
-  // Each section adds its keys to the one printed object (the facade benchmark adds its own line here).
+  // Each section adds its keys to the one printed object.
   const line: Record<string, unknown> = {
     ...(await benchStores()),
+    ...(await benchFacade()),
   };
   if (json) {
     console.log(JSON.stringify(line));
