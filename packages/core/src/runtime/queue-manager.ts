@@ -87,6 +87,9 @@ export class QueueManager<R extends Record<string, unknown> = {}> {
   #idle = false;
   #nowCache = -1;
   #storeFailures = 0;
+  /** The store has answered a dequeue in this run: outages count towards the limit from now on. */
+  #reached = false;
+  #unsubscribe: Unsubscribe | null = null;
   #deadlineTimer: unknown = null;
   #deadlineAt = Number.POSITIVE_INFINITY;
   readonly #listeners: { [K in keyof QueueManagerEvents]: Set<Listener<K>> } = {
@@ -216,6 +219,7 @@ export class QueueManager<R extends Record<string, unknown> = {}> {
     this.#stopping = false;
     this.#idle = false;
     this.#storeFailures = 0;
+    this.#reached = false;
     const onAbort = (): void => {
       this.#stopping = true;
       this.#wakeLoop();
@@ -223,27 +227,10 @@ export class QueueManager<R extends Record<string, unknown> = {}> {
     signal?.addEventListener('abort', onAbort);
     if (signal?.aborted) this.#stopping = true;
 
-    let unsubscribe: Unsubscribe | null = null;
     const heartbeat = this.#startHeartbeats();
     let fatal: Error | null = null;
     this.#emit('state', { state: 'running' });
     try {
-      // Subscribed before the first dequeue so no enqueue after it goes unnoticed.
-      // Only the kinds that bring work or cancel a run here; completions and dead letters elsewhere
-      // only matter when they free a concurrency slot. Never `picked`.
-      const kinds: JobEventKind[] = ['enqueued', 'retried', 'requeued', 'cancelled'];
-      for (const entry of this.#entries.values()) {
-        if ((entry.limits.concurrencyLimit ?? 0) > 0) {
-          kinds.push('completed', 'failed');
-          break;
-        }
-      }
-      unsubscribe = await this.#repo.subscribe((events) => this.#onEvents(events), { kinds });
-      if (this.#retention !== false) {
-        this.#compactor = joinRetention(this.#repo, this.#retention, this.#timers, (e) =>
-          this.#report(e, 'compact (retention)'),
-        );
-      }
       await this.#loop(mode, batchSize, maxConcurrent);
     } catch (thrown) {
       fatal = coerceError(thrown);
@@ -262,6 +249,8 @@ export class QueueManager<R extends Record<string, unknown> = {}> {
     this.#compactor = null;
     this.#clearDeadlineTimer();
     signal?.removeEventListener('abort', onAbort);
+    const unsubscribe = this.#unsubscribe;
+    this.#unsubscribe = null;
     if (unsubscribe !== null)
       await unsubscribe().catch((e: unknown) => this.#report(coerceError(e), 'unsubscribe'));
     this.#active = false;
@@ -273,21 +262,53 @@ export class QueueManager<R extends Record<string, unknown> = {}> {
 
   /**
    * The loop, restarted after STORAGE_UNAVAILABLE (a dropped connection) with backoff 0.1 s .. 5 s;
-   * unsent results stay buffered. Other errors, or 10 failures in a row, end the run.
+   * unsent results stay buffered. Until the store has answered a first dequeue (start-up: the
+   * subscription, the first dequeue) an outage is waited out for as long as it lasts, since a
+   * worker may well start before its database; after that, 10 failures in a row end the run.
+   * Other errors end it at once.
    */
   async #loop(mode: 'continuous' | 'drain', batchSize: number, maxConcurrent: number): Promise<void> {
     for (;;) {
       try {
+        if (this.#unsubscribe === null) {
+          if (this.#stopping) return;
+          await this.#subscribe();
+        }
         await this.#passes(mode, batchSize, maxConcurrent);
         return;
       } catch (thrown) {
         const error = coerceError(thrown);
         const transient = isTideqError(error) && error.code === 'STORAGE_UNAVAILABLE';
+        const failures = ++this.#storeFailures;
         // Shutting down: no more waiting for the store (the shutdown's own flush tries once more).
-        if (!transient || this.#stopping || ++this.#storeFailures > 10) throw error;
-        this.#report(error, `store call (retry ${this.#storeFailures} of 10)`);
-        await this.#sleep(this.#wakeGen, Math.min(5000, 100 * 2 ** (this.#storeFailures - 1)));
+        if (!transient || this.#stopping || (this.#reached && failures > 10)) throw error;
+        this.#report(
+          error,
+          this.#reached ? `store call (retry ${failures} of 10)` : `store call at start (retry ${failures})`,
+        );
+        await this.#sleep(this.#wakeGen, Math.min(5000, 100 * 2 ** (failures - 1)));
       }
+    }
+  }
+
+  /**
+   * Subscribes (before the first dequeue, so no enqueue after it goes unnoticed), then joins the
+   * store's retention. Only the kinds that bring work or cancel a run here; completions and dead
+   * letters elsewhere only matter when they free a concurrency slot. Never `picked`.
+   */
+  async #subscribe(): Promise<void> {
+    const kinds: JobEventKind[] = ['enqueued', 'retried', 'requeued', 'cancelled'];
+    for (const entry of this.#entries.values()) {
+      if ((entry.limits.concurrencyLimit ?? 0) > 0) {
+        kinds.push('completed', 'failed');
+        break;
+      }
+    }
+    this.#unsubscribe = await this.#repo.subscribe((events) => this.#onEvents(events), { kinds });
+    if (this.#retention !== false) {
+      this.#compactor = joinRetention(this.#repo, this.#retention, this.#timers, (e) =>
+        this.#report(e, 'compact (retention)'),
+      );
     }
   }
 
@@ -321,6 +342,7 @@ export class QueueManager<R extends Record<string, unknown> = {}> {
         maxOwned: maxConcurrent,
       });
       this.#storeFailures = 0;
+      this.#reached = true;
       if (jobs.length > 0) {
         this.#setIdle(false);
         this.#start(jobs);
