@@ -99,6 +99,9 @@ for (const kind of ['pg', 'neon-ws'] as const) {
         );
         await Promise.race([
           refused,
+          running.then(() => {
+            throw new Error('run() resolved while the server was unreachable');
+          }),
           new Promise((_, reject) =>
             setTimeout(() => reject(new Error(`no 3 refused tries within 30 s: ${errors}`)), 30_000),
           ),
