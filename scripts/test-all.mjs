@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The test command (`npm test`, `./run test [vitest args]`). Runs, in order and streaming their output:
 //   1. lint       biome check .              (lint + format)
-//   2. typecheck  tsc -p tsconfig.json
+//   2. typecheck  tsc -p tsconfig.json, tsc -p demo/tsconfig.json (the playground)
 //   2b. build     tsc -b on every workspace package that builds (scripts/workspaces.mjs; dist/ with .d.ts)
 //   3. rust       $CARGO test in wasm-core/  (host target, RUSTC from env; only if wasm-core/Cargo.toml exists)
 //   4. vitest     vitest run [args]          (default reporter + json reporter to a temp file)
@@ -99,12 +99,17 @@ async function lint() {
   }
 }
 
+// The playground has its own tsconfig (DOM + WebWorker libs, vite/client types).
+const typecheckProjects = ['tsconfig.json', 'demo/tsconfig.json'];
+
 async function typecheck() {
-  banner('typecheck', 'tsc -p tsconfig.json');
-  const { code } = await run(bin('tsc'), ['-p', 'tsconfig.json']);
-  if (code !== 0) {
-    totals.failed += 1;
-    stepFailed('typecheck', `tsc exited with ${code}`);
+  for (const project of typecheckProjects) {
+    banner('typecheck', `tsc -p ${project}`);
+    const { code } = await run(bin('tsc'), ['-p', project]);
+    if (code !== 0) {
+      totals.failed += 1;
+      stepFailed('typecheck', `tsc -p ${project} exited with ${code}`);
+    }
   }
 }
 
