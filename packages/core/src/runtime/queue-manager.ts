@@ -202,7 +202,8 @@ export class QueueManager<R extends Record<string, unknown> = {}> {
 
   /**
    * Process jobs until aborted ('continuous') or until nothing is queued or running for these
-   * entrypoints, deferred jobs included ('drain'). Rejects if the store fails (after the shutdown).
+   * entrypoints, deferred jobs included ('drain'). A store out of reach at start is waited out;
+   * rejects if the store fails otherwise (a bug, or 10 outages in a row once running), after the shutdown.
    */
   async run(options: RunOptions = {}): Promise<void> {
     if (this.#active) throw new InvalidArgumentError(`QueueManager ${this.id} is already running`);
