@@ -1,7 +1,11 @@
+export {
+  createDurableMemoryQueue,
+  type DurableMemoryQueue,
+  type DurableMemoryQueueOptions,
+} from './durable-memory.js';
 export { connectQueue } from './facade/connect.js';
 export type { NodeWorkerLike, QueueTarget } from './facade/endpoint.js';
 export { installErrorHandlers } from './facade/errors.js';
-export { REPLAY_TAG, requestReplay } from './offline/index.js';
 export type { HostInfo, HostState, HostStats } from './facade/protocol.js';
 export type {
   ConnectOptions,
@@ -18,8 +22,4 @@ export {
   type IndexedDbQueueOptions,
   IndexedDbQueueRepository,
 } from './indexeddb/index.js';
-export {
-  createDurableMemoryQueue,
-  type DurableMemoryQueue,
-  type DurableMemoryQueueOptions,
-} from './durable-memory.js';
+export { REPLAY_TAG, requestReplay } from './offline/index.js';
