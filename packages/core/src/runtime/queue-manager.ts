@@ -201,6 +201,15 @@ export class QueueManager<R extends Record<string, unknown> = {}> {
   }
 
   /**
+   * Look for due jobs now rather than at the end of the loop's sleep: for work no store event
+   * announces (a clock that jumped, a network back, a store written by another process without
+   * notifications). A no-op while not running.
+   */
+  wake(): void {
+    this.#wakeLoop();
+  }
+
+  /**
    * Process jobs until aborted ('continuous') or until nothing is queued or running for these
    * entrypoints, deferred jobs included ('drain'). A store out of reach at start is waited out;
    * rejects if the store fails otherwise (a bug, or 10 outages in a row once running), after the shutdown.
