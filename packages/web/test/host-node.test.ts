@@ -3,6 +3,7 @@ import { DuplicateJobError, InvalidArgumentError, type JobEvent, StorageUnavaila
 import { connectQueue } from '@tideq/web';
 import { afterEach, describe, expect, it } from 'vitest';
 import { codecs } from './fixtures/facade-node/codecs.ts';
+import type { ReplayQueue } from './fixtures/facade-node/replay-worker.ts';
 import type { NodeQueue } from './fixtures/facade-node/worker.ts';
 
 // The same host and facade over a Node worker_threads Worker (Comlink's node adapter): a server
@@ -137,5 +138,26 @@ describe('hostQueue + connectQueue over Node worker_threads', () => {
     await queue.resume();
     expect(await queue.waitFor([id], { timeout: 30_000 })).toEqual(['successful']);
     expect(await queue.cancel([id])).toEqual([false]);
+  });
+
+  it('replay() wakes a sleeping QueueManager: a job that became due meanwhile runs at once', async () => {
+    const skew = new Int32Array(new SharedArrayBuffer(4));
+    const worker = new Worker(new URL('./fixtures/facade-node/replay-worker.ts', import.meta.url), {
+      execArgv: ['--import', 'tsx', '--conditions=source'],
+      workerData: { skew: skew.buffer },
+    });
+    workers.push(worker);
+    const queue = connectQueue<ReplayQueue>(worker);
+    const later = await queue.enqueue('later', null, { executeAfter: Date.now() + 3_600_000 });
+    // A job that runs: the loop then finds 'later' an hour away and sleeps (its poll is an hour too).
+    expect(await queue.waitFor([await queue.enqueue('now', null)], { timeout: 30_000 })).toEqual([
+      'successful',
+    ]);
+    await new Promise((r) => setTimeout(r, 500));
+    Atomics.store(skew, 0, 2 * 3600); // the store's clock moves two hours on: 'later' is due, no event says so
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await queue.status([later])).toEqual(['queued']);
+    await queue.replay();
+    expect(await queue.waitFor([later], { timeout: 30_000 })).toEqual(['successful']);
   });
 });

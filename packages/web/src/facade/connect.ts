@@ -244,6 +244,10 @@ class Facade {
     return (await this.#api()).queueSize();
   }
 
+  async replay() {
+    return (await this.#api()).replay();
+  }
+
   async failedJobs(options: { limit?: number; after?: number } = {}) {
     return (await this.#api()).failedJobs(options);
   }

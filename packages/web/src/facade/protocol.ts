@@ -85,6 +85,7 @@ export interface HostApi {
   stats(): Promise<HostStats>;
   metrics(): Promise<RepositoryMetrics>;
   queueSize(): Promise<QueueSizeRow[]>;
+  replay(): Promise<void>;
   failedJobs(options: { limit?: number; after?: number }): Promise<Job[]>;
   requeue(ids: number[]): Promise<boolean[]>;
   info(): Promise<HostInfo>;

@@ -82,6 +82,12 @@ export interface QueueFacade<R> {
   metrics(): Promise<RepositoryMetrics>;
   /** Jobs in the store per entrypoint, status and priority. */
   queueSize(): Promise<QueueSizeRow[]>;
+  /**
+   * Deliver what is due now: wakes the worker's QueueManager from its sleep and re-checks
+   * `navigator.onLine` for deliveries held offline. Resolves once the wakeup is applied, not when
+   * the jobs finish (`waitFor` or `subscribe` for that); a paused host stays paused.
+   */
+  replay(): Promise<void>;
   /** Dead letters, id ascending (payload bytes transferred). */
   failedJobs(options?: { limit?: number; after?: number }): Promise<Job[]>;
   /** Put dead letters back to queued with attempts 0. */

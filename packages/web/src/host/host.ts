@@ -27,6 +27,7 @@ import {
   type SubscribeOptionsWire,
   type WelcomeMessage,
 } from '../facade/protocol.js';
+import { recheckOnline } from '../offline/index.js';
 // A cycle, harmless: leader.ts uses HostRuntime only when a leader host is constructed.
 import { LeaderHost } from './leader.js';
 
@@ -362,6 +363,13 @@ export class HostRuntime<S extends QueueRepository, R extends Record<string, unk
     if (stop !== null) await stop();
   }
 
+  /** Deliver what is due now: held offline deliveries re-check the network, the loop stops sleeping. */
+  async replay(): Promise<void> {
+    await this.ready;
+    recheckOnline();
+    this.#manager?.wake();
+  }
+
   async failedJobs(options: { limit?: number; after?: number }): Promise<Job[]> {
     const jobs = await (await this.store()).failedJobs(options);
     return Comlink.transfer(jobs, payloadBuffers(jobs));
@@ -418,6 +426,7 @@ export function connectionApi<S extends QueueRepository, R extends Record<string
     },
     metrics: async () => (await runtime.store()).metrics(),
     queueSize: async () => (await runtime.store()).queueSize(),
+    replay: () => runtime.replay(),
     failedJobs: (options) => runtime.failedJobs(options ?? {}),
     requeue: (ids) => runtime.requeue(ids),
     info: async () => runtime.info(),

@@ -260,6 +260,7 @@ export class LeaderHost<S extends QueueRepository, R extends Record<string, unkn
       stats: async () => ({ ...(await (await t()).stats()), leader: this.leading }) as HostStats,
       metrics: async () => (await t()).metrics(),
       queueSize: async () => (await t()).queueSize(),
+      replay: async () => (await t()).replay(),
       failedJobs: async (options) => (await t()).failedJobs(options),
       requeue: async (ids) => (await t()).requeue(ids),
       info: async (): Promise<HostInfo> => ({

@@ -13,6 +13,18 @@ export const REPLAY_TAG = 'tideq-replay';
 const REPLAY_MESSAGE = 'tideq-replay';
 const ONLINE_POLL_MS = 1000;
 
+/** The checks of the {@link whenOnline} waits in progress, for {@link recheckOnline}. */
+const waiting = new Set<() => void>();
+
+/**
+ * Re-checks `navigator.onLine` for every held delivery now (not at the next poll): the host's
+ * `replay()` calls it. Deliveries go on if the runtime says online; else they keep waiting.
+ * @internal
+ */
+export function recheckOnline(): void {
+  for (const check of [...waiting]) check();
+}
+
 interface OnlineScope {
   navigator?: { onLine?: boolean };
   addEventListener?(type: string, listener: () => void): void;
@@ -37,11 +49,14 @@ export function whenOnline(signal?: AbortSignal): Promise<void> {
     // Also polled: Chromium flips a dedicated Worker's navigator.onLine but sends it no 'online'
     // event when the network comes back under DevTools emulation (seen with playwright's
     // setOffline); a check per second costs nothing while offline.
-    const poll = setInterval(() => {
+    const check = (): void => {
       if (scope.navigator?.onLine !== false) onOnline();
-    }, ONLINE_POLL_MS);
+    };
+    const poll = setInterval(check, ONLINE_POLL_MS);
+    waiting.add(check);
     const done = (): void => {
       clearInterval(poll);
+      waiting.delete(check);
       scope.removeEventListener?.('online', onOnline);
       signal?.removeEventListener('abort', onAbort);
     };
