@@ -136,6 +136,8 @@ describe('offline replay in Chromium (Service Worker + Background Sync)', () => 
         30_000,
         '20 picked',
       );
+      // replay() while offline: the held deliveries re-check navigator.onLine and keep waiting.
+      await call(page, 'workerReplay');
       await new Promise((resolve) => setTimeout(resolve, 1500));
       const held = await call<State>(page, 'workerState');
       expect(held.size).toEqual([expect.objectContaining({ status: 'picked', count: 20 })]);
@@ -144,6 +146,7 @@ describe('offline replay in Chromium (Service Worker + Background Sync)', () => 
       expect(before).toBe(0);
 
       await context.setOffline(false);
+      await call(page, 'workerReplay'); // no need to wait for the 'online' event or the next poll
       await until(
         async () => (await call<State>(page, 'workerState')).size.length === 0,
         60_000,
