@@ -1,6 +1,6 @@
 /**
- * Main-thread long tasks of the playground under load: 100,000 jobs enqueued from the page while
- * the worker is paused (the "100,000 at once" button), then resumed: the WASM memory store runs
+ * Main-thread long tasks of the playground under load: 200,000 jobs enqueued from the page while
+ * the worker is paused (the "100,000 at once" button, twice), then resumed: the WASM memory store runs
  * them at up to 5,000 jobs/s (the entrypoint's rate limit) while the page shows everything
  * (counts, slot timeline, charts, job list, log). A PerformanceObserver installed before the
  * page's scripts records every task over 50 ms; the run also reports the rate reached.
@@ -42,6 +42,8 @@ if (nice !== 0) setPriority(nice); // inherited by Chromium and the dev server
 interface RunResult {
   enqueueMs: number;
   queuedAtStart: number;
+  /** Still waiting when the window ends: above 0, the rate is the engine's, not the backlog running out. */
+  queuedAtEnd: number;
   jobsPerSecond: number;
   longTasks: number;
   maxTaskMs: number;
@@ -82,8 +84,16 @@ try {
     await new Promise((r) => setTimeout(r, 1_000));
     const t0 = await page.evaluate(() => performance.now());
     const wallStart = Date.now();
-    await page.locator('#enqueue-100k').click();
-    await waitForText(page, '#enqueue-result', 'stored 100,000', true);
+    // Twice: at 5,000 jobs/s a single 100,000 would drain within the window, and the rate would
+    // measure the backlog running out rather than the engine (and the target is "with 100,000
+    // queued"). The second batch keeps over 100,000 waiting through the whole window.
+    for (let batch = 0; batch < 2; batch++) {
+      await page.evaluate(() => {
+        document.querySelector('#enqueue-result')!.textContent = '';
+      });
+      await page.locator('#enqueue-100k').click();
+      await waitForText(page, '#enqueue-result', 'stored 100,000', true);
+    }
     const enqueueMs = Date.now() - wallStart;
     const t1 = await page.evaluate(() => performance.now());
     await page.locator('#pause').click(); // resume
@@ -103,6 +113,7 @@ try {
     const wall = Date.now();
     await new Promise((r) => setTimeout(r, seconds * 1_000));
     const doneEnd = await count(page, 'successful');
+    const queuedAtEnd = (await count(page, 'queued')) + (await count(page, 'picked'));
     const elapsed = (Date.now() - wall) / 1_000;
     const busyPercent = Math.round((((await taskDuration()) - busyStart) / elapsed) * 1000) / 10;
     const tasks = await page.evaluate(
@@ -113,6 +124,7 @@ try {
     const result: RunResult = {
       enqueueMs,
       queuedAtStart,
+      queuedAtEnd,
       jobsPerSecond: Math.round((doneEnd - doneStart) / elapsed),
       longTasks: during.length,
       maxTaskMs: Math.round(Math.max(0, ...during.map((t) => t.duration))),
@@ -133,15 +145,15 @@ try {
 
 const rows = results.map(
   (r, i) =>
-    `| ${i + 1} | ${r.load} | ${r.queuedAtStart.toLocaleString('en-US')} | ${r.jobsPerSecond.toLocaleString('en-US')} | ${r.busyPercent}% | ${r.longTasks} | ${r.maxTaskMs} | ${(r.enqueueMs / 1000).toFixed(1)} s | ${r.enqueueLongTasks} | ${r.enqueueMaxTaskMs} |`,
+    `| ${i + 1} | ${r.load} | ${r.queuedAtStart.toLocaleString('en-US')} | ${r.queuedAtEnd.toLocaleString('en-US')} | ${r.jobsPerSecond.toLocaleString('en-US')} | ${r.busyPercent}% | ${r.longTasks} | ${r.maxTaskMs} | ${(r.enqueueMs / 1000).toFixed(1)} s | ${r.enqueueLongTasks} | ${r.enqueueMaxTaskMs} |`,
 );
 const table = [
   `Measured ${new Date().toISOString()}, ${seconds} s per run, ${runs} runs, nice ${nice}.`,
   '',
-  '| run | load avg | queued+picked at start | jobs/s reached | main thread busy | long tasks (> 50 ms) while running | longest task, ms | enqueue of 100k took | long tasks during enqueue | longest, ms |',
-  '|---|---|---|---|---|---|---|---|---|---|',
+  '| run | load avg | queued+picked at start | at end | jobs/s reached | main thread busy | long tasks (> 50 ms) while running | longest task, ms | enqueue of 200k took | long tasks during enqueue | longest, ms |',
+  '|---|---|---|---|---|---|---|---|---|---|---|',
   ...rows,
-  `| median | ${median(results.map((r) => r.load))} | ${median(results.map((r) => r.queuedAtStart)).toLocaleString('en-US')} | ${median(results.map((r) => r.jobsPerSecond)).toLocaleString('en-US')} | ${median(results.map((r) => r.busyPercent))}% | ${median(results.map((r) => r.longTasks))} | ${median(results.map((r) => r.maxTaskMs))} | ${(median(results.map((r) => r.enqueueMs)) / 1000).toFixed(1)} s | ${median(results.map((r) => r.enqueueLongTasks))} | ${median(results.map((r) => r.enqueueMaxTaskMs))} |`,
+  `| median | ${median(results.map((r) => r.load))} | ${median(results.map((r) => r.queuedAtStart)).toLocaleString('en-US')} | ${median(results.map((r) => r.queuedAtEnd)).toLocaleString('en-US')} | ${median(results.map((r) => r.jobsPerSecond)).toLocaleString('en-US')} | ${median(results.map((r) => r.busyPercent))}% | ${median(results.map((r) => r.longTasks))} | ${median(results.map((r) => r.maxTaskMs))} | ${(median(results.map((r) => r.enqueueMs)) / 1000).toFixed(1)} s | ${median(results.map((r) => r.enqueueLongTasks))} | ${median(results.map((r) => r.enqueueMaxTaskMs))} |`,
 ].join('\n');
 mkdirSync(outputDir, { recursive: true });
 writeFileSync(join(outputDir, 'longtasks.md'), `${table}\n`);
