@@ -9,23 +9,37 @@ import { bucketCapacity, type ValidDequeueOptions, type ValidEntrypointLimits } 
 import type { JobRecord } from './schema.js';
 import { before, byId, copyJob, HIGH, type StoreTx, type Tx } from './transaction.js';
 
-/** One entrypoint's due queued jobs in dequeue order, read from the `ready` index a page at a time. */
+/** A position in one entrypoint's `ready` index: [-priority, id]. */
+export type ReadyKey = [number, number];
+
+const below = (a: ReadyKey, b: ReadyKey): boolean => a[0] < b[0] || (a[0] === b[0] && a[1] < b[1]);
+
+/**
+ * One entrypoint's due queued jobs in dequeue order, read from the `ready` index a page at a time,
+ * starting at a lower bound (MetaState.readyFrom) when there is one.
+ */
 class ReadyStream {
   readonly name: string;
+  readonly from: ReadyKey | undefined;
   excluded = false;
   #buf: JobRecord[] = [];
   #pos = 0;
   #done = false;
+  #loaded = false;
+  /** The first job passed over that stays in the index, and the last one taken out. */
+  #firstKept: ReadyKey | undefined;
+  #lastTaken: ReadyKey | undefined;
   readonly #tx: Tx;
   readonly #page: number;
 
   #first: Promise<JobRecord[]> | null = null;
 
   /** `readAhead`: issue the first page's read now (it is awaited with the rest of the call's reads). */
-  constructor(tx: Tx, name: string, page: number, readAhead: boolean) {
+  constructor(tx: Tx, name: string, page: number, readAhead: boolean, from: ReadyKey | undefined) {
     this.#tx = tx;
     this.name = name;
     this.#page = page;
+    this.from = from;
     if (readAhead) {
       this.#first = this.#read();
       this.#first.catch(() => {});
@@ -35,9 +49,11 @@ class ReadyStream {
   #read(): Promise<JobRecord[]> {
     const last = this.#buf.at(-1)?.r;
     const range =
-      last === undefined
-        ? IDBKeyRange.bound([this.name], [this.name, HIGH])
-        : IDBKeyRange.bound(last, [this.name, HIGH], true);
+      last !== undefined
+        ? IDBKeyRange.bound(last, [this.name, HIGH], true)
+        : this.from !== undefined
+          ? IDBKeyRange.bound([this.name, ...this.from], [this.name, HIGH])
+          : IDBKeyRange.bound([this.name], [this.name, HIGH]);
     return this.#tx.objectStore('jobs').index('ready').getAll(range, this.#page);
   }
 
@@ -47,37 +63,70 @@ class ReadyStream {
       if (this.#pos < this.#buf.length) {
         const job = this.#buf[this.#pos]!;
         if (job.executeAfter <= now) return job;
-        this.#pos++;
+        this.skip();
         continue;
       }
       if (this.#done) return undefined;
       const first = this.#first;
       this.#first = null;
       this.#buf = await (first ?? this.#read());
+      this.#loaded = true;
       this.#pos = 0;
       if (this.#buf.length < this.#page) this.#done = true;
     }
   }
 
+  /** The head was picked: it leaves the index. */
   pop(): void {
-    this.#pos++;
+    const r = this.#buf[this.#pos++]!.r!;
+    this.#lastTaken = [r[1], r[2]];
+  }
+
+  /** The head stays queued (in the index) but this pass goes past it. */
+  skip(): void {
+    const r = this.#buf[this.#pos++]!.r!;
+    this.#firstKept ??= [r[1], r[2]];
+  }
+
+  /** A lower bound of this entrypoint's ready entries once the pass's picks left the index. */
+  bound(): ReadyKey | undefined {
+    if (this.#firstKept !== undefined) return this.#firstKept;
+    const head = this.#buf[this.#pos]?.r;
+    if (head !== undefined) return [head[1], head[2]];
+    if (!this.#loaded) return this.from;
+    return this.#lastTaken ?? this.from;
   }
 }
 
 /** Pick jobs for validated options `o` in the call's transaction `ctx`. */
-export async function pickJobs(ctx: StoreTx, o: ValidDequeueOptions): Promise<Job[]> {
+export async function pickJobs(
+  ctx: StoreTx,
+  o: ValidDequeueOptions,
+  hints: Map<string, ReadyKey>,
+): Promise<Job[]> {
   const { now } = ctx;
   const caller = o.queueManagerId;
   const jobs = ctx.tx.objectStore('jobs');
   // One round trip for the counters, the first page of every ready stream and the stale picks.
+  // The ready reads start at the bounds this repository saw last (`hints`), checked against the
+  // counters record below: a bound another tab lowered meanwhile means a second read.
   const page = o.batchSize + 8;
-  let streams = [...o.entrypoints.keys()].map((name) => new ReadyStream(ctx.tx, name, page, true));
+  let streams = [...o.entrypoints.keys()].map(
+    (name) => new ReadyStream(ctx.tx, name, page, true, hints.get(name)),
+  );
   const staleReads = [...o.entrypoints].map(([name, lim]) =>
     lim.retryTimer <= 0
       ? Promise.resolve([])
       : jobs.index('picked').getAll(IDBKeyRange.bound([name], [name, now - lim.retryTimer], false, true)),
   );
   const [meta, staleFound] = await Promise.all([ctx.metaReady, Promise.all(staleReads)]);
+  meta.readyFrom ??= new Map();
+  const readyFrom = meta.readyFrom;
+  streams = streams.map((stream) => {
+    const bound = readyFrom.get(stream.name);
+    const covered = stream.from === undefined || (bound !== undefined && !below(bound, stream.from));
+    return covered ? stream : new ReadyStream(ctx.tx, stream.name, page, false, bound);
+  });
 
   // 1. Token buckets, refilled in exactly this arithmetic so every adapter agrees.
   for (const [name, lim] of o.entrypoints) {
@@ -107,7 +156,10 @@ export async function pickJobs(ctx: StoreTx, o: ValidDequeueOptions): Promise<Jo
       promoted = true;
     }
   }
-  if (promoted) streams = [...o.entrypoints.keys()].map((name) => new ReadyStream(ctx.tx, name, page, false));
+  if (promoted)
+    streams = [...o.entrypoints.keys()].map(
+      (name) => new ReadyStream(ctx.tx, name, page, false, readyFrom.get(name)),
+    );
 
   // Stale picked jobs: heartbeat older than retryTimer.
   const lost: JobRecord[] = [];
@@ -190,6 +242,14 @@ export async function pickJobs(ctx: StoreTx, o: ValidDequeueOptions): Promise<Jo
     ctx.record(candidate, 'picked', caller, null);
     picked.push(copyJob(candidate));
   }
+  // Raise each entrypoint's bound past the jobs this pass took out of the index.
+  for (const stream of streams) {
+    const bound = stream.bound();
+    if (bound === undefined) continue;
+    readyFrom.set(stream.name, bound);
+    hints.set(stream.name, bound);
+    ctx.metaDirty = true;
+  }
   return picked;
 }
 
@@ -208,7 +268,7 @@ async function excludedBetween(
     for (;;) {
       const head = await stream.head(now);
       if (head === undefined || !before(head, until)) break;
-      stream.pop();
+      stream.skip();
       if (after === undefined || before(after, head)) return true;
     }
   }

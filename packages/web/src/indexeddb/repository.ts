@@ -67,7 +67,7 @@ import {
   validateSubscribeOptions,
 } from '@tideq/core/adapter';
 import { changeLayout, openExisting, storageError } from './connection.js';
-import { pickJobs } from './dequeue.js';
+import { pickJobs, type ReadyKey } from './dequeue.js';
 import { EventHub } from './events.js';
 import {
   type Db,
@@ -128,6 +128,8 @@ export class IndexedDbQueueRepository implements QueueRepository {
   readonly #env: CallEnvelope;
   #db: Db | null;
   #opening: Promise<Db> | null = null;
+  /** Where dequeue last left each entrypoint's ready index (MetaState.readyFrom, checked in the call). */
+  readonly #readyHints = new Map<string, ReadyKey>();
 
   /** Use {@link createIndexedDbQueue}. */
   constructor(db: Db, options: IndexedDbQueueOptions) {
@@ -322,7 +324,7 @@ export class IndexedDbQueueRepository implements QueueRepository {
       'dequeue',
       'readwrite',
       ['jobs', 'log', 'stats'],
-      (ctx) => pickJobs(ctx, validateDequeueOptions(options, this.#limits)),
+      (ctx) => pickJobs(ctx, validateDequeueOptions(options, this.#limits), this.#readyHints),
       true,
     );
   }

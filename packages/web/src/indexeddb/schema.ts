@@ -25,7 +25,7 @@ import type { Job, JobEvent, Schedule, StatisticsRow } from '@tideq/core';
 import type { DBSchema, IDBPDatabase, IDBPTransaction, StoreNames } from 'idb';
 
 /** The tideq schema version this code writes and expects. */
-export const INDEXEDDB_SCHEMA_VERSION = 1;
+export const INDEXEDDB_SCHEMA_VERSION = 2;
 
 /**
  * A job as stored: the port's Job plus index keys present only in the matching state. A fresh job
@@ -71,6 +71,14 @@ export interface MetaState {
   /** Picked jobs per manager (maxOwned). */
   owned: Map<string, number>;
   buckets: Map<string, Bucket>;
+  /**
+   * Per entrypoint, a lower bound [-priority, id] of its `ready` index entries (schema 2): dequeue
+   * starts its ready read there instead of at the start of the entrypoint, past the stale index
+   * entries Chromium leaves behind jobs that left the index (measured: a ready read from the start
+   * of the range costs ~2-3x one from the bound after a few rounds). Lowered by every job that
+   * enters `ready`; raised by dequeue. Absent: read from the start.
+   */
+  readyFrom?: Map<string, [number, number]>;
 }
 
 /** One log page: the events of one transaction, keyed by the last seq. */
@@ -119,6 +127,7 @@ export function freshMeta(): MetaState {
     waiting: new Map(),
     owned: new Map(),
     buckets: new Map(),
+    readyFrom: new Map(),
   };
 }
 
@@ -143,6 +152,9 @@ const MIGRATIONS: ((db: Db, tx: UpgradeTx) => void)[] = [
     db.createObjectStore('statuses');
     db.createObjectStore('schedules', { keyPath: 'name' });
   },
+  // 1 -> 2: meta gains `readyFrom` (no layout change). The bump makes older code in other tabs stop
+  // (SchemaOutdatedError) instead of entering ready jobs below a bound it does not know about.
+  () => {},
 ];
 
 /** What a database holds: installed (our stores and meta record) and at which tideq schema. */

@@ -220,8 +220,16 @@ export class StoreTx {
     const record: JobRecord = copyJob(job as JobRecord);
     if (job.status === 'queued') {
       if (!fresh) record.x = [job.entrypoint, job.executeAfter, job.id];
-      if (job.executeAfter <= this.now) record.r = [job.entrypoint, -job.priority, job.id];
-      else add(m.waiting, job.entrypoint, 1);
+      if (job.executeAfter <= this.now) {
+        record.r = [job.entrypoint, -job.priority, job.id];
+        // Keep dequeue's lower bound at or below every ready entry.
+        const from = m.readyFrom?.get(job.entrypoint);
+        if (
+          from !== undefined &&
+          (-job.priority < from[0] || (-job.priority === from[0] && job.id < from[1]))
+        )
+          m.readyFrom!.set(job.entrypoint, [-job.priority, job.id]);
+      } else add(m.waiting, job.entrypoint, 1);
     } else if (job.status === 'picked') {
       record.p = [job.entrypoint, job.heartbeat, job.id];
       add(m.picked, job.entrypoint, 1);
@@ -301,7 +309,9 @@ export class StoreTx {
   scanned(records: readonly JobRecord[]): void {
     const scan = this.#scans.length;
     this.#scans.push(records.length);
-    records.forEach((job, index) => this.#position.set(job.id, [scan, index]));
+    records.forEach((job, index) => {
+      this.#position.set(job.id, [scan, index]);
+    });
   }
 
   /** Whether no held job lies strictly between ids a < b (known from a contiguous read). */
