@@ -304,7 +304,7 @@ async function poll(): Promise<void> {
   if (current && !document.hidden) {
     try {
       const snapshot = await current.snapshot();
-      if (current === engine) render(snapshot);
+      if (current === engine) await renderInFrame(snapshot);
       const facade = queue;
       if (facade && Date.now() - lastStats > 1_000) {
         lastStats = Date.now();
@@ -317,11 +317,52 @@ async function poll(): Promise<void> {
   setTimeout(poll, POLL_MS);
 }
 
+/**
+ * Renders in the next animation frame: the DOM writes of a poll land together, just before the
+ * frame's own style and layout, instead of in the message task that delivered the snapshot (which
+ * would then pay for a second layout). A hidden page has no frames, so it is skipped (poll() does).
+ */
+function renderInFrame(s: Snapshot): Promise<void> {
+  return new Promise((resolve) =>
+    requestAnimationFrame(() => {
+      try {
+        render(s);
+      } finally {
+        resolve();
+      }
+    }),
+  );
+}
+
 /** The QueueManager's own counters and latencies per entrypoint (facade.stats()). */
 function renderStats(stats: HostStats<DemoPayloads>): void {
   const state = $('state');
-  state.textContent = stats.state;
-  state.className = `pill ${stats.state}`;
+  if (state.textContent !== stats.state) {
+    state.textContent = stats.state;
+    state.className = `pill ${stats.state}`;
+  }
+  const rows = Object.entries(stats.entrypoints).map(([name, s]) => [
+    name,
+    String(s.running),
+    s.successful.toLocaleString('en-US'),
+    s.retried.toLocaleString('en-US'),
+    s.failed.toLocaleString('en-US'),
+    s.timedOut.toLocaleString('en-US'),
+    `${Math.round(s.waitMs.p50)} / ${Math.round(s.waitMs.p95)} ms`,
+    `${Math.round(s.runMs.p50)} / ${Math.round(s.runMs.p95)} ms`,
+  ]);
+  // Same entrypoints as last time: only the cells whose text changed are written.
+  const existing = $('stats').querySelector('table');
+  if (existing && existing.rows.length === rows.length + 1) {
+    rows.forEach((cells, r) => {
+      const tr = existing.rows[r + 1]!;
+      cells.forEach((text, c) => {
+        const td = tr.cells[c]!;
+        if (td.textContent !== text) td.textContent = text;
+      });
+    });
+    return;
+  }
   const table = el('table');
   const head = el('tr');
   for (const h of [
@@ -336,18 +377,9 @@ function renderStats(stats: HostStats<DemoPayloads>): void {
   ])
     head.append(el('th', h));
   table.append(head);
-  for (const [name, s] of Object.entries(stats.entrypoints)) {
+  for (const cells of rows) {
     const tr = el('tr');
-    tr.append(
-      el('td', name),
-      el('td', String(s.running)),
-      el('td', s.successful.toLocaleString('en-US')),
-      el('td', s.retried.toLocaleString('en-US')),
-      el('td', s.failed.toLocaleString('en-US')),
-      el('td', s.timedOut.toLocaleString('en-US')),
-      el('td', `${Math.round(s.waitMs.p50)} / ${Math.round(s.waitMs.p95)} ms`),
-      el('td', `${Math.round(s.runMs.p50)} / ${Math.round(s.runMs.p95)} ms`),
-    );
+    tr.append(...cells.map((text) => el('td', text)));
     table.append(tr);
   }
   $('stats').replaceChildren(table);
@@ -427,19 +459,33 @@ function renderCharts(s: Snapshot): void {
   void timeline.series(points); // drawn in the charts' Worker
   const last = points.at(-1);
   if (last) {
-    $('throughput-legend').innerHTML = legend([
-      ['#1f9d55', `successful ${formatShort(last.successful)}/s`],
-      ['#d98e04', `retried ${formatShort(last.retried)}/s`],
-      ['#d23f3f', `dead ${formatShort(last.failed)}/s`],
-      ['#94a3b8', `(enqueued ${formatShort(last.enqueued)}/s)`],
-    ]);
-    $('latency-legend').innerHTML = legend([
-      ['#2f80ed', `run p50 ${formatShort(last.runP50)} ms`],
-      ['#0b3d91', `run p95 ${formatShort(last.runP95)} ms`],
-      ['#d98e04', `wait p50 ${formatShort(last.waitP50)} ms`],
-      ['#8a5a00', `wait p95 ${formatShort(last.waitP95)} ms`],
-    ]);
+    setHtml(
+      'throughput-legend',
+      legend([
+        ['#1f9d55', `successful ${formatShort(last.successful)}/s`],
+        ['#d98e04', `retried ${formatShort(last.retried)}/s`],
+        ['#d23f3f', `dead ${formatShort(last.failed)}/s`],
+        ['#94a3b8', `(enqueued ${formatShort(last.enqueued)}/s)`],
+      ]),
+    );
+    setHtml(
+      'latency-legend',
+      legend([
+        ['#2f80ed', `run p50 ${formatShort(last.runP50)} ms`],
+        ['#0b3d91', `run p95 ${formatShort(last.runP95)} ms`],
+        ['#d98e04', `wait p50 ${formatShort(last.waitP50)} ms`],
+        ['#8a5a00', `wait p95 ${formatShort(last.waitP95)} ms`],
+      ]),
+    );
   }
+}
+
+/** Rewrites an element's markup only when it changed (no needless style and layout work). */
+const lastHtml = new Map<string, string>();
+function setHtml(id: string, html: string): void {
+  if (lastHtml.get(id) === html) return;
+  lastHtml.set(id, html);
+  $(id).innerHTML = html;
 }
 
 function legend(items: [string, string][]): string {
@@ -469,20 +515,28 @@ function renderLog(events: JobEvent[]): void {
     );
     return;
   }
-  const items = events
-    .slice(-40)
-    .reverse()
-    .map((e) => {
-      const li = el('li');
-      li.append(
-        el('span', time(e.at)),
-        el('span', e.kind, `k-${e.kind}`),
-        el('span', `#${e.jobId}`, 'mono'),
-        el('span', `${e.entrypoint}${e.error ? `: ${e.error}` : ''}`, 'opt'),
-      );
-      return li;
-    });
-  root.replaceChildren(...items);
+  const tail = events.slice(-40).reverse();
+  // The items are kept and only their changed text is written: no 40 new elements a second.
+  if (root.querySelector('.empty-state')) root.replaceChildren();
+  while (root.childElementCount > tail.length) root.lastElementChild!.remove();
+  while (root.childElementCount < tail.length) {
+    const li = el('li');
+    li.append(el('span'), el('span'), el('span', undefined, 'mono'), el('span', undefined, 'opt'));
+    root.append(li);
+  }
+  tail.forEach((e, i) => {
+    const [at, kind, id, what] = root.children[i]!.children as unknown as HTMLElement[];
+    setText(at!, time(e.at));
+    setText(kind!, e.kind);
+    const kindClass = `k-${e.kind}`;
+    if (kind!.className !== kindClass) kind!.className = kindClass;
+    setText(id!, `#${e.jobId}`);
+    setText(what!, `${e.entrypoint}${e.error ? `: ${e.error}` : ''}`);
+  });
+}
+
+function setText(node: HTMLElement, text: string): void {
+  if (node.textContent !== text) node.textContent = text;
 }
 
 function renderDead(dead: { total: number; jobs: Job[] }): void {

@@ -59,6 +59,8 @@ interface Bucket {
   enqueued: number;
   wait: number[];
   run: number[];
+  /** Percentiles of a second that is over (no more samples come): sorted once, not every poll. */
+  done?: { waitP50: number; waitP95: number; runP50: number; runP95: number };
 }
 
 const TERMINAL_KEPT = 50_000;
@@ -528,18 +530,26 @@ export class Engine {
     const last = Math.floor(now / 1000) * 1000 - 1000; // the last complete second
     for (let second = last - (SERIES_SECONDS - 1) * 1000; second <= last; second += 1000) {
       const b = this.#buckets.get(second);
-      const wait = b ? [...b.wait].sort((x, y) => x - y) : [];
-      const run = b ? [...b.run].sort((x, y) => x - y) : [];
+      let latency = b?.done;
+      if (!latency) {
+        const wait = b ? [...b.wait].sort((x, y) => x - y) : [];
+        const run = b ? [...b.run].sort((x, y) => x - y) : [];
+        latency = {
+          waitP50: percentile(wait, 0.5),
+          waitP95: percentile(wait, 0.95),
+          runP50: percentile(run, 0.5),
+          runP95: percentile(run, 0.95),
+        };
+        // Samples are taken at Date.now() (#closeSegment): a second before the current one is final.
+        if (b && second < Math.floor(now / 1000) * 1000) b.done = latency;
+      }
       points.push({
         second,
         successful: b?.successful ?? 0,
         retried: b?.retried ?? 0,
         failed: b?.failed ?? 0,
         enqueued: b?.enqueued ?? 0,
-        waitP50: percentile(wait, 0.5),
-        waitP95: percentile(wait, 0.95),
-        runP50: percentile(run, 0.5),
-        runP95: percentile(run, 0.95),
+        ...latency,
       });
     }
     return points;

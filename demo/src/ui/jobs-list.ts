@@ -19,6 +19,13 @@ export class JobsList {
   #selected: number | null = null;
   #loading = false;
   #again = false;
+  /** Kept from the scroll and resize events, so a refresh never forces a layout to read them. */
+  #scrollTop = 0;
+  #height = 0;
+  /** The row buttons, reused from one refresh to the next: only what changed is written. */
+  readonly #rows: HTMLButtonElement[] = [];
+  readonly #shown = new WeakMap<HTMLButtonElement, string>();
+  #empty: HTMLParagraphElement | null = null;
 
   constructor(
     root: HTMLElement,
@@ -34,7 +41,21 @@ export class JobsList {
     this.#spacer.className = 'spacer';
     root.append(this.#spacer);
     let scheduled = false;
+    new ResizeObserver(() => {
+      this.#height = root.clientHeight;
+    }).observe(root);
+    // One listener for every row (rows are reused, so they carry no listener of their own).
+    this.#spacer.addEventListener('click', (event) => {
+      const button = (event.target as HTMLElement).closest<HTMLButtonElement>('button.rowbtn');
+      if (!button) return;
+      const id = Number(button.dataset.id);
+      this.#selected = id;
+      for (const b of this.#spacer.querySelectorAll('[aria-current]')) b.removeAttribute('aria-current');
+      button.setAttribute('aria-current', 'true');
+      this.#onOpen(id);
+    });
     root.addEventListener('scroll', () => {
+      this.#scrollTop = root.scrollTop;
       if (scheduled) return;
       scheduled = true;
       requestAnimationFrame(() => {
@@ -48,6 +69,7 @@ export class JobsList {
   setFilter(filter: JobFilter): void {
     this.#filter = filter;
     this.#root.scrollTop = 0;
+    this.#scrollTop = 0;
     void this.refresh();
   }
 
@@ -61,8 +83,9 @@ export class JobsList {
     try {
       do {
         this.#again = false;
-        const first = Math.max(0, Math.floor(this.#root.scrollTop / ROW_HEIGHT) - MARGIN_ROWS);
-        const count = Math.ceil(this.#root.clientHeight / ROW_HEIGHT) + 2 * MARGIN_ROWS;
+        if (this.#height === 0) this.#height = this.#root.clientHeight; // before the first resize event
+        const first = Math.max(0, Math.floor(this.#scrollTop / ROW_HEIGHT) - MARGIN_ROWS);
+        const count = Math.ceil(this.#height / ROW_HEIGHT) + 2 * MARGIN_ROWS;
         const page = await this.#fetch(this.#filter, first, count);
         this.#render(page);
       } while (this.#again);
@@ -76,27 +99,53 @@ export class JobsList {
   #render(page: JobPage): void {
     this.#total = page.total;
     this.#onTotal(page);
-    this.#spacer.style.height = `${page.total * ROW_HEIGHT}px`;
+    const height = `${page.total * ROW_HEIGHT}px`;
+    if (this.#spacer.style.height !== height) this.#spacer.style.height = height;
     const focusedId = (document.activeElement as HTMLElement | null)?.dataset?.id;
-    const rows: HTMLElement[] = page.rows.map((row, i) => this.#row(row, page.offset + i));
+    while (this.#rows.length > page.rows.length) this.#rows.pop()!.remove();
+    page.rows.forEach((row, i) => {
+      let button = this.#rows[i];
+      if (!button) {
+        button = this.#newRow();
+        this.#rows.push(button);
+        this.#spacer.append(button);
+      }
+      this.#update(button, row, page.offset + i);
+    });
     if (page.total === 0) {
-      const empty = document.createElement('p');
-      empty.className = 'empty';
-      empty.textContent =
+      if (!this.#empty) {
+        this.#empty = document.createElement('p');
+        this.#empty.className = 'empty';
+      }
+      this.#empty.textContent =
         this.#filter.status === 'all' && this.#filter.entrypoint === '' && this.#filter.text === ''
           ? 'No jobs yet. Enqueue some with the form on the left.'
           : 'No job matches these filters.';
-      rows.push(empty);
-    }
-    this.#spacer.replaceChildren(...rows);
-    if (focusedId) this.#spacer.querySelector<HTMLElement>(`[data-id="${focusedId}"]`)?.focus();
+      if (!this.#empty.isConnected) this.#spacer.append(this.#empty);
+    } else this.#empty?.remove();
+    if (focusedId && (document.activeElement as HTMLElement | null)?.dataset?.id !== focusedId)
+      this.#spacer.querySelector<HTMLElement>(`[data-id="${focusedId}"]`)?.focus();
   }
 
-  #row(row: JobRow, position: number): HTMLButtonElement {
+  #newRow(): HTMLButtonElement {
     const button = document.createElement('button');
     button.type = 'button';
     button.className = 'rowbtn';
+    for (const cls of ['mono', '', 'status', 'opt', 'opt']) {
+      const span = document.createElement('span');
+      if (cls) span.className = cls;
+      button.append(span);
+    }
+    return button;
+  }
+
+  /** Writes a row only when what it shows changed (most rows of a busy queue do not, each second). */
+  #update(button: HTMLButtonElement, row: JobRow, position: number): void {
+    const key = `${position}|${row.id}|${row.entrypoint}|${row.status}|${row.priority}|${row.attempts}|${row.id === this.#selected}`;
+    if (this.#shown.get(button) === key) return;
+    this.#shown.set(button, key);
     if (row.id === this.#selected) button.setAttribute('aria-current', 'true');
+    else button.removeAttribute('aria-current');
     button.dataset.id = String(row.id);
     button.dataset.pos = String(position);
     button.style.top = `${position * ROW_HEIGHT}px`;
@@ -104,26 +153,13 @@ export class JobsList {
       'aria-label',
       `job ${row.id}, ${row.entrypoint}, ${row.status}, priority ${row.priority}, attempts ${row.attempts}`,
     );
-    const cells = [
-      [`#${row.id}`, 'mono'],
-      [row.entrypoint, ''],
-      [row.status, `status ${row.status}`],
-      [`p${row.priority}`, 'opt'],
-      [`${row.attempts} att.`, 'opt'],
-    ];
-    for (const [text, cls] of cells) {
-      const span = document.createElement('span');
-      span.textContent = text!;
-      if (cls) span.className = cls;
-      button.append(span);
-    }
-    button.addEventListener('click', () => {
-      this.#selected = row.id;
-      for (const b of this.#spacer.querySelectorAll('[aria-current]')) b.removeAttribute('aria-current');
-      button.setAttribute('aria-current', 'true');
-      this.#onOpen(row.id);
+    const texts = [`#${row.id}`, row.entrypoint, row.status, `p${row.priority}`, `${row.attempts} att.`];
+    const spans = button.children;
+    texts.forEach((text, i) => {
+      const span = spans[i] as HTMLElement;
+      if (span.textContent !== text) span.textContent = text;
     });
-    return button;
+    (spans[2] as HTMLElement).className = `status ${row.status}`;
   }
 
   #onKey(event: KeyboardEvent): void {
@@ -136,6 +172,7 @@ export class JobsList {
     if (top < this.#root.scrollTop) this.#root.scrollTop = top;
     else if (top + ROW_HEIGHT > this.#root.scrollTop + this.#root.clientHeight)
       this.#root.scrollTop = top + ROW_HEIGHT - this.#root.clientHeight;
+    this.#scrollTop = this.#root.scrollTop; // the scroll event comes later; refresh() below needs it now
     const focus = () => this.#spacer.querySelector<HTMLElement>(`[data-pos="${next}"]`)?.focus();
     focus();
     void this.refresh().then(focus);
