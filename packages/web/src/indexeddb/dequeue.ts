@@ -9,8 +9,14 @@ import { bucketCapacity, type ValidDequeueOptions, type ValidEntrypointLimits } 
 import type { JobRecord } from './schema.js';
 import { before, byId, copyJob, HIGH, type StoreTx, type Tx } from './transaction.js';
 
-/** A position in one entrypoint's `ready` index: [-priority, id]. */
+/** A position in one entrypoint's `ready` ([-priority, id]) or `picked` ([heartbeat, id]) index. */
 export type ReadyKey = [number, number];
+
+/** Where dequeue last left each entrypoint's indexes, as this repository saw it (a hint checked against meta). */
+export interface IndexHints {
+  ready: Map<string, ReadyKey>;
+  picked: Map<string, ReadyKey>;
+}
 
 const below = (a: ReadyKey, b: ReadyKey): boolean => a[0] < b[0] || (a[0] === b[0] && a[1] < b[1]);
 
@@ -99,11 +105,7 @@ class ReadyStream {
 }
 
 /** Pick jobs for validated options `o` in the call's transaction `ctx`. */
-export async function pickJobs(
-  ctx: StoreTx,
-  o: ValidDequeueOptions,
-  hints: Map<string, ReadyKey>,
-): Promise<Job[]> {
+export async function pickJobs(ctx: StoreTx, o: ValidDequeueOptions, hints: IndexHints): Promise<Job[]> {
   const { now } = ctx;
   const caller = o.queueManagerId;
   const jobs = ctx.tx.objectStore('jobs');
@@ -112,21 +114,38 @@ export async function pickJobs(
   // counters record below: a bound another tab lowered meanwhile means a second read.
   const page = o.batchSize + 8;
   let streams = [...o.entrypoints.keys()].map(
-    (name) => new ReadyStream(ctx.tx, name, page, true, hints.get(name)),
+    (name) => new ReadyStream(ctx.tx, name, page, true, hints.ready.get(name)),
   );
-  const staleReads = [...o.entrypoints].map(([name, lim]) =>
-    lim.retryTimer <= 0
-      ? Promise.resolve([])
-      : jobs.index('picked').getAll(IDBKeyRange.bound([name], [name, now - lim.retryTimer], false, true)),
+  // Stale picks: heartbeat older than retryTimer, from the entrypoint's `picked` bound (completed
+  // and heartbeaten jobs leave stale entries there too, with ever older heartbeats).
+  const readStale = (name: string, cutoff: number, from: ReadyKey | undefined): Promise<JobRecord[]> => {
+    if (from !== undefined && from[0] >= cutoff) return Promise.resolve([]);
+    const lower = from === undefined ? [name] : [name, ...from];
+    return jobs.index('picked').getAll(IDBKeyRange.bound(lower, [name, cutoff], false, true));
+  };
+  const staleFrom = [...o.entrypoints.keys()].map((name) => hints.picked.get(name));
+  const staleReads = [...o.entrypoints].map(([name, lim], i) =>
+    lim.retryTimer <= 0 ? Promise.resolve([]) : readStale(name, now - lim.retryTimer, staleFrom[i]),
   );
-  const [meta, staleFound] = await Promise.all([ctx.metaReady, Promise.all(staleReads)]);
+  const [meta, staleFirst] = await Promise.all([ctx.metaReady, Promise.all(staleReads)]);
   meta.readyFrom ??= new Map();
+  meta.pickedFrom ??= new Map();
   const readyFrom = meta.readyFrom;
+  const pickedFrom = meta.pickedFrom;
+  const covers = (hint: ReadyKey | undefined, bound: ReadyKey | undefined): boolean =>
+    hint === undefined || (bound !== undefined && !below(bound, hint));
   streams = streams.map((stream) => {
     const bound = readyFrom.get(stream.name);
-    const covered = stream.from === undefined || (bound !== undefined && !below(bound, stream.from));
-    return covered ? stream : new ReadyStream(ctx.tx, stream.name, page, false, bound);
+    return covers(stream.from, bound) ? stream : new ReadyStream(ctx.tx, stream.name, page, false, bound);
   });
+  const staleFound = await Promise.all(
+    [...o.entrypoints].map(([name, lim], i) => {
+      const bound = pickedFrom.get(name);
+      return lim.retryTimer <= 0 || covers(staleFrom[i], bound)
+        ? staleFirst[i]!
+        : readStale(name, now - lim.retryTimer, bound);
+    }),
+  );
 
   // 1. Token buckets, refilled in exactly this arithmetic so every adapter agrees.
   for (const [name, lim] of o.entrypoints) {
@@ -164,10 +183,23 @@ export async function pickJobs(
   // Stale picked jobs: heartbeat older than retryTimer.
   const lost: JobRecord[] = [];
   const stale: JobRecord[] = [];
-  [...o.entrypoints.values()].forEach((lim, i) => {
+  [...o.entrypoints].forEach(([name, lim], i) => {
+    if (lim.retryTimer <= 0) return;
+    // Every live entry below the cutoff was read: the bound rises to the lowest that stays picked
+    // (re-picks and new picks lower it again as they enter the index).
+    let bound: ReadyKey = [now - lim.retryTimer, 0];
     for (const job of staleFound[i]!) {
       if (lim.maxAttempts > 0 && job.attempts >= lim.maxAttempts) lost.push(job);
-      else stale.push(job);
+      else {
+        stale.push(job);
+        if (below([job.heartbeat, job.id], bound)) bound = [job.heartbeat, job.id];
+      }
+    }
+    const old = pickedFrom.get(name);
+    if (old === undefined || below(old, bound)) {
+      pickedFrom.set(name, bound);
+      hints.picked.set(name, bound);
+      ctx.metaDirty = true;
     }
   });
 
@@ -247,7 +279,7 @@ export async function pickJobs(
     const bound = stream.bound();
     if (bound === undefined) continue;
     readyFrom.set(stream.name, bound);
-    hints.set(stream.name, bound);
+    hints.ready.set(stream.name, bound);
     ctx.metaDirty = true;
   }
   return picked;

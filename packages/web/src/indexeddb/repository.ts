@@ -67,7 +67,7 @@ import {
   validateSubscribeOptions,
 } from '@tideq/core/adapter';
 import { changeLayout, openExisting, storageError } from './connection.js';
-import { pickJobs, type ReadyKey } from './dequeue.js';
+import { type IndexHints, pickJobs } from './dequeue.js';
 import { EventHub } from './events.js';
 import {
   type Db,
@@ -128,8 +128,8 @@ export class IndexedDbQueueRepository implements QueueRepository {
   readonly #env: CallEnvelope;
   #db: Db | null;
   #opening: Promise<Db> | null = null;
-  /** Where dequeue last left each entrypoint's ready index (MetaState.readyFrom, checked in the call). */
-  readonly #readyHints = new Map<string, ReadyKey>();
+  /** Where dequeue last left each entrypoint's indexes (MetaState.readyFrom/pickedFrom, checked in the call). */
+  readonly #indexHints: IndexHints = { ready: new Map(), picked: new Map() };
 
   /** Use {@link createIndexedDbQueue}. */
   constructor(db: Db, options: IndexedDbQueueOptions) {
@@ -324,7 +324,7 @@ export class IndexedDbQueueRepository implements QueueRepository {
       'dequeue',
       'readwrite',
       ['jobs', 'log', 'stats'],
-      (ctx) => pickJobs(ctx, validateDequeueOptions(options, this.#limits), this.#readyHints),
+      (ctx) => pickJobs(ctx, validateDequeueOptions(options, this.#limits), this.#indexHints),
       true,
     );
   }
@@ -453,6 +453,7 @@ export class IndexedDbQueueRepository implements QueueRepository {
           job.heartbeat = ctx.now;
           job.updated = ctx.now;
           job.p = [job.entrypoint, ctx.now, job.id];
+          ctx.lowerPicked(job);
           ctx.put('jobs', job);
           return true;
         });

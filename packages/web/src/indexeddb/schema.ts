@@ -79,6 +79,8 @@ export interface MetaState {
    * enters `ready`; raised by dequeue. Absent: read from the start.
    */
   readyFrom?: Map<string, [number, number]>;
+  /** Per entrypoint, a lower bound [heartbeat, id] of its `picked` index entries (schema 2), for the same reason. */
+  pickedFrom?: Map<string, [number, number]>;
 }
 
 /** One log page: the events of one transaction, keyed by the last seq. */
@@ -128,6 +130,7 @@ export function freshMeta(): MetaState {
     owned: new Map(),
     buckets: new Map(),
     readyFrom: new Map(),
+    pickedFrom: new Map(),
   };
 }
 
@@ -152,7 +155,7 @@ const MIGRATIONS: ((db: Db, tx: UpgradeTx) => void)[] = [
     db.createObjectStore('statuses');
     db.createObjectStore('schedules', { keyPath: 'name' });
   },
-  // 1 -> 2: meta gains `readyFrom` (no layout change). The bump makes older code in other tabs stop
+  // 1 -> 2: meta gains `readyFrom` and `pickedFrom` (no layout change). The bump makes older code in other tabs stop
   // (SchemaOutdatedError) instead of entering ready jobs below a bound it does not know about.
   () => {},
 ];

@@ -232,6 +232,7 @@ export class StoreTx {
       } else add(m.waiting, job.entrypoint, 1);
     } else if (job.status === 'picked') {
       record.p = [job.entrypoint, job.heartbeat, job.id];
+      this.lowerPicked(job);
       add(m.picked, job.entrypoint, 1);
       add(m.owned, job.queueManagerId!, 1);
     } else if (job.status === 'failed') {
@@ -240,6 +241,15 @@ export class StoreTx {
     if (job.dedupeKey !== null && (job.status === 'queued' || job.status === 'picked'))
       record.d = job.dedupeKey;
     this.put('jobs', record);
+  }
+
+  /** Keep dequeue's `picked` lower bound at or below the job's (new) picked entry. */
+  lowerPicked(job: Job): void {
+    const from = this.meta.pickedFrom?.get(job.entrypoint);
+    if (from !== undefined && (job.heartbeat < from[0] || (job.heartbeat === from[0] && job.id < from[1]))) {
+      this.meta.pickedFrom!.set(job.entrypoint, [job.heartbeat, job.id]);
+      this.metaDirty = true;
+    }
   }
 
   #countStatistics(job: Job): void {
