@@ -52,7 +52,41 @@ interface RunResult {
   enqueueMaxTaskMs: number;
   /** Share of the window the main thread spent in tasks (CDP Performance TaskDuration). */
   busyPercent: number;
+  /** Main-thread tasks whose own CPU time (trace `tdur`) is over 50 ms: the page's work, not waiting for a core. */
+  cpuLongTasks: number;
+  /** The largest CPU time of a main-thread task over 50 ms of wall time, ms. */
+  maxTaskCpuMs: number;
   load: number;
+}
+
+interface TraceEvent {
+  name: string;
+  ph: string;
+  pid: number;
+  tid: number;
+  dur?: number;
+  tdur?: number;
+  args?: { name?: string };
+}
+
+/** CPU time (ms) of each renderer main-thread task over 50 ms of wall time in a Chromium trace. */
+function taskCpu(trace: Buffer): number[] {
+  const parsed = JSON.parse(trace.toString()) as { traceEvents: TraceEvent[] } | TraceEvent[];
+  const events = Array.isArray(parsed) ? parsed : parsed.traceEvents;
+  const main = new Set(
+    events
+      .filter((e) => e.name === 'thread_name' && e.args?.name === 'CrRendererMain')
+      .map((e) => `${e.pid}:${e.tid}`),
+  );
+  return events
+    .filter(
+      (e) =>
+        e.ph === 'X' &&
+        (e.name === 'RunTask' || e.name === 'ThreadControllerImpl::RunTask') &&
+        (e.dur ?? 0) > 50_000 &&
+        main.has(`${e.pid}:${e.tid}`),
+    )
+    .map((e) => (e.tdur ?? e.dur ?? 0) / 1_000);
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -108,6 +142,10 @@ try {
       };
       return metrics.find((m) => m.name === 'TaskDuration')?.value ?? 0;
     };
+    // A trace of the window gives each long task's own CPU time (`tdur`) beside its wall time.
+    await browser.startTracing(page, {
+      categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline'],
+    });
     const busyStart = await taskDuration();
     const measureStart = await page.evaluate(() => performance.now());
     const wall = Date.now();
@@ -116,6 +154,7 @@ try {
     const queuedAtEnd = (await count(page, 'queued')) + (await count(page, 'picked'));
     const elapsed = (Date.now() - wall) / 1_000;
     const busyPercent = Math.round((((await taskDuration()) - busyStart) / elapsed) * 1000) / 10;
+    const cpu = taskCpu(await browser.stopTracing());
     const tasks = await page.evaluate(
       () => (globalThis as unknown as { longTasks: { start: number; duration: number }[] }).longTasks,
     );
@@ -131,6 +170,8 @@ try {
       enqueueLongTasks: enqueueTasks.length,
       enqueueMaxTaskMs: Math.round(Math.max(0, ...enqueueTasks.map((t) => t.duration))),
       busyPercent,
+      cpuLongTasks: cpu.filter((ms) => ms > 50).length,
+      maxTaskCpuMs: Math.round(Math.max(0, ...cpu)),
       load: Math.round(loadavg()[0]! * 10) / 10,
     };
     results.push(result);
@@ -145,15 +186,15 @@ try {
 
 const rows = results.map(
   (r, i) =>
-    `| ${i + 1} | ${r.load} | ${r.queuedAtStart.toLocaleString('en-US')} | ${r.queuedAtEnd.toLocaleString('en-US')} | ${r.jobsPerSecond.toLocaleString('en-US')} | ${r.busyPercent}% | ${r.longTasks} | ${r.maxTaskMs} | ${(r.enqueueMs / 1000).toFixed(1)} s | ${r.enqueueLongTasks} | ${r.enqueueMaxTaskMs} |`,
+    `| ${i + 1} | ${r.load} | ${r.queuedAtStart.toLocaleString('en-US')} | ${r.queuedAtEnd.toLocaleString('en-US')} | ${r.jobsPerSecond.toLocaleString('en-US')} | ${r.busyPercent}% | ${r.longTasks} | ${r.maxTaskMs} | ${r.cpuLongTasks} | ${r.maxTaskCpuMs} | ${(r.enqueueMs / 1000).toFixed(1)} s | ${r.enqueueLongTasks} | ${r.enqueueMaxTaskMs} |`,
 );
 const table = [
   `Measured ${new Date().toISOString()}, ${seconds} s per run, ${runs} runs, nice ${nice}.`,
   '',
-  '| run | load avg | queued+picked at start | at end | jobs/s reached | main thread busy | long tasks (> 50 ms) while running | longest task, ms | enqueue of 200k took | long tasks during enqueue | longest, ms |',
-  '|---|---|---|---|---|---|---|---|---|---|---|',
+  '| run | load avg | queued+picked at start | at end | jobs/s reached | main thread busy | long tasks (> 50 ms) while running | longest task, ms | of those, over 50 ms of CPU | most CPU in one, ms | enqueue of 200k took | long tasks during enqueue | longest, ms |',
+  '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ...rows,
-  `| median | ${median(results.map((r) => r.load))} | ${median(results.map((r) => r.queuedAtStart)).toLocaleString('en-US')} | ${median(results.map((r) => r.queuedAtEnd)).toLocaleString('en-US')} | ${median(results.map((r) => r.jobsPerSecond)).toLocaleString('en-US')} | ${median(results.map((r) => r.busyPercent))}% | ${median(results.map((r) => r.longTasks))} | ${median(results.map((r) => r.maxTaskMs))} | ${(median(results.map((r) => r.enqueueMs)) / 1000).toFixed(1)} s | ${median(results.map((r) => r.enqueueLongTasks))} | ${median(results.map((r) => r.enqueueMaxTaskMs))} |`,
+  `| median | ${median(results.map((r) => r.load))} | ${median(results.map((r) => r.queuedAtStart)).toLocaleString('en-US')} | ${median(results.map((r) => r.queuedAtEnd)).toLocaleString('en-US')} | ${median(results.map((r) => r.jobsPerSecond)).toLocaleString('en-US')} | ${median(results.map((r) => r.busyPercent))}% | ${median(results.map((r) => r.longTasks))} | ${median(results.map((r) => r.maxTaskMs))} | ${median(results.map((r) => r.cpuLongTasks))} | ${median(results.map((r) => r.maxTaskCpuMs))} | ${(median(results.map((r) => r.enqueueMs)) / 1000).toFixed(1)} s | ${median(results.map((r) => r.enqueueLongTasks))} | ${median(results.map((r) => r.enqueueMaxTaskMs))} |`,
 ].join('\n');
 mkdirSync(outputDir, { recursive: true });
 writeFileSync(join(outputDir, 'longtasks.md'), `${table}\n`);
