@@ -143,14 +143,18 @@ describe('IndexedDB store in Chromium: pages, reloads, restarts, quota', () => {
       await ready(page, app!.url);
       await call(page, 'open', name);
       const ids = await call<number[]>(page, 'enqueue', 300);
-      const worker = { concurrency: 5, handlerMs: 50, retryTimer: 1000 };
+      // Handlers long enough that the page always holds picked jobs when it goes away (with 50 ms
+      // ones a loaded machine once reloaded between a batch's completion and the next dequeue).
+      const worker = { concurrency: 5, handlerMs: 300, retryTimer: 1000 };
       await call(page, 'startWorker', worker);
       await until(
-        async () => (await call<number>(page, 'countStatus', ids, 'successful')) >= 30,
+        async () =>
+          (await call<number>(page, 'countStatus', ids, 'successful')) >= 30 &&
+          (await call<number>(page, 'countStatus', ids, 'picked')) > 0,
         60_000,
-        '30 jobs',
+        '30 jobs done and some picked',
       );
-      await page.reload(); // mid-run: a few jobs are picked by the page that goes away
+      await page.reload(); // mid-run: the jobs picked by the page that goes away
       await page.waitForFunction(() => 'tideq' in globalThis);
       await call(page, 'open', name);
       await call(page, 'startWorker', worker);
