@@ -3,6 +3,8 @@
  * payloads (Uint8Array) as `{ "$bytes": "<base64>" }`. Used on both sides.
  */
 
+import { PORT_METHODS } from '@tideq/core';
+
 function toBase64(bytes: Uint8Array): string {
   let binary = '';
   for (let i = 0; i < bytes.length; i += 0x8000) {
@@ -30,34 +32,12 @@ export function decodeWire<T = unknown>(text: string): T {
   ) as T;
 }
 
-/** Port methods the dev server answers over POST /api/pg/call (subscribe has its own stream). */
-export const REMOTE_METHODS = [
-  'enqueue',
-  'dequeue',
-  'complete',
-  'retry',
-  'requeue',
-  'heartbeat',
-  'cancel',
-  'clear',
-  'jobStatus',
-  'getJobs',
-  'queueSize',
-  'failedJobs',
-  'log',
-  'statistics',
-  'nextDueAt',
-  'upsertSchedules',
-  'claimDueSchedules',
-  'markScheduleRun',
-  'deleteSchedules',
-  'listSchedules',
-  'install',
-  'upgrade',
-  'verify',
-  'scan',
-  'recover',
-  'compact',
-  'metrics',
-  'resetMetrics',
-] as const;
+/** Port methods the browser never calls remotely: subscribe has its own stream, and a page must not uninstall or close the server's store. */
+const LOCAL_ONLY = ['subscribe', 'uninstall', 'close'] as const;
+
+type RemoteMethod = Exclude<(typeof PORT_METHODS)[number], (typeof LOCAL_ONLY)[number]>;
+
+/** Port methods the dev server answers over POST /api/pg/call: the port's own list, so a new method arrives by construction. */
+export const REMOTE_METHODS = PORT_METHODS.filter(
+  (method): method is RemoteMethod => !(LOCAL_ONLY as readonly string[]).includes(method),
+);
