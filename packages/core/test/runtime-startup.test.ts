@@ -7,6 +7,7 @@ import {
   InvalidArgumentError,
   QueueManager,
   type QueueRepository,
+  SchedulerManager,
   StorageUnavailableError,
 } from '@tideq/core';
 import { describe, expect, it } from 'vitest';
@@ -132,5 +133,66 @@ describe('QueueManager start-up meets an outage', () => {
     await expect(qm2.run({ mode: 'drain' })).rejects.toBe(invalid);
     expect(second.calls.dequeue).toBe(1);
     expect(await store.jobStatus(ids)).toEqual(ids.map(() => 'queued'));
+  });
+});
+
+describe('SchedulerManager start-up meets an outage', () => {
+  /** The real store, with its first `listSchedules` calls (the start-up sync) failing. */
+  function flakyListing(store: QueueRepository, failures: number, error: () => Error) {
+    const calls = { listSchedules: 0 };
+    const repo = new Proxy(store, {
+      get(target, prop) {
+        if (prop === 'listSchedules') {
+          return async () => {
+            if (++calls.listSchedules <= failures) throw error();
+            return target.listSchedules();
+          };
+        }
+        const value = Reflect.get(target, prop, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    return { repo, calls };
+  }
+
+  it('waits out more than ten failed start-up calls, then stores its schedules and runs a due tick', async () => {
+    const store = await createMemoryQueue();
+    const { repo, calls } = flakyListing(store, 13, outage);
+    const timers = {
+      setTimeout: (callback: () => void, ms: number) => setTimeout(callback, ms > 5000 ? ms : 1),
+      clearTimeout: (handle: unknown) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+    };
+    const stop = new AbortController();
+    const ticks: number[] = [];
+    const errors: string[] = [];
+    const scheduler = new SchedulerManager(repo, {
+      timers,
+      logger: { error: (m: string) => errors.push(m), warn: () => {}, info: () => {}, debug: () => {} },
+    }).schedule('every-second', '* * * * * *', async ({ scheduledAt }) => {
+      ticks.push(scheduledAt);
+      stop.abort();
+    });
+
+    await scheduler.run({ signal: stop.signal });
+
+    expect(calls.listSchedules).toBeGreaterThan(13);
+    expect(errors.slice(0, 13)).toEqual(
+      Array.from({ length: 13 }, (_, i) => expect.stringContaining(`at start failed (retry ${i + 1})`)),
+    );
+    expect(ticks).toHaveLength(1);
+    expect((await store.listSchedules()).map((s) => s.name)).toEqual(['every-second']);
+  });
+
+  it('rejects at once when start-up meets a bug instead of an outage', async () => {
+    const store = await createMemoryQueue();
+    const bug = new TypeError('cannot read properties of undefined');
+    const { repo, calls } = flakyListing(store, 1, () => bug);
+    const scheduler = new SchedulerManager(repo, { logger: 'silent' }).schedule(
+      's',
+      '* * * * *',
+      async () => {},
+    );
+    await expect(scheduler.run()).rejects.toBe(bug);
+    expect(calls.listSchedules).toBe(1);
   });
 });

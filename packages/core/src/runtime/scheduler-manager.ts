@@ -147,24 +147,35 @@ export class SchedulerManager {
     const onAbort = (): void => wake?.();
     signal?.addEventListener('abort', onAbort);
     try {
-      await this.#sync();
       let failures = 0;
+      // Until the store has answered once, an outage is waited out for as long as it lasts (a
+      // scheduler may start before its database), as QueueManager does.
+      let reached = false;
       while (!signal?.aborted) {
         let ms: number;
         try {
+          if (!reached) {
+            await this.#sync();
+            reached = true;
+            failures = 0;
+          }
           await this.#tick(handlers.signal, running);
           if (signal?.aborted) break;
           ms = await this.#nextWait();
           failures = 0;
         } catch (thrown) {
-          // A dropped connection: back off and try again (as QueueManager does); anything else ends the run.
+          // A dropped connection: back off and try again; anything else ends the run.
           const error = coerceError(thrown);
-          if (!(isTideqError(error) && error.code === 'STORAGE_UNAVAILABLE') || ++failures > 10) throw error;
+          const transient = isTideqError(error) && error.code === 'STORAGE_UNAVAILABLE';
+          if (!transient || (reached && ++failures > 10)) throw error;
+          if (!reached) failures++;
           this.logger.error(
-            `scheduler store call failed (retry ${failures} of 10): ${describeError(error)}`,
+            reached
+              ? `scheduler store call failed (retry ${failures} of 10): ${describeError(error)}`
+              : `scheduler store call at start failed (retry ${failures}): ${describeError(error)}`,
             { error },
           );
-          ms = Math.min(5000, 100 * 2 ** (failures - 1));
+          ms = Math.min(5000, 100 * 2 ** (Math.min(failures, 16) - 1));
         }
         await new Promise<void>((resolve) => {
           const timer = this.#timers.setTimeout(resolve, ms);
