@@ -4,7 +4,7 @@
  * import `@tideq/core/adapter`; test suites live in `@tideq/core/testing`. Every public name is
  * listed here (test/public-api.test.ts pins the list).
  *
- * @module
+ * @module @tideq/core
  */
 export { type Clock, ManualClock, systemClock } from './clock.js';
 export {

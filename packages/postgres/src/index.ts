@@ -8,6 +8,8 @@
  * import { createPostgresQueue, pgPoolDriver } from '@tideq/postgres';
  * const queue = createPostgresQueue({ driver: pgPoolDriver(new Pool({ connectionString })) });
  * await queue.install();
+ *
+ * @module @tideq/postgres
  */
 import {
   clientDriver,

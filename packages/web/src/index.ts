@@ -1,3 +1,9 @@
+/**
+ * @tideq/web: the page side (`connectQueue`, the typed facade over a Worker host) and the browser
+ * stores (`createIndexedDbQueue`, `createDurableMemoryQueue`); the worker side is `@tideq/web/worker`.
+ *
+ * @module @tideq/web
+ */
 export {
   createDurableMemoryQueue,
   type DurableMemoryQueue,

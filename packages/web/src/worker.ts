@@ -1,6 +1,7 @@
 /**
- * @module
  * The worker side of @tideq/web: `hostQueue()` runs the queue where the handlers live.
+ *
+ * @module @tideq/web/worker
  */
 
 export { installErrorHandlers } from './facade/errors.js';

@@ -8,7 +8,7 @@
  * - The validators every store calls first, so all stores reject the same inputs the same way.
  * - The fixed bounds (int32 priorities, the largest time, error-text length).
  *
- * @module
+ * @module @tideq/core/adapter
  */
 
 export { INT32_MAX, INT32_MIN, MAX_ERROR_TEXT_LENGTH, MAX_TIME_MS } from '../limits.js';

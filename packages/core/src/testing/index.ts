@@ -2,7 +2,7 @@
  * @tideq/core/testing: the suites every store joins (conformance: the port's semantics; runtime:
  * QueueManager and SchedulerManager on the store) and the helpers they use.
  *
- * @module
+ * @module @tideq/core/testing
  */
 export {
   type ConformanceOptions,

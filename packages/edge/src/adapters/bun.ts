@@ -1,4 +1,8 @@
-/** @module Bun: `serveBun(handler, options)` serves the handler with `Bun.serve`. */
+/**
+ * Bun: `serveBun(handler, options)` serves the handler with `Bun.serve`.
+ *
+ * @module @tideq/edge/bun
+ */
 import type { EdgeHandler } from '../handler.js';
 import { background } from './background.js';
 

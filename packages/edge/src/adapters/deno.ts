@@ -1,6 +1,8 @@
 /**
- * @module Deno: `serveDeno(handler, options)` serves the handler with `Deno.serve`; schedule drains
+ * Deno: `serveDeno(handler, options)` serves the handler with `Deno.serve`; schedule drains
  * with `Deno.cron('tideq drain', '* * * * *', () => handler.drain(env))`.
+ *
+ * @module @tideq/edge/deno
  */
 import type { EdgeHandler } from '../handler.js';
 import { background } from './background.js';

@@ -1,7 +1,9 @@
 /**
- * @module Node (and Bun's node:http): `toNodeListener(handler, env)` converts between node:http and
+ * Node (and Bun's node:http): `toNodeListener(handler, env)` converts between node:http and
  * Request/Response; `serveNode(handler, options)` listens and returns the URL and a `close()` that
  * waits for background work.
+ *
+ * @module @tideq/edge/node
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';

@@ -1,6 +1,8 @@
 /**
- * @module Vercel Edge: `toVercelEdge(handler)` is the route's default export, `(request, context)
+ * Vercel Edge: `toVercelEdge(handler)` is the route's default export, `(request, context)
  * => Response`, with the platform's `context.waitUntil` where present.
+ *
+ * @module @tideq/edge/vercel
  */
 import type { EdgeHandler, WaitUntil } from '../handler.js';
 import { background } from './background.js';
