@@ -7,6 +7,8 @@ export default defineConfig({
       'packages/*/vitest.browser.config.ts',
       'demo/vitest.config.ts',
       'test/consumers/vitest.config.ts',
+      'test/budgets/vitest.config.ts',
+      'test/docs/vitest.config.ts',
     ],
   },
 });
