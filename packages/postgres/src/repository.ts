@@ -683,7 +683,8 @@ export class PostgresQueueRepository implements QueueRepository {
 
   /**
    * A NOTIFY: its payload is '<first seq>:<last seq>:<the statement's log rows as JSON>' when
-   * they fitted, else ''.
+   * they fitted, else '<first seq>:<last seq>:k<the JSON list of their kinds>' (a subscriber that
+   * wants none of those kinds skips them without a read; one that wants some reads the log).
    */
   #onNotify = (payload: string): void => {
     const a = payload.indexOf(':');
@@ -698,6 +699,7 @@ export class PostgresQueueRepository implements QueueRepository {
     let parsed: readonly JobEvent[] | null | undefined;
     const parse = (): readonly JobEvent[] | null => {
       if (parsed !== undefined) return parsed;
+      if (!text.startsWith('[')) return (parsed = null); // kinds only: read the log
       try {
         const rows = JSON.parse(text) as unknown[][];
         parsed = rows.map((r) =>

@@ -53,15 +53,16 @@ WITH input AS (
 )
 SELECT i.ord, d.id IS NOT NULL AND st.base_seq IS NOT NULL AS ok,
        -- The NOTIFY carries '<first seq>:<last seq>:' and the new log rows when they fit (8000
-       -- bytes), so listeners need not read them.
-       (SELECT count(pg_notify($5::text, CASE WHEN octet_length(x.p) < 7900 THEN x.p ELSE '' END))
-          FROM (SELECT min(st.base_seq + d.rn) || ':' || max(st.base_seq + d.rn) || ':'
-                    || json_agg(json_build_array(st.base_seq + d.rn,
-                  CASE d.new_status WHEN 'canceled' THEN 'cancelled' WHEN 'failed' THEN 'failed' ELSE 'completed' END,
-                  d.id, d.entrypoint, d.priority, d.new_status, $4::bigint, d.queue_manager_id, d.error)
-                  ORDER BY d.rn)::text AS p
-                  FROM done d, st) x
-         WHERE x.p IS NOT NULL) AS notified
+       -- bytes), so listeners need not read them; else 'k' and the JSON list of their kinds.
+       (SELECT count(pg_notify($5::text, (st.base_seq + 1) || ':' || (st.base_seq + c.n) || ':' || coalesce(
+                 (SELECT x.p FROM (SELECT json_agg(json_build_array(st.base_seq + d.rn,
+                    CASE d.new_status WHEN 'canceled' THEN 'cancelled' WHEN 'failed' THEN 'failed' ELSE 'completed' END,
+                    d.id, d.entrypoint, d.priority, d.new_status, $4::bigint, d.queue_manager_id, d.error)
+                    ORDER BY d.rn)::text AS p FROM done d WHERE c.n <= 60) x
+                   WHERE octet_length(x.p) < 7900),
+                 'k' || (SELECT json_agg(DISTINCT CASE d.new_status WHEN 'canceled' THEN 'cancelled' WHEN 'failed' THEN 'failed' ELSE 'completed' END)
+                           FROM done d)::text)))
+          FROM st, (SELECT count(*) AS n FROM done) c) AS notified
   FROM input i
   LEFT JOIN done d ON d.ord = i.ord
   LEFT JOIN st ON true

@@ -45,14 +45,14 @@ WITH input AS (
 )
 SELECT m.ord, st.base_id + k.rn AS id, m.conflict, m.dk,
        -- The NOTIFY carries '<first seq>:<last seq>:' and the new log rows when they fit (8000
-       -- bytes), so listeners need not read them.
-       (SELECT count(pg_notify($9::text, CASE WHEN octet_length(x.p) < 7900 THEN x.p ELSE '' END))
-          FROM (SELECT min(st.base_seq + k.rn) || ':' || max(st.base_seq + k.rn) || ':'
-                    || json_agg(json_build_array(st.base_seq + k.rn, 'enqueued', st.base_id + k.rn, k.e, k.pr,
-                  'queued', $7::bigint, NULL, NULL) ORDER BY k.rn)::text AS p
-                  FROM keep k, st
-                 WHERE (SELECT count(*) FROM keep) <= 60) x
-         WHERE x.p IS NOT NULL OR EXISTS (SELECT 1 FROM st)) AS notified
+       -- bytes), so listeners need not read them; else 'k["enqueued"]', their kind.
+       (SELECT count(pg_notify($9::text, (st.base_seq + 1) || ':' || (st.base_seq + n.n) || ':' || coalesce(
+                 (SELECT x.p FROM (SELECT json_agg(json_build_array(st.base_seq + k.rn, 'enqueued', st.base_id + k.rn, k.e, k.pr,
+                                     'queued', $7::bigint, NULL, NULL) ORDER BY k.rn)::text AS p
+                                     FROM keep k WHERE n.n <= 60) x
+                   WHERE octet_length(x.p) < 7900),
+                 'k["enqueued"]')))
+          FROM st, n) AS notified
   FROM marked m
   LEFT JOIN keep k ON k.ord = m.ord
   LEFT JOIN st ON true
