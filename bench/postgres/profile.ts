@@ -1,43 +1,47 @@
 /**
- * Where tideq's database time goes while 4 QueueManagers drain a backlog (node-postgres):
- * pg_stat_statements (nested statements of the dequeue function included), statements and round
- * trips per job, and the CPU split between this Node process and the PostgreSQL processes.
+ * Where a system's database time goes while its workers drain a backlog: pg_stat_statements
+ * (`track = all`, so statements nested in functions are listed too), statements per job, and the
+ * CPU split between this Node process and the cluster's PostgreSQL processes.
  *
- *   tsx --conditions=source bench/postgres/profile.ts [--jobs 20000] [--system tideq|graphile]
+ *   tsx --conditions=source bench/postgres/profile.ts [--jobs 20000] [--system tideq-pg|graphile-worker|pg-boss]
+ *                                                    [--setting equal|best] [--tideq-best 4x500x500]
  *
- * `--system graphile` drains the same backlog with graphile-worker configured as in bench.ts.
+ * The workers run as in bench.ts (systems.ts), here in this process.
  */
-import { execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
-import { jsonCodec, QueueManager } from '@tideq/core';
-import { createPostgresQueue, pgPoolDriver } from '@tideq/postgres';
-import { Logger, makeWorkerUtils, run as runGraphile } from 'graphile-worker';
 import pg from 'pg';
 import { startCluster } from '../../packages/postgres/test/infra/cluster.ts';
+import { clusterCpuSeconds, newPostmaster, ownPostmasters } from './pgcpu.ts';
+import {
+  describe,
+  LABELS,
+  makeProducer,
+  type SettingName,
+  type SystemKey,
+  settingFor,
+  startWorkers,
+  TIDEQ_BEST,
+} from './systems.ts';
 
 const { values: opts } = parseArgs({
-  options: { jobs: { type: 'string', default: '20000' }, system: { type: 'string', default: 'tideq' } },
+  options: {
+    jobs: { type: 'string', default: '20000' },
+    system: { type: 'string', default: 'tideq-pg' },
+    setting: { type: 'string', default: 'best' },
+    'tideq-best': { type: 'string' },
+  },
 });
 const N = Number(opts.jobs);
-
-/** CPU seconds (user+sys) of every process whose command name is `postgres`. */
-function postgresCpu(): number {
-  const hz = 100;
-  let total = 0;
-  const pids = execFileSync('pgrep', ['-x', 'postgres']).toString().trim().split('\n');
-  for (const pid of pids) {
-    try {
-      const stat = execFileSync('cat', [`/proc/${pid}/stat`]).toString();
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      total += (Number(fields[11]) + Number(fields[12])) / hz;
-    } catch {
-      // exited
-    }
-  }
-  return total;
+const key = opts.system as SystemKey;
+let tideqBest = TIDEQ_BEST;
+if (opts['tideq-best']) {
+  const [workers, batch, concurrency] = opts['tideq-best'].split('x').map(Number);
+  tideqBest = { workers: workers!, batch: batch!, concurrency: concurrency ?? batch! };
 }
+const setting = settingFor(key, opts.setting as SettingName, tideqBest);
 
 async function main(): Promise<void> {
+  const before = ownPostmasters();
   const cluster = await startCluster({
     settings: {
       max_connections: '400',
@@ -46,6 +50,7 @@ async function main(): Promise<void> {
       track_functions: 'all',
     },
   });
+  const postmaster = newPostmaster(before);
   const admin = new pg.Client({ connectionString: cluster.url() });
   await admin.connect();
   await admin.query('CREATE DATABASE prof');
@@ -53,92 +58,27 @@ async function main(): Promise<void> {
   const stats = new pg.Client({ connectionString: url });
   await stats.connect();
   await stats.query('CREATE EXTENSION pg_stat_statements');
-  const pools: pg.Pool[] = [];
-  const pool = () => {
-    const p = new pg.Pool({ connectionString: url, max: 4 });
-    pools.push(p);
-    return p;
-  };
+  const producer = await makeProducer(key, url);
   try {
-    const codec = jsonCodec<{ t: number }>();
+    for (let i = 0; i < N; i += 1000)
+      await producer.enqueueBatch(Array.from({ length: Math.min(1000, N - i) }, () => ({ t: 0 })));
+    await stats.query('SELECT pg_stat_statements_reset()');
     let done = 0;
-    const stops: AbortController[] = [];
-    const runs: Promise<void>[] = [];
-    const runners: { stop: () => Promise<void> }[] = [];
-    let cpu0 = process.cpuUsage();
-    let pg0 = 0;
-    let t0 = 0;
-    const begin = async () => {
-      await stats.query('SELECT pg_stat_statements_reset()');
-      cpu0 = process.cpuUsage();
-      pg0 = postgresCpu();
-      t0 = performance.now();
-    };
-    if (opts.system === 'graphile') {
-      const utils = await makeWorkerUtils({ connectionString: url });
-      await utils.migrate();
-      for (let i = 0; i < N; i += 1000)
-        await utils.addJobs(
-          Array.from({ length: Math.min(1000, N - i) }, () => ({ identifier: 'noop', payload: { t: 0 } })),
-        );
-      await utils.release();
-      await begin();
-      for (let i = 0; i < 4; i++) {
-        runners.push(
-          await runGraphile({
-            connectionString: url,
-            concurrency: 25,
-            noHandleSignals: true,
-            pollInterval: 2000,
-            logger: new Logger(() => () => {}),
-            taskList: {
-              noop: async () => {
-                done++;
-              },
-            },
-            preset: {
-              worker: {
-                maxPoolSize: 27,
-                localQueue: { size: 50 },
-                completeJobBatchDelay: 0,
-                failJobBatchDelay: 0,
-              },
-            },
-          }),
-        );
-      }
-    } else {
-      const producer = createPostgresQueue({ driver: pgPoolDriver(pool()) });
-      await producer.install();
-      for (let i = 0; i < N; i += 1000) {
-        await producer.enqueue(
-          Array.from({ length: Math.min(1000, N - i) }, () => ({
-            entrypoint: 'noop',
-            payload: codec.encode({ t: 0 }),
-          })),
-        );
-      }
-      await begin();
-      for (let i = 0; i < 4; i++) {
-        const repo = createPostgresQueue({ driver: pgPoolDriver(pool()) });
-        const qm = new QueueManager(repo, { logger: 'silent' }).entrypoint('noop', { codec }, () => {
-          done++;
-        });
-        const stop = new AbortController();
-        stops.push(stop);
-        runs.push(qm.run({ signal: stop.signal, batchSize: 25, maxConcurrentTasks: 25 }));
-      }
-    }
+    const cpu0 = process.cpuUsage();
+    const pg0 = clusterCpuSeconds(postmaster);
+    const t0 = performance.now();
+    const workers = await startWorkers(key, url, setting, () => {
+      done++;
+    });
     while (done < N) await new Promise((r) => setTimeout(r, 2));
     const seconds = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
-    const pgCpu = postgresCpu() - pg0;
-    for (const s of stops) s.abort();
-    await Promise.all(runs);
-    await Promise.all(runners.map((r) => r.stop()));
+    const pgCpu = clusterCpuSeconds(postmaster) - pg0;
+    await workers.stop();
+    console.log(`${LABELS[key]}, ${opts.setting}: ${describe(key, setting)}`);
     console.log(`processed ${N} jobs in ${seconds.toFixed(2)} s = ${Math.round(N / seconds)} jobs/s`);
     console.log(
-      `CPU: node ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s (${(((cpu.user + cpu.system) / 1e6 / N) * 1e6).toFixed(1)} us/job), ` +
+      `CPU: node ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s (${((cpu.user + cpu.system) / N).toFixed(1)} us/job), ` +
         `postgres ${pgCpu.toFixed(2)} s (${((pgCpu / N) * 1e6).toFixed(1)} us/job), wall ${seconds.toFixed(2)} s`,
     );
     const rows = (
@@ -159,11 +99,9 @@ async function main(): Promise<void> {
         `SELECT sum(calls) AS calls FROM pg_stat_statements WHERE toplevel AND dbid = (SELECT oid FROM pg_database WHERE datname = 'prof')`,
       )
     ).rows[0];
-    console.log(
-      `top-level statements (= round trips): ${top.calls} = ${(Number(top.calls) / N).toFixed(3)} per job`,
-    );
+    console.log(`top-level statements: ${top.calls} = ${(Number(top.calls) / N).toFixed(4)} per job`);
   } finally {
-    await Promise.all(pools.map((p) => p.end()));
+    await producer.close();
     await stats.end();
     await admin.end();
     await cluster.stop();
