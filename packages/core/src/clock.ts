@@ -1,5 +1,6 @@
 /** Where every adapter and the runtime get the time: integer epoch milliseconds. */
 export interface Clock {
+  /** The current time, integer epoch milliseconds. */
   now(): number;
 }
 
@@ -19,6 +20,7 @@ export class ManualClock implements Clock {
   constructor(start = 1_700_000_000_000) {
     this.#now = Math.floor(start);
   }
+  /** The time this clock was set or advanced to. */
   now(): number {
     return this.#now;
   }
@@ -29,6 +31,7 @@ export class ManualClock implements Clock {
     this.#now += Math.floor(ms);
     return this.#now;
   }
+  /** Jump to `epochMs` (not earlier than now: time never runs backwards). */
   set(epochMs: number): void {
     if (!Number.isFinite(epochMs) || Math.floor(epochMs) < this.#now) {
       throw new RangeError(`ManualClock.set needs a finite time >= now (${this.#now}), got ${epochMs}`);

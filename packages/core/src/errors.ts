@@ -41,6 +41,17 @@ const HTTP_STATUS: Record<TideqErrorCode, number> = {
   UNAUTHORIZED: 401,
 };
 
+/**
+ * The base of every error tideq throws on purpose: `code` is stable (switch on it, not on the
+ * message), {@link TideqError.httpStatus} is what an HTTP boundary answers, `toJSON()` is the wire form.
+ *
+ * @example
+ * try {
+ *   await queue.enqueue(jobs);
+ * } catch (error) {
+ *   if (isTideqError(error) && error.code === 'DUPLICATE_JOB') console.log(error.details);
+ * }
+ */
 export class TideqError extends Error {
   override name = 'TideqError';
   readonly code: TideqErrorCode;
@@ -62,6 +73,7 @@ export class TideqError extends Error {
     return HTTP_STATUS[this.code];
   }
 
+  /** The wire form (name, code, message, details); {@link errorFromJSON} revives it. */
   toJSON(): TideqErrorJSON {
     const json: TideqErrorJSON = { name: this.name, code: this.code, message: this.message };
     if (this.details !== undefined) json.details = this.details;
@@ -85,6 +97,7 @@ export class DuplicateJobError extends TideqError {
   }
 }
 
+/** An argument breaks a documented rule (the message names the field and the rule); nothing was stored. */
 export class InvalidArgumentError extends TideqError {
   override name = 'InvalidArgumentError';
   constructor(message: string, details?: Record<string, unknown>) {
@@ -92,6 +105,7 @@ export class InvalidArgumentError extends TideqError {
   }
 }
 
+/** A payload or the headers exceed the store's limits (`maxPayloadBytes`, `maxHeadersBytes`); nothing was stored. */
 export class PayloadTooLargeError extends TideqError {
   override name = 'PayloadTooLargeError';
   constructor(message: string, details?: Record<string, unknown>) {
@@ -99,6 +113,7 @@ export class PayloadTooLargeError extends TideqError {
   }
 }
 
+/** The store's schema is not installed (PostgreSQL: run `npx tideq install`), or it was uninstalled. */
 export class NotInstalledError extends TideqError {
   override name = 'NotInstalledError';
   constructor(message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
@@ -106,6 +121,7 @@ export class NotInstalledError extends TideqError {
   }
 }
 
+/** The installed schema is older (run `npx tideq upgrade`) or newer than this version of tideq expects. */
 export class SchemaOutdatedError extends TideqError {
   override name = 'SchemaOutdatedError';
   constructor(message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
@@ -113,6 +129,7 @@ export class SchemaOutdatedError extends TideqError {
   }
 }
 
+/** A driver cannot work as given (LISTEN over HTTP, a pool too small to LISTEN, a client inside a transaction); the message says the fix. */
 export class DriverMisconfiguredError extends TideqError {
   override name = 'DriverMisconfiguredError';
   constructor(message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
@@ -120,6 +137,10 @@ export class DriverMisconfiguredError extends TideqError {
   }
 }
 
+/**
+ * The store cannot be reached or used now (connection lost, server shutting down, IndexedDB quota,
+ * a closed store): an outage, which a `QueueManager` waits out with backoff, not a bug.
+ */
 export class StorageUnavailableError extends TideqError {
   override name = 'StorageUnavailableError';
   constructor(message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
@@ -127,6 +148,7 @@ export class StorageUnavailableError extends TideqError {
   }
 }
 
+/** The WASM core trapped once; every later call on that instance reports this (its memory can no longer be trusted). */
 export class CoreTrappedError extends TideqError {
   override name = 'CoreTrappedError';
   constructor(message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
@@ -146,6 +168,7 @@ export class QueueFullError extends TideqError {
   }
 }
 
+/** A wait (`waitFor`, a call across a Worker) ran past its timeout. */
 export class TimeoutError extends TideqError {
   override name = 'TimeoutError';
   constructor(message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
@@ -153,6 +176,7 @@ export class TimeoutError extends TideqError {
   }
 }
 
+/** A request to an edge endpoint had no valid bearer token or signature (HTTP 401). */
 export class UnauthorizedError extends TideqError {
   override name = 'UnauthorizedError';
   constructor(message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
@@ -160,6 +184,7 @@ export class UnauthorizedError extends TideqError {
   }
 }
 
+/** True for any {@link TideqError} (also one revived by {@link errorFromJSON}). */
 export function isTideqError(value: unknown): value is TideqError {
   return value instanceof TideqError;
 }

@@ -54,6 +54,7 @@ export interface EntrypointLimits {
   maxAttempts?: number;
 }
 
+/** What one `dequeue` call may pick, for whom, and under which per-entrypoint limits. */
 export interface DequeueOptions {
   /** Most jobs returned in total, across all entrypoints (1..limits.maxDequeueBatch). */
   batchSize: number;
@@ -65,13 +66,17 @@ export interface DequeueOptions {
   maxOwned?: number;
 }
 
+/** How `enqueue` treats a dedupe key that is already held. */
 export interface EnqueueOptions {
   /** 'raise' (default): a dedupe conflict rejects the whole batch. 'skip': conflicting jobs are left out. */
   onConflict?: 'raise' | 'skip';
 }
 
+/** The outcome of one job for `complete`: a terminal status, or `failed` (a dead letter). */
 export interface CompletionResult {
+  /** The job's id. */
   id: number;
+  /** `successful`, `exception`, `canceled`, `deleted`, or `failed` (kept as a dead letter). */
   status: CompletionStatus;
   /** Recorded in the log row (and on the job for `failed`). */
   error?: string | null;
@@ -90,13 +95,17 @@ export interface FenceOptions {
   queueManagerId?: string;
 }
 
+/** Puts a picked job back to `queued`, due at `executeAfter` (attempts are kept). */
 export interface RetryRequest {
+  /** The job's id. */
   id: number;
   /** When the job becomes due again (epoch ms). */
   executeAfter: number | Date;
+  /** Recorded as the job's `lastError` and on the `retried` log row. */
   error?: string | null;
 }
 
+/** Which due cron schedules `claimDueSchedules` may claim, and for whom. */
 export interface ClaimOptions {
   /** Identifies the claimer (a SchedulerManager). */
   claimerId: string;
@@ -106,7 +115,9 @@ export interface ClaimOptions {
   limit?: number;
 }
 
+/** A claimed schedule that ran: `markScheduleRun` records it and clears the claim. */
 export interface ScheduleRun {
+  /** The schedule's name. */
   name: string;
   /** The claimer that ran it; the run is ignored if the claim has passed to another. */
   claimerId: string;
@@ -114,6 +125,7 @@ export interface ScheduleRun {
   nextRunAt: number;
 }
 
+/** How much of the event log and statistics a compaction keeps. */
 export interface Retention {
   /** Keep at most this many newest log rows. */
   maxRecords?: number;
@@ -121,8 +133,10 @@ export interface Retention {
   maxAge?: number;
 }
 
+/** Receives committed events in seq order, in batches, each once (see `QueueRepository.subscribe`). */
 export type EventListener = (events: readonly JobEvent[]) => void;
 
+/** Where a subscription starts and which event kinds it receives. */
 export interface SubscribeOptions {
   /** Deliver events with seq > after (those still in the log), then live ones. Default: only new ones. */
   after?: number;
@@ -137,6 +151,16 @@ export interface SubscribeOptions {
 /** Stops delivery; resolves when no further call of the listener will happen. */
 export type Unsubscribe = () => Promise<void>;
 
+/**
+ * A store of jobs: the one port every store implements (reference memory, WASM core, IndexedDB,
+ * durable memory, PostgreSQL) and the only thing the runtime calls. The rules are in this module's
+ * description and, exactly, in docs/ARCHITECTURE.md ("Port semantics, precisely").
+ *
+ * @example
+ * const [id] = await queue.enqueue([{ entrypoint: 'email.send', payload }]);
+ * const jobs = await queue.dequeue({ batchSize: 10, queueManagerId: 'w1', entrypoints: { 'email.send': {} } });
+ * await queue.complete(jobs.map((job) => ({ id: job.id, status: 'successful' as const })));
+ */
 export interface QueueRepository {
   // ---- producing ------------------------------------------------------------------------------
 
@@ -294,7 +318,9 @@ export interface QueueRepository {
   /** Physically drop log rows beyond the retention (and statistics older than maxAge); returns how many log rows. */
   compact(retention: Retention): Promise<{ removed: number }>;
 
+  /** Per-method call, error and write counters since creation or the last `resetMetrics()`. */
   metrics(): Promise<RepositoryMetrics>;
+  /** Sets every counter of `metrics()` back to zero. */
   resetMetrics(): Promise<void>;
 
   /** Release connections, timers and subscriptions. The repository is unusable afterwards. */

@@ -7,6 +7,7 @@
 
 /** A JSON value, as stored in job headers. */
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+/** A JSON object, as job headers are. */
 export type JsonObject = { [key: string]: JsonValue };
 
 /**
@@ -16,6 +17,7 @@ export type JsonObject = { [key: string]: JsonValue };
  */
 export type JobStatus = 'queued' | 'picked' | 'successful' | 'exception' | 'canceled' | 'deleted' | 'failed';
 
+/** Every {@link JobStatus}, in lifecycle order. */
 export const JOB_STATUSES: readonly JobStatus[] = [
   'queued',
   'picked',
@@ -32,6 +34,7 @@ export type TerminalStatus = 'successful' | 'exception' | 'canceled' | 'deleted'
 /** What `complete()` accepts: a terminal status, or `failed` to keep the job as a dead letter. */
 export type CompletionStatus = TerminalStatus | 'failed';
 
+/** True for the statuses after which a job has left the store ({@link TerminalStatus}). */
 export function isTerminalStatus(status: JobStatus): status is TerminalStatus {
   return status === 'successful' || status === 'exception' || status === 'canceled' || status === 'deleted';
 }
@@ -152,6 +155,7 @@ export interface Schedule {
   claimedAt: number | null;
 }
 
+/** A cron schedule as given to `upsertSchedules` (the runtime computes `nextRunAt`). */
 export interface ScheduleInput {
   name: string;
   entrypoint: string;
@@ -170,6 +174,7 @@ export interface ScanReport {
   logBeyondRetention: number;
 }
 
+/** Counters of one port method in {@link RepositoryMetrics}. */
 export interface OpMetrics {
   count: number;
   errors: number;
@@ -194,6 +199,7 @@ export interface RepositoryMetrics {
   ops: Record<string, OpMetrics>;
 }
 
+/** What `verify()` found: whether the store's schema is installed and current, and what to do if not. */
 export interface VerifyReport {
   installed: boolean;
   /** Schema version found in the store, or null when not installed. */

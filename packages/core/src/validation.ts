@@ -14,6 +14,7 @@ import type {
   ValidJob,
 } from './types.js';
 
+/** Per-store bounds on what one call may carry; every store applies the same checks. */
 export interface Limits {
   /** Largest payload in bytes (default 1 MiB). */
   maxPayloadBytes: number;
@@ -27,6 +28,7 @@ export interface Limits {
   maxDedupeKeyLength: number;
 }
 
+/** The limits a store uses unless given others (1 MiB payloads, 64 KiB headers, 100,000 per call, 10,000 per dequeue, 512-character dedupe keys). */
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxPayloadBytes: 1024 * 1024,
   maxHeadersBytes: 64 * 1024,
@@ -61,6 +63,7 @@ export function validateEntrypoint(name: unknown, where = 'entrypoint'): string 
   return name;
 }
 
+/** A list of entrypoint names (each checked as `validateEntrypoint` does). */
 export function validateEntrypoints(names: unknown, where = 'entrypoints'): string[] {
   if (!Array.isArray(names)) throw new InvalidArgumentError(`${where} must be an array of entrypoint names`);
   return names.map((n, i) => validateEntrypoint(n, `${where}[${i}]`));
@@ -112,6 +115,7 @@ export function validateRate(value: unknown, where: string): number {
   return value;
 }
 
+/** A batch of job ids: safe integers >= 1, at most `limits.maxBatch`. */
 export function validateIds(ids: unknown, limits: Limits, where = 'ids'): number[] {
   if (!Array.isArray(ids)) throw new InvalidArgumentError(`${where} must be an array of job ids`);
   if (ids.length > limits.maxBatch) {
@@ -281,6 +285,7 @@ export function validateErrorText(value: unknown, where: string): string | null 
   return value.length > MAX_ERROR_TEXT_LENGTH ? `${value.slice(0, MAX_ERROR_TEXT_LENGTH)}…` : value;
 }
 
+/** `upsertSchedules` input: names, entrypoints, expressions, time zones and next run times. */
 export function validateScheduleInputs(schedules: unknown, limits: Limits): Required<ScheduleInput>[] {
   if (!Array.isArray(schedules))
     throw new InvalidArgumentError('upsertSchedules takes an array of schedules');
@@ -343,6 +348,7 @@ export function describeValue(value: unknown): string {
   return name && name !== 'Object' ? `a ${name}` : 'an object';
 }
 
+/** One entrypoint's dequeue limits after validation: every field present, 0 = unlimited. */
 export interface ValidEntrypointLimits {
   concurrencyLimit: number;
   requestsPerSecond: number;
@@ -350,6 +356,7 @@ export interface ValidEntrypointLimits {
   maxAttempts: number;
 }
 
+/** `dequeue` options after validation (what a store's dequeue works from). */
 export interface ValidDequeueOptions {
   batchSize: number;
   /** Requested entrypoints, sorted by name (a stable order for adapters that iterate them). */
@@ -377,6 +384,7 @@ export function isPlainText(value: string): boolean {
   return !value.includes('\u0000') && !UNPAIRED_SURROGATE.test(value);
 }
 
+/** `dequeue` options, with every entrypoint's limits filled in (0 = unlimited) and sorted by name. */
 export function validateDequeueOptions(options: unknown, limits: Limits): ValidDequeueOptions {
   if (options === null || typeof options !== 'object')
     throw new InvalidArgumentError('dequeue takes an options object');
@@ -459,10 +467,12 @@ export function validateId(value: unknown, where: string): number {
   return value;
 }
 
+/** `enqueue` options: `onConflict` is `raise` (default) or `skip`. */
 export function validateEnqueueOptions(value: unknown): { onConflict: 'raise' | 'skip' } {
   return { onConflict: validateOnConflict(validateOptionsObject(value, 'enqueue options').onConflict) };
 }
 
+/** `complete` results: ids, completion statuses and error texts, the whole batch checked first. */
 export function validateCompletionResults(
   value: unknown,
   limits: Limits,
@@ -477,6 +487,7 @@ export function validateCompletionResults(
   });
 }
 
+/** `retry` requests: id, due time and error text per job, the whole batch checked first. */
 export function validateRetryRequests(
   value: unknown,
   limits: Limits,
@@ -513,6 +524,7 @@ export function validateStatisticsOptions(value: unknown): { since: number; limi
   };
 }
 
+/** `claimDueSchedules` options: claimerId, staleAfter, limit (default 100). */
 export function validateClaimOptions(value: unknown): {
   claimerId: string;
   staleAfter: number;
@@ -526,6 +538,7 @@ export function validateClaimOptions(value: unknown): {
   };
 }
 
+/** `markScheduleRun` input: name, claimer and next run time per schedule. */
 export function validateScheduleRuns(
   value: unknown,
   limits: Limits,
@@ -540,6 +553,7 @@ export function validateScheduleRuns(
   });
 }
 
+/** A batch of schedule names (`deleteSchedules`). */
 export function validateScheduleNames(value: unknown, limits: Limits): string[] {
   return validateBatch(value, limits, 'names').map((n, i) => validateScheduleName(n, `names[${i}]`));
 }
@@ -609,6 +623,7 @@ export function validateRetention(
   return out;
 }
 
+/** `scan` options: `staleAfter` ms and an optional retention. */
 export function validateScanOptions(value: unknown): {
   staleAfter: number;
   retention: { maxRecords?: number; maxAge?: number };
@@ -617,6 +632,7 @@ export function validateScanOptions(value: unknown): {
   return { staleAfter: validateCount(o.staleAfter, 'staleAfter'), retention: validateRetention(o.retention) };
 }
 
+/** `recover` options: `staleAfter` ms >= 0. */
 export function validateRecoverOptions(value: unknown): { staleAfter: number } {
   return { staleAfter: validateCount(validateItem(value, 'recover options').staleAfter, 'staleAfter') };
 }

@@ -29,6 +29,7 @@ export interface CallTx {
   events: JobEvent[];
 }
 
+/** How a store's {@link CallEnvelope} gates, times and maps its calls. */
 export interface EnvelopeOptions {
   /** Names the store in error messages, e.g. 'the reference queue'. */
   store: string;
@@ -230,14 +231,17 @@ export class CallEnvelope {
     this.metrics.bytesWritten += storedJobBytes(job);
   }
 
+  /** One `scan` call (metrics.scans). */
   countScan(): void {
     this.metrics.scans++;
   }
 
+  /** Jobs put back by `recover` (metrics.recoveries). */
   countRecovered(jobs: number): void {
     this.metrics.recoveries += jobs;
   }
 
+  /** One `compact` call and the log rows it dropped (metrics.compactions, compactedRecords). */
   countCompaction(removedRows: number): void {
     this.metrics.compactions++;
     this.metrics.compactedRecords += removedRows;
@@ -248,6 +252,7 @@ export class CallEnvelope {
     return structuredClone(this.metrics);
   }
 
+  /** Zeroes every counter (what `resetMetrics()` does). */
   resetMetrics(): void {
     this.metrics = emptyMetrics();
   }

@@ -29,6 +29,10 @@ interface Subscriber {
   active: boolean;
 }
 
+/**
+ * In-process event delivery for a memory store: `publish` the rows a call committed; each
+ * subscriber gets them once, in seq order, batched, on a microtask after the call returned.
+ */
 export class EventFanout {
   readonly #subscribers = new Set<Subscriber>();
   #flushScheduled = false;

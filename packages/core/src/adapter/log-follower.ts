@@ -14,6 +14,7 @@ export type LogReader = (after: number, limit: number) => Promise<readonly JobEv
 const READ_SPACING_MS = 5;
 const PAGE = 1000;
 
+/** Follows a store's log from a cursor and delivers the rows to one listener (see the module comment). */
 export class LogFollower {
   /** Seq of the last row delivered (or skipped as unwanted). */
   cursor: number;

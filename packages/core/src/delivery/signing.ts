@@ -135,6 +135,7 @@ export interface SignedMessage {
   body?: SignedBody;
 }
 
+/** What `verifySignature` accepts: the keys, the replay window and the time. */
 export interface VerifyOptions {
   /** The accepted secrets (each at least 16 characters). */
   keys: SigningKeys;

@@ -80,6 +80,7 @@ import { StatusArray } from './status-array.js';
 /** The schema version memory stores report (they have no schema to migrate). */
 export const REFERENCE_SCHEMA_VERSION = 1;
 
+/** Options of `createReferenceQueue`. */
 export interface ReferenceQueueOptions {
   /** Where time comes from (default: the wall clock). Must not run backwards. */
   clock?: Clock;

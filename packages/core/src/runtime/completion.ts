@@ -5,6 +5,7 @@ import type { JobEvent, JobStatus } from '../types.js';
 import { systemTimers } from './timers.js';
 import type { Timers } from './types.js';
 
+/** How long `waitFor` waits, and what stops it. */
 export interface WaitForOptions {
   /** Reject with a TimeoutError after this many ms (default: wait as long as it takes). */
   timeout?: number;

@@ -81,12 +81,12 @@ export class SchedulerManager {
    * Register a cron schedule.
    *
    * @param name unique schedule name (entrypoint syntax); also the entrypoint unless options say otherwise
-   * @param expression a cron expression (5 fields, or 6 with seconds), read in `options.timezone` (UTC by default).
+   * @param expression a cron expression (5 fields, or 6 with seconds), read in the `timezone` option (UTC by default).
    *   Six fields put SECONDS FIRST (croner's order: `sec min hour day month weekday`). PgQueuer (croniter) and
    *   some other tools put seconds last, so a ported schedule must move that field to the front, or it silently
    *   changes meaning: PgQueuer's `'0 2 * * * 30'` (daily at 02:00:30) is `'30 0 2 * * *'` here.
    * @param handler runs once per due tick; a throw is logged, the schedule goes on
-   * @param options timezone, entrypoint, missed-tick policy
+   * @param given timezone, entrypoint, missed-tick policy
    */
   schedule(name: string, expression: string, handler: ScheduleHandler, given: ScheduleOptions = {}): this {
     if (this.#active) throw new InvalidArgumentError(`register schedule ${name} before run() starts`);

@@ -7,15 +7,21 @@ import type { Job, JsonObject, Schedule } from '../types.js';
 
 /** Turns a handler's typed payload into the job's bytes and back. */
 export interface Codec<T> {
+  /** The bytes stored as the job's payload (null: no payload). */
   encode(value: T): Uint8Array | null;
+  /** The handler's payload from the stored bytes. */
   decode(bytes: Uint8Array | null): T;
 }
 
 /** Structured logger; `fields` carry ids, entrypoints and errors. */
 export interface Logger {
+  /** Detail for tracing the loop (picks, sleeps). */
   debug(message: string, fields?: Record<string, unknown>): void;
+  /** Start, stop and other milestones. */
   info(message: string, fields?: Record<string, unknown>): void;
+  /** Something recovered from (a retried store outage, a late heartbeat). */
   warn(message: string, fields?: Record<string, unknown>): void;
+  /** A failure that needs attention (a handler's error, a store bug). */
   error(message: string, fields?: Record<string, unknown>): void;
 }
 
@@ -24,7 +30,9 @@ export interface Logger {
  * global setTimeout; tests pass manual timers driven by the same ManualClock as the store.
  */
 export interface Timers {
+  /** Calls `callback` after `ms`; returns a handle for clearTimeout. */
   setTimeout(callback: () => void, ms: number): unknown;
+  /** Cancels a pending setTimeout. */
   clearTimeout(handle: unknown): void;
 }
 
@@ -68,6 +76,7 @@ export interface JobContext<P = Uint8Array | null> {
   readonly logger: Logger;
 }
 
+/** Runs one job: resolve to succeed; throw (or reject) to fail the attempt (retried per {@link RetryPolicy}). */
 export type Handler<P = Uint8Array | null> = (context: JobContext<P>) => unknown;
 
 /**
@@ -79,6 +88,7 @@ export type Executor<P = Uint8Array | null> = (
   run: () => Promise<unknown>,
 ) => Promise<ExecutionOutcome> | ExecutionOutcome;
 
+/** How a `QueueManager` runs the jobs of one entrypoint: payload codec, global limits, retries, timeout. */
 export interface EntrypointOptions<P = Uint8Array | null> {
   /** Payload codec (default: bytes as stored). */
   codec?: Codec<P>;
@@ -111,11 +121,13 @@ export interface EntrypointOptions<P = Uint8Array | null> {
   executor?: Executor<P>;
 }
 
+/** Options of `new QueueManager(store, options)`. */
 export interface QueueManagerOptions {
   /** Identifies this manager in the store (default: a random id). */
   id?: string;
   /** Must be the store's clock (default: the wall clock). */
   clock?: Clock;
+  /** Where the manager waits (default: the global setTimeout). */
   timers?: Timers;
   /** 'console' (default), 'silent', or your own. */
   logger?: Logger | 'console' | 'silent';
@@ -141,6 +153,7 @@ export interface QueueManagerOptions {
   retention?: { maxRecords?: number; maxAge?: number; every?: number } | false;
 }
 
+/** Options of `QueueManager.run()`. */
 export interface RunOptions {
   /** 'continuous' (default) runs until aborted; 'drain' returns once nothing is queued or running. */
   mode?: 'continuous' | 'drain';
@@ -194,6 +207,7 @@ export interface QueueManagerEvents {
   error: { error: Error; where: string };
 }
 
+/** Options of `SchedulerManager.schedule(name, expression, handler, options)`. */
 export interface ScheduleOptions {
   /** IANA time zone the expression is read in (default UTC). */
   timezone?: string;
@@ -208,23 +222,34 @@ export interface ScheduleOptions {
   missedGrace?: number;
 }
 
+/** What a schedule's handler receives for one tick. */
 export interface ScheduleContext {
+  /** The schedule as stored (name, expression, time zone, next and last run). */
   readonly schedule: Schedule;
   /** The tick being run (epoch ms). */
   readonly scheduledAt: number;
   /** Fires when the scheduler shuts down. */
   readonly signal: AbortSignal;
+  /** The `resources` object given to the scheduler. */
   readonly resources: Record<string, unknown>;
+  /** The scheduler's logger. */
   readonly logger: Logger;
 }
 
+/** Runs one tick of a schedule (typically enqueues jobs); a throw is logged and the next tick still runs. */
 export type ScheduleHandler = (context: ScheduleContext) => unknown;
 
+/** Options of `new SchedulerManager(store, options)`. */
 export interface SchedulerManagerOptions {
+  /** Identifies this scheduler's claims in the store (default: a random id). */
   id?: string;
+  /** Must be the store's clock (default: the wall clock). */
   clock?: Clock;
+  /** Where the scheduler waits (default: the global setTimeout). */
   timers?: Timers;
+  /** 'console' (default), 'silent', or your own. */
   logger?: Logger | 'console' | 'silent';
+  /** Given to every schedule handler as `context.resources`. */
   resources?: Record<string, unknown>;
   /** A claim older than this (ms) may be taken over by another scheduler (default 30000). */
   claimStaleAfter?: number;

@@ -5,6 +5,7 @@
 import type { QueueRepository } from '../port.js';
 import type { Job, JobEvent, JobStatus, QueueSizeRow, Schedule, StatisticsRow } from '../types.js';
 
+/** Everything a store shows through its read methods, for comparing a store before and after a call. */
 export interface RepositoryDump {
   /** The highest job id found (0 for a store that never assigned one). */
   maxId: number;
@@ -20,6 +21,7 @@ export interface RepositoryDump {
   schedules: Schedule[];
 }
 
+/** Options of `dumpRepository`. */
 export interface DumpOptions {
   /** A known lower bound of the highest assigned id (e.g. the last id `enqueue` returned). */
   maxId?: number;

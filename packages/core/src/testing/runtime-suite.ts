@@ -39,6 +39,7 @@ class WallClock extends ManualClock {
   }
 }
 
+/** Options of `defineRuntimeSuite`. */
 export interface RuntimeSuiteOptions {
   /** Timeout of each scenario, ms (default 20000). */
   timeout?: number;
@@ -66,12 +67,14 @@ export class ManualTimers implements Timers {
     this.#settle = settle;
   }
 
+  /** Fires `callback` once the clock is advanced `ms` past now. */
   setTimeout(callback: () => void, ms: number): unknown {
     const id = this.#nextId++;
     this.#timers.set(id, { at: this.clock.now() + Math.max(0, Math.floor(ms)), callback });
     return id;
   }
 
+  /** Drops a pending timer. */
   clearTimeout(handle: unknown): void {
     this.#timers.delete(handle as number);
   }

@@ -13,6 +13,7 @@ import { dumpRepository } from '../dump.js';
 /** Creates a fresh, installed, empty repository that reads time from `ctx.clock`. */
 export type RepositoryFactory = (ctx: { clock: ManualClock }) => Promise<QueueRepository>;
 
+/** Options of `defineConformanceSuite`. */
 export interface ConformanceOptions {
   /** Timeout of each scenario and of its setup/teardown, ms (default 5000; raise for remote stores). */
   timeout?: number;
