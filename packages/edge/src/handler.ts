@@ -17,12 +17,14 @@ import { parseJobs } from './jobs.js';
 
 /** The part of a platform's execution context the handler uses (Workers, Vercel Edge). */
 export interface WaitUntil {
+  /** Keeps the isolate alive until `promise` settles (work after the response: closing a store, a drain). */
   waitUntil(promise: Promise<unknown>): void;
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: any registry of entrypoints
 type AnyManager = QueueManager<any>;
 
+/** Options of `createEdgeHandler`: the store, the manager, authentication, the drain budget. */
 export interface EdgeHandlerOptions<Env = unknown> {
   /**
    * The queue. A store or a promise of one is kept for the isolate; a function gets the first
@@ -57,6 +59,7 @@ export interface EdgeHandlerOptions<Env = unknown> {
   basePath?: string;
 }
 
+/** What `createEdgeHandler` returns: a module worker (`export default`) that also drains on demand. */
 export interface EdgeHandler<Env = unknown> {
   /** Serves the routes; `ctx.waitUntil` closes a per-request store after the response. */
   fetch(request: Request, env?: Env, ctx?: WaitUntil): Promise<Response>;

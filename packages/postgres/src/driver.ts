@@ -9,14 +9,22 @@ import { quoteIdent } from './render.js';
 
 export { quoteIdent };
 
+/** The rows of one statement and how many it affected. */
 export interface SqlResult {
+  /** Result rows, column name -> value. */
   rows: Record<string, unknown>[];
+  /** Rows returned or affected (0 when the driver reports none). */
   rowCount: number;
 }
 
 /** Stops a LISTEN; resolves once no further notification will be delivered. */
 export type Unlisten = () => Promise<void>;
 
+/**
+ * The one interface the Postgres adapter talks to: a statement in, rows out, plus LISTEN where the
+ * driver holds a session. Get one from a factory (`pgPoolDriver`, `neonHttpDriver`, ...) or write
+ * your own over another client library.
+ */
 export interface SqlDriver {
   /** For error messages: 'node-postgres Pool', 'neon http', ... */
   readonly name: string;
@@ -58,33 +66,46 @@ export interface QueryConfigLike {
 
 /** A node-postgres or Neon WebSocket `Client` (connected by the caller). */
 export interface PgClientLike {
+  /** Runs one statement (a named config is prepared once per connection). */
   query(text: string | QueryConfigLike, params?: unknown[]): Promise<QueryResultLike>;
+  /** NOTIFY messages of the channels this client LISTENs on. */
   on(event: 'notification', listener: (msg: NotificationLike) => void): unknown;
+  /** Connection errors (the driver keeps a listener so they never crash the process). */
   on(event: 'error', listener: (err: Error) => void): unknown;
+  /** Removes a notification listener. */
   removeListener(event: 'notification', listener: (msg: NotificationLike) => void): unknown;
+  /** Removes an error listener. */
   removeListener(event: 'error', listener: (err: Error) => void): unknown;
+  /** 'I' when idle outside a transaction (node-postgres); used to refuse a client inside one. */
   getTransactionStatus?(): string | null;
+  /** Listeners of an event (to tell whether the caller handles errors itself). */
   listenerCount?(event: string): number;
 }
 
 /** A client checked out of a pool. */
 export interface PgPoolClientLike extends PgClientLike {
+  /** Returns the client to the pool (an error or true destroys it). */
   release(err?: Error | boolean): void;
 }
 
 /** A node-postgres or Neon WebSocket `Pool`. */
 export interface PgPoolLike {
+  /** Runs one statement on any pooled connection. */
   query(text: string | QueryConfigLike, params?: unknown[]): Promise<QueryResultLike>;
+  /** Checks out a client (LISTEN holds one). */
   connect(): Promise<PgPoolClientLike>;
+  /** Errors of idle pooled connections. */
   on(event: 'error', listener: (err: Error) => void): unknown;
   /** Emitted for each new connection, before anyone else sees it. */
   on(event: 'connect', listener: (client: PgPoolClientLike) => void): unknown;
+  /** Listeners of an event (to tell whether the caller handles errors itself). */
   listenerCount(event: string): number;
   readonly options?: { max?: number };
 }
 
 /** What `neon(url)` (or `neon(url, { fullResults: true })`) from @neondatabase/serverless returns. */
 export interface NeonHttpLike {
+  /** One statement over one HTTP request. */
   query(text: string, params?: unknown[]): Promise<unknown>;
 }
 
@@ -165,6 +186,7 @@ export function clientDriver(client: PgClientLike, name = 'Client'): SqlDriver {
   };
 }
 
+/** Options of the pool drivers (`pgPoolDriver`, `neonPoolDriver`). */
 export interface PoolDriverOptions {
   /** Name used in error messages. */
   name?: string;

@@ -69,6 +69,7 @@ async function appliedVersions(driver: SqlDriver, config: SchemaConfig): Promise
 
 const TABLES = ['state', 'jobs', 'finished', 'log', 'statistics', 'schedules', 'buckets'];
 
+/** Reports whether the schema is installed and at {@link SCHEMA_VERSION}, with the command that fixes it if not. */
 export async function verify(driver: SqlDriver, config: SchemaConfig): Promise<VerifyReport> {
   const versions = await appliedVersions(driver, config);
   if (versions === null || versions.length === 0) {
@@ -151,18 +152,24 @@ async function createSchema(driver: SqlDriver, config: SchemaConfig): Promise<vo
   await ignoreRace(() => driver.query(renderSql(QUERIES.installSchema, config)));
 }
 
+/**
+ * Creates the schema and applies every missing migration, each in its own transaction; safe to run
+ * again and concurrently (`npx tideq install`). Returns the versions applied by this call.
+ */
 export async function install(driver: SqlDriver, config: SchemaConfig): Promise<number[]> {
   await createSchema(driver, config);
   await ignoreRace(() => driver.query(renderSql(QUERIES.installMigrationsTable, config)));
   return migrate(driver, config, (await appliedVersions(driver, config)) ?? []);
 }
 
+/** Applies the migrations an installed schema lacks (`npx tideq upgrade`); NOT_INSTALLED if there is none. */
 export async function upgrade(driver: SqlDriver, config: SchemaConfig): Promise<number[]> {
   const applied = await appliedVersions(driver, config);
   if (applied === null || applied.length === 0) throw notInstalledError(config);
   return migrate(driver, config, applied);
 }
 
+/** Drops every tideq object of this schema and prefix, every job with them, then the schema if nothing else is in it (`npx tideq uninstall`). */
 export async function uninstall(driver: SqlDriver, config: SchemaConfig): Promise<void> {
   await driver.query(renderSql(QUERIES.uninstall, config));
 }

@@ -9,6 +9,7 @@ export function quoteIdent(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
 }
 
+/** Where a queue's tables live: a schema and a table prefix. */
 export interface SchemaConfig {
   /** Schema holding the tables (default 'tideq'); created by install. */
   schema: string;

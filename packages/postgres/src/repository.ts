@@ -71,7 +71,9 @@ import * as migrate from './migrate.js';
 import { isMissingObject, notInstalledError, outdatedError, pgCode } from './migrate.js';
 import { type RenderedQueries, renderQueries, resolveSchemaConfig, type SchemaConfig } from './sql.js';
 
+/** Options of `createPostgresQueue`. */
 export interface PostgresQueueOptions {
+  /** How statements reach the server: `pgPoolDriver(pool)`, `neonHttpDriver(sql)`, ... */
   driver: SqlDriver;
   /** Time source (default: the system clock). Every call reads it once. */
   clock?: Clock;

@@ -16,6 +16,7 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
 const SCHEMA_RE = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 const PREFIX_RE = /^(?:[a-z_][a-z0-9_]{0,29})?$/;
 
+/** The schema name and table prefix with their defaults ('tideq', ''), validated as identifiers. */
 export function resolveSchemaConfig(options: { schema?: string; tablePrefix?: string }): SchemaConfig {
   const schema = options.schema ?? 'tideq';
   const tablePrefix = options.tablePrefix ?? '';

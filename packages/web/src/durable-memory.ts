@@ -21,6 +21,7 @@ import { validateCount } from '@tideq/core/adapter';
 import { type DBSchema, type IDBPDatabase, openDB } from 'idb';
 import { storageError } from './indexeddb/connection.js';
 
+/** Options of `createDurableMemoryQueue`: the IndexedDB name, when to snapshot, the WASM core's options. */
 export interface DurableMemoryQueueOptions {
   /** The IndexedDB database that holds the snapshot (one durable memory queue per name and origin). */
   name: string;

@@ -21,7 +21,12 @@ interface BunLike {
 export function serveBun<Env>(
   handler: EdgeHandler<Env>,
   options: { env?: Env; port?: number; hostname?: string } = {},
-): { port: number; stop(closeActiveConnections?: boolean): unknown } {
+): {
+  /** The port it listens on. */
+  port: number;
+  /** Stops the server (`true`: also close open connections). */
+  stop(closeActiveConnections?: boolean): unknown;
+} {
   const bun = (globalThis as { Bun?: BunLike }).Bun;
   if (bun === undefined)
     throw new Error('serveBun runs on Bun only (globalThis.Bun is missing); on Node use serveNode');

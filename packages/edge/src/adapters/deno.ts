@@ -33,7 +33,12 @@ export function serveDeno<Env>(
     signal?: AbortSignal;
     onListen?: (addr: { port: number; hostname: string }) => void;
   } = {},
-): { finished: Promise<void>; shutdown(): Promise<void> } {
+): {
+  /** Resolves when the server has stopped. */
+  finished: Promise<void>;
+  /** Stops accepting requests and waits for the ones in flight. */
+  shutdown(): Promise<void>;
+} {
   const deno = (globalThis as { Deno?: DenoLike }).Deno;
   if (deno === undefined) throw new Error('serveDeno runs on Deno only (globalThis.Deno is missing)');
   const ctx = background();

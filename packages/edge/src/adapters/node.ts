@@ -53,7 +53,14 @@ export function toNodeListener<Env>(
 export async function serveNode<Env>(
   handler: EdgeHandler<Env>,
   options: { env?: Env; port?: number; hostname?: string } = {},
-): Promise<{ server: Server; url: string; close(): Promise<void> }> {
+): Promise<{
+  /** The node:http server. */
+  server: Server;
+  /** Its base URL, e.g. `http://127.0.0.1:3000`. */
+  url: string;
+  /** Closes every connection, stops listening, then waits for the handler's background work. */
+  close(): Promise<void>;
+}> {
   const ctx = background();
   const server = createServer(toNodeListener(handler, options.env, ctx));
   const hostname = options.hostname ?? '127.0.0.1';

@@ -9,8 +9,11 @@ import { thrownReply } from './errors.js';
 
 /** A Node `worker_threads` Worker or MessagePort (an EventEmitter with postMessage). */
 export interface NodeWorkerLike {
+  /** Sends a message (with transferred buffers). */
   postMessage(message: unknown, transfer?: readonly unknown[]): void;
+  /** Adds a listener ('message', 'error', 'exit'). */
   on(event: string, listener: (...args: unknown[]) => void): unknown;
+  /** Removes a listener. */
   off(event: string, listener: (...args: unknown[]) => void): unknown;
 }
 

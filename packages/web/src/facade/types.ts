@@ -34,6 +34,7 @@ export type EnqueueJobOf<R> = {
 /** Page-side codecs: entrypoints listed here are encoded on the page into the batch buffer. */
 export type PageCodecs<R> = { [N in keyof R]?: Codec<R[N]> };
 
+/** Options of `connectQueue(target, options)`. */
 export interface ConnectOptions<R> {
   /**
    * The same codecs the worker's handlers use (share the module). With them the page encodes

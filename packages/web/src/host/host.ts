@@ -33,6 +33,7 @@ import { LeaderHost } from './leader.js';
 
 type Awaitable<T> = T | PromiseLike<T>;
 
+/** Options of `hostQueue()`: the store, the manager with its handlers, and how it runs. */
 export interface HostQueueOptions<S extends QueueRepository, R extends Record<string, unknown>> {
   /** The store, or a function that creates it (called once), e.g. `() => createMemoryQueue()`. */
   store: S | PromiseLike<S> | (() => Awaitable<S>);
