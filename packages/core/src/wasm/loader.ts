@@ -6,9 +6,18 @@
 import { InvalidArgumentError } from '../errors.js';
 import { ABI_VERSION } from './abi.generated.js';
 
+/**
+ * `WebAssembly.Module` and `WebAssembly.Memory` where the program's lib declares them (DOM,
+ * WebWorker), else `never`: Node's types have no WebAssembly namespace, and these declarations
+ * must type-check in a Node project without the DOM lib (test/consumers, node16 consumer).
+ */
+type WasmNamespace = typeof globalThis extends { WebAssembly: infer W } ? W : never;
+type WasmModule = WasmNamespace extends { Module: { prototype: infer M } } ? M : never;
+type WasmMemory = WasmNamespace extends { Memory: { prototype: infer M } } ? M : never;
+
 /** Where the core's bytes come from. */
 export type WasmSource =
-  | WebAssembly.Module
+  | WasmModule
   | ArrayBuffer
   | ArrayBufferView
   | URL
@@ -21,7 +30,7 @@ export const CORE_ABI_VERSION = ABI_VERSION;
 
 /** The raw exports of one core instance. */
 export interface CoreExports {
-  memory: WebAssembly.Memory;
+  memory: WasmMemory;
   tq_abi_version(): number;
   tq_in_reserve(size: number): number;
   tq_call(op: number, len: number, now: number): number;
@@ -82,7 +91,7 @@ async function fromUrl(url: URL): Promise<WebAssembly.Module> {
 }
 
 /** Compile the core from any {@link WasmSource}; the default module is compiled once per process. */
-export async function compileCore(source?: WasmSource): Promise<WebAssembly.Module> {
+export async function compileCore(source?: WasmSource): Promise<WasmModule> {
   if (source === undefined) {
     defaultModule ??= Promise.resolve()
       .then(() => fromUrl(defaultWasmUrl()))
