@@ -61,25 +61,27 @@ export function scratchDir(prefix: string): { dir: string; remove(): void } {
 }
 
 /**
- * Packs the named workspace packages into `dest` with `npm pack` (their dist/ and .wasm as built);
- * returns package name -> tarball path.
+ * Builds and packs the packages with scripts/pack.mjs (the published manifests: no `source`
+ * conditions, no stale dist/ files) into `dest`; returns package name -> tarball path for `names`.
  */
 export async function packTarballs(names: string[], dest: string): Promise<Record<string, string>> {
-  mkdirSync(dest, { recursive: true });
-  const workspaces = names.map((name) => workspaceDir(name));
-  const out = await run(
-    'npm',
-    ['pack', '--json', '--pack-destination', dest, ...workspaces.flatMap((w) => ['-w', w])],
-    { cwd: REPO_ROOT, timeoutMs: 120_000 },
-  );
-  const packed = JSON.parse(out.slice(out.indexOf('['), out.lastIndexOf(']') + 1)) as {
-    name: string;
-    filename: string;
-  }[];
+  // stdout is the JSON alone (the build's output goes to stderr).
+  const out = await new Promise<string>((resolve, reject) => {
+    execFile(
+      process.execPath,
+      [join(REPO_ROOT, 'scripts/pack.mjs'), dest],
+      { cwd: REPO_ROOT, env: toolEnv(), timeout: 600_000, maxBuffer: 64 * 1024 * 1024 },
+      (error, stdout, stderr) =>
+        error
+          ? reject(new Error(`node scripts/pack.mjs ${dest} failed: ${error.message}\n${stderr}`))
+          : resolve(stdout),
+    );
+  });
+  const all = JSON.parse(out) as Record<string, string>;
   const tarballs: Record<string, string> = {};
-  for (const p of packed) tarballs[p.name] = join(dest, p.filename);
   for (const name of names) {
-    if (tarballs[name] === undefined) throw new Error(`npm pack gave no tarball for ${name}: ${out}`);
+    if (all[name] === undefined) throw new Error(`scripts/pack.mjs gave no tarball for ${name}: ${out}`);
+    tarballs[name] = all[name];
   }
   return tarballs;
 }
@@ -185,6 +187,7 @@ async function writeManifests(
           peerDependencies: manifest.peerDependencies,
           peerDependenciesMeta: manifest.peerDependenciesMeta,
           engines: manifest.engines,
+          bin: manifest.bin,
         };
         origin.set(target, workspaceDir(name));
         queue.push(target);
