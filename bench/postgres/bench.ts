@@ -384,6 +384,7 @@ async function main(): Promise<void> {
   const servers = new Map<'off' | 'on', Server>();
   let proxy: Stoppable | undefined;
   const samples: Sample[] = [];
+  const errors: { run: number; fsync: string; setting: string; key: string; error: string }[] = [];
   const startedAt = new Date().toISOString();
   const load = loadavg()[0]!;
   try {
@@ -396,7 +397,16 @@ async function main(): Promise<void> {
         for (const setting of settings)
           for (const key of order) {
             log(`run ${run}/${RUNS}, fsync ${fsync}, ${setting}: ${LABELS[key]} ...`);
-            const got = await measure(servers.get(fsync)!, fsync, key, setting, run, proxy.port);
+            let got: Sample[];
+            try {
+              got = await measure(servers.get(fsync)!, fsync, key, setting, run, proxy.port);
+            } catch (error) {
+              // One failed measurement (a shared tree mid-edit, a timeout under load) loses that
+              // sample, not the whole run; the error is reported.
+              console.error(`run ${run}, fsync ${fsync}, ${setting}, ${key} failed:`, error);
+              errors.push({ run, fsync, setting, key, error: String(error) });
+              continue;
+            }
             for (const s of got)
               log(
                 `  ${s.phase}: ${s.jobsPerSec} jobs/s` +
@@ -425,7 +435,7 @@ async function main(): Promise<void> {
     trickle: { rate: RATE, seconds: TRICKLE_SECONDS },
   };
   if (opts.json) {
-    console.log(JSON.stringify({ ...meta, results, ratios: rs, samples }));
+    console.log(JSON.stringify({ ...meta, results, ratios: rs, errors, samples }));
     return;
   }
   const fmt = (v: number | null) => (v === null ? '' : v.toLocaleString('en-US'));
@@ -467,7 +477,7 @@ async function main(): Promise<void> {
       `| ${r.fsync} | ${r.setting} | ${r.system} / ${r.peer} | **${r.process}x** | ${r.perRun.join(' / ')} | ${r.p50 ?? ''} | ${r.p99 ?? ''} |`,
     );
   console.log(
-    `\ncommit ${meta.commit}, ${startedAt}, load average ${meta.loadAverage1m}, N=${N}, ${RUNS} runs, trickle ${RATE} jobs/s for ${TRICKLE_SECONDS} s`,
+    `${errors.length ? `\n${errors.length} measurement(s) failed (see stderr)` : ''}\ncommit ${meta.commit}, ${startedAt}, load average ${meta.loadAverage1m}, N=${N}, ${RUNS} runs, trickle ${RATE} jobs/s for ${TRICKLE_SECONDS} s`,
   );
 }
 
