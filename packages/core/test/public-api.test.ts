@@ -127,6 +127,7 @@ describe('public API', () => {
       values: [
         'CallEnvelope',
         'DEFAULT_LIMITS',
+        'EnqueueBatchWriter',
         'EventFanout',
         'INT32_MAX',
         'INT32_MIN',
@@ -135,9 +136,11 @@ describe('public API', () => {
         'MAX_TIME_MS',
         'PORT_METHODS',
         'bucketCapacity',
+        'decodeEnqueueBatch',
         'deliverEvents',
         'describeValue',
         'emptyMetrics',
+        'encodeEnqueueBatch',
         'filterEventKinds',
         'recordsPerEvent',
         'resolveLimits',
@@ -166,6 +169,7 @@ describe('public API', () => {
       ],
       types: [
         'CallTx',
+        'EncodedEnqueue',
         'EnvelopeOptions',
         'Gate',
         'Limits',

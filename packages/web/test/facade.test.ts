@@ -3,6 +3,25 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildAndServe, launchChromium, tempDir } from './support/chromium.ts';
 
+interface StoreDump {
+  jobs: Record<string, unknown>[];
+  log: unknown[];
+  events: unknown[];
+  queueSize: unknown[];
+  metrics: { ops: Record<string, unknown> };
+  calls: unknown;
+}
+
+/** What the fixture's encodedVsPort() returns. */
+interface EncodedRun {
+  results: { facade: unknown[]; port: unknown[] };
+  facade: StoreDump;
+  port: StoreDump;
+  pageEvents: unknown[];
+  errors: { facade: { code: string; message: string }[]; port: unknown[]; isTideq: boolean[] };
+  unchanged: boolean;
+}
+
 // The facade end to end in real Chromium: a Vite-built page, a module Worker running the WASM
 // core behind hostQueue(), the page talking to it through connectQueue().
 describe('connectQueue + hostQueue in a module Worker (Chromium)', () => {
@@ -71,6 +90,66 @@ describe('connectQueue + hostQueue in a module Worker (Chromium)', () => {
     expect(errors).toEqual([]);
     await page.close();
   });
+
+  // 1,000 common jobs into the WASM store; fewer into the IndexedDB-backed ones (slow on a loaded CI).
+  it.each([
+    ['memory', 1000],
+    ['indexeddb', 200],
+    ['durable', 200],
+  ])(
+    'an encoded batch gives the jobs, events and metrics of port.enqueue; bad input stores nothing (%s store)',
+    async (store, n) => {
+      const { page, errors } = await open();
+      const r = (await page.evaluate(
+        ([s, n]) =>
+          (globalThis as unknown as { encodedVsPort(s: string, n: number): Promise<unknown> }).encodedVsPort(
+            s,
+            n,
+          ),
+        [store, n] as const,
+      )) as EncodedRun;
+      // Same answers: ids, the store's duplicate error, the skipped position.
+      expect(r.results.facade).toEqual(r.results.port);
+      expect(r.results.facade[0]).toEqual(Array.from({ length: n }, (_, i) => i + 1));
+      expect(r.results.facade[2]).toMatchObject({ name: 'DuplicateJobError', code: 'DUPLICATE_JOB' });
+      expect(r.results.facade[3]).toEqual([null, n + 5]);
+      // Same jobs (payloads, priorities, times, keys, headers), log, events, metrics.
+      expect(r.facade.jobs).toHaveLength(n + 5);
+      expect(r.facade.jobs).toEqual(r.port.jobs);
+      expect(r.facade.jobs[n + 1]).toMatchObject({ dedupeKey: 'd1', headers: { trace: 'ü', n: [1, 2] } });
+      expect(r.facade.jobs[n + 2]).toMatchObject({ entrypoint: 'hang', executeAfter: 4.1e12 });
+      expect(r.facade.log).toEqual(r.port.log);
+      expect(r.facade.events).toEqual(r.port.events);
+      expect(r.facade.events).toHaveLength(n + 5);
+      expect(r.pageEvents).toEqual(r.facade.events);
+      expect(r.facade.queueSize).toEqual(r.port.queueSize);
+      const { subscribe: _a, ...facadeOps } = r.facade.metrics.ops;
+      const { subscribe: _b, ...portOps } = r.port.metrics.ops;
+      expect({ ...r.facade.metrics, ops: facadeOps }).toEqual({ ...r.port.metrics, ops: portOps });
+      expect(r.facade.metrics.ops.enqueue).toEqual({ count: 4, errors: 1 });
+      // The WASM store takes the bytes as they are; other stores get jobs decoded in the worker.
+      expect(r.facade.calls).toEqual(
+        store === 'memory' ? { enqueue: 0, enqueueEncoded: 4 } : { enqueue: 4, enqueueEncoded: 0 },
+      );
+      // Bad input: the error a store gives for it, typed, and nothing stored.
+      expect(r.errors.facade).toEqual(r.errors.port);
+      expect(r.errors.isTideq).toEqual([true, true, true, true, true, true]);
+      expect(r.errors.facade.map((e) => e.code)).toEqual([
+        'INVALID_ARGUMENT',
+        'INVALID_ARGUMENT',
+        'INVALID_ARGUMENT',
+        'INVALID_ARGUMENT',
+        'DUPLICATE_JOB',
+        'PAYLOAD_TOO_LARGE',
+      ]);
+      expect(r.errors.facade[0].message).toContain('jobs[1].payload');
+      expect(r.errors.facade[1].message).toContain('jobs[1].priority');
+      expect(r.unchanged).toBe(true);
+      expect(errors).toEqual([]);
+      await page.close();
+    },
+    180_000,
+  );
 
   it('keeps TideqError classes and codes, thrown and returned', async () => {
     const { page } = await open();

@@ -7,6 +7,9 @@
  *   the store's log.
  * - The validators every store calls first, so all stores reject the same inputs the same way.
  * - The fixed bounds (int32 priorities, the largest time, error-text length).
+ * - The enqueue batch in the WASM core's request layout, encoded once where the jobs are made
+ *   (`encodeEnqueueBatch`, `EnqueueBatchWriter`) and taken as is by the WASM store's
+ *   `enqueueEncoded`, or decoded into jobs for any other store (`decodeEnqueueBatch`).
  *
  * @module @tideq/core/adapter
  */
@@ -44,6 +47,12 @@ export {
   validateSubscribeOptions,
   validateTime,
 } from '../validation.js';
+export {
+  decodeEnqueueBatch,
+  type EncodedEnqueue,
+  EnqueueBatchWriter,
+  encodeEnqueueBatch,
+} from '../wasm/enqueue-batch.js';
 export {
   CallEnvelope,
   type CallTx,

@@ -15,7 +15,7 @@ import {
   PayloadTooLargeError,
   QueueFullError,
 } from '../errors.js';
-import { INT32_MAX, INT32_MIN, MAX_ERROR_TEXT_LENGTH, MAX_TIME_MS } from '../limits.js';
+import { MAX_ERROR_TEXT_LENGTH, MAX_TIME_MS } from '../limits.js';
 import type {
   ClaimOptions,
   CompletionResult,
@@ -54,6 +54,7 @@ import {
   validateCount,
   validateDequeueOptions,
   validateEnqueueOptions,
+  validateEntrypoint,
   validateEntrypoints,
   validateFenceOptions,
   validateIds,
@@ -82,6 +83,15 @@ import {
   STATUS,
   STATUS_CODE,
 } from './codec.js';
+import {
+  decodeEnqueueBatch,
+  ENQUEUE_HEAD,
+  type EncodedEnqueue,
+  JOB_HEAD,
+  writeCommonJob,
+  writeEnqueueHead,
+  writeValidJob,
+} from './enqueue-batch.js';
 import { type CoreExports, instantiateCore, type WasmSource } from './loader.js';
 
 /** The schema version memory stores report. */
@@ -136,6 +146,15 @@ export interface WasmQueueRepository extends QueueRepository {
   memoryBytes(): number;
   /** Heap bytes the core holds now: what `memoryBudget` bounds (shrinks as jobs leave). */
   heapBytes(): number;
+  /**
+   * `enqueue` for a batch already encoded in the core's request layout (`encodeEnqueueBatch` from
+   * `@tideq/core/adapter`, e.g. on a page, its buffer transferred to this store's worker): the
+   * bytes go into the core as they are, no job object made. Same result, errors, events and
+   * metrics as `enqueue` of the same jobs.
+   */
+  enqueueEncoded(batch: EncodedEnqueue): Promise<(number | null)[]>;
+  /** The limits this store enforces (so a batch can be checked where it is encoded). */
+  readonly limits: Readonly<Limits>;
 }
 
 const HELD_STATUS_ORDER: Record<string, number> = { queued: 0, picked: 1, failed: 2 };
@@ -188,6 +207,10 @@ export class WasmRepository implements WasmQueueRepository {
         if (this.#trapped !== undefined && method !== 'close') throw this.#trappedError();
       },
     });
+  }
+
+  get limits(): Readonly<Limits> {
+    return this.#limits;
   }
 
   // ---- the core call --------------------------------------------------------------------------
@@ -383,30 +406,44 @@ export class WasmRepository implements WasmQueueRepository {
   enqueue(jobs: readonly NewJob[], options?: EnqueueOptions): Promise<(number | null)[]> {
     return this.#op(
       'enqueue',
+      (now) => this.#enqueueJobs(jobs, validateEnqueueOptions(options).onConflict, now),
+      'installed',
+      true,
+    );
+  }
+
+  /**
+   * Enqueue a batch encoded elsewhere (a page: `encodeEnqueueBatch`) as the core's own request:
+   * the bytes are copied into the core's input buffer once and checked there record by record
+   * (this store's limits; entrypoint indexes turned into the core's handles), with no job object
+   * made. The same call as `enqueue` for metrics and events; anything but the common shape
+   * (dedupe keys, headers, a value beyond a limit) is decoded and takes `enqueue`'s validating
+   * path, so errors are the same too.
+   */
+  enqueueEncoded(batch: EncodedEnqueue): Promise<(number | null)[]> {
+    return this.#op(
+      'enqueue',
       (now) => {
-        const onConflict = validateEnqueueOptions(options).onConflict;
-        const fast = this.#encodeCommonJobs(jobs, onConflict);
-        if (fast >= 0) return this.#enqueueResult(this.#call(OP.ENQUEUE, now), fast);
-        const valid = validateNewJobs(jobs, this.#limits, onConflict);
-        if (valid.length === 0) return [];
-        const eps = valid.map((j) => this.#ep(j.entrypoint));
-        const e = this.#enc.reset();
-        e.u8(onConflict === 'skip' ? 1 : 0);
-        e.u32(valid.length);
-        for (let i = 0; i < valid.length; i++) {
-          const j = valid[i]!;
-          e.u32(eps[i]!);
-          e.i32(j.priority);
-          e.f64(j.executeAfter ?? Number.NaN);
-          e.bytes(j.payload);
-          e.json(j.headers);
-          e.str(j.dedupeKey);
-        }
-        return this.#enqueueResult(this.#call(OP.ENQUEUE, now), valid.length);
+        const n = this.#adoptEncoded(batch);
+        if (n >= 0) return this.#enqueueResult(this.#call(OP.ENQUEUE, now), n);
+        const { jobs, onConflict } = decodeEnqueueBatch(batch);
+        return this.#enqueueJobs(jobs, onConflict, now);
       },
       'installed',
       true,
     );
+  }
+
+  #enqueueJobs(jobs: readonly NewJob[], onConflict: 'raise' | 'skip', now: number): (number | null)[] {
+    const fast = this.#encodeCommonJobs(jobs, onConflict);
+    if (fast >= 0) return this.#enqueueResult(this.#call(OP.ENQUEUE, now), fast);
+    const valid = validateNewJobs(jobs, this.#limits, onConflict);
+    if (valid.length === 0) return [];
+    const eps = valid.map((j) => this.#ep(j.entrypoint));
+    const e = this.#enc.reset();
+    writeEnqueueHead(e, onConflict, valid.length);
+    for (let i = 0; i < valid.length; i++) writeValidJob(e, valid[i]!, eps[i]!);
+    return this.#enqueueResult(this.#call(OP.ENQUEUE, now), valid.length);
   }
 
   #enqueueResult(d: Decoder, n: number): (number | null)[] {
@@ -417,18 +454,16 @@ export class WasmRepository implements WasmQueueRepository {
   }
 
   /**
-   * The hot path: encode a batch whose jobs all have the common shape (known entrypoint, bytes
-   * or null payload, int32 priority, numeric or absent executeAfter, no dedupe key or headers)
-   * without building ValidJob objects. Accepts exactly what validateNewJobs accepts for such
-   * jobs; returns -1 (nothing decided) for anything else, which then takes the validating path.
+   * The hot path: encode a batch whose jobs all have the common shape (known entrypoint; see
+   * writeCommonJob) without building ValidJob objects. Returns -1 (nothing decided) for anything
+   * else, which then takes the validating path.
    */
   #encodeCommonJobs(jobs: unknown, onConflict: 'raise' | 'skip'): number {
     if (!Array.isArray(jobs) || jobs.length === 0 || jobs.length > this.#limits.maxBatch) return -1;
     const maxPayload = this.#limits.maxPayloadBytes;
     const epIds = this.#epIds;
     const e = this.#enc.reset();
-    e.u8(onConflict === 'skip' ? 1 : 0);
-    e.u32(jobs.length);
+    writeEnqueueHead(e, onConflict, jobs.length);
     // Batches mostly share one entrypoint: skip the map lookup when the name repeats.
     let lastName: unknown;
     let ep: number | undefined;
@@ -441,62 +476,65 @@ export class WasmRepository implements WasmQueueRepository {
         if (ep === undefined) return -1;
         lastName = name;
       }
-      const { payload, priority, executeAfter } = job;
-      if (
-        (job.dedupeKey !== undefined && job.dedupeKey !== null) ||
-        (job.headers !== undefined && job.headers !== null)
-      ) {
-        return -1;
-      }
-      let p = 0;
-      if (priority !== undefined) {
-        if (
-          typeof priority !== 'number' ||
-          !Number.isInteger(priority) ||
-          priority < INT32_MIN ||
-          priority > INT32_MAX
-        ) {
-          return -1;
-        }
-        p = priority;
-      }
-      let at = Number.NaN;
-      if (executeAfter !== undefined && executeAfter !== null) {
-        if (
-          typeof executeAfter !== 'number' ||
-          !Number.isFinite(executeAfter) ||
-          Math.abs(executeAfter) > MAX_TIME_MS
-        ) {
-          return -1;
-        }
-        at = Math.floor(executeAfter);
-      }
-      // One bounds check per job; ep, priority, executeAfter, payload, headers, dedupe key.
-      let n = -1;
-      if (payload !== undefined && payload !== null) {
-        if (!(payload instanceof Uint8Array) || payload.byteLength > maxPayload) return -1;
-        n = payload.byteLength;
-      }
-      e.ensure(32 + Math.max(n, 0));
-      const dv = e.dv;
-      let pos = e.pos;
-      dv.setUint32(pos, ep as number, true);
-      dv.setInt32(pos + 4, p, true);
-      dv.setFloat64(pos + 8, at, true);
-      pos += 16;
-      if (n < 0) {
-        dv.setUint32(pos, NULL_LEN, true);
-        pos += 4;
-      } else {
-        dv.setUint32(pos, n, true);
-        if (n > 0) e.buf.set(payload as Uint8Array, pos + 4);
-        pos += 4 + n;
-      }
-      dv.setUint32(pos, NULL_LEN, true);
-      dv.setUint32(pos + 4, NULL_LEN, true);
-      e.pos = pos + 8;
+      if (!writeCommonJob(e, job, ep as number, job.payload, maxPayload)) return -1;
     }
     return jobs.length;
+  }
+
+  /**
+   * Puts an encoded batch into the core's input buffer and checks it where it lies: every record
+   * in bounds, of the common shape and within this store's limits, its entrypoint index turned
+   * into the core's handle. Returns the job count, or -1 for anything else (nothing decided).
+   */
+  #adoptEncoded(batch: EncodedEnqueue): number {
+    const bytes = (batch as { bytes?: unknown } | null)?.bytes;
+    const names = (batch as { names?: unknown } | null)?.names;
+    if (!(bytes instanceof Uint8Array) || !Array.isArray(names) || bytes.byteLength < ENQUEUE_HEAD) return -1;
+    const len = bytes.byteLength;
+    const n = (bytes[1]! | (bytes[2]! << 8) | (bytes[3]! << 16) | (bytes[4]! << 24)) >>> 0;
+    if (bytes[0]! > 1 || n === 0 || n > this.#limits.maxBatch) return -1;
+    // Handles first: interning writes its own request into the input buffer.
+    const eps = new Uint32Array(names.length);
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i];
+      if (typeof name !== 'string') return -1;
+      let ep = this.#epIds.get(name);
+      if (ep === undefined) {
+        try {
+          ep = this.#ep(validateEntrypoint(name));
+        } catch {
+          return -1; // the validating path names the job
+        }
+      }
+      eps[i] = ep;
+    }
+    const e = this.#enc.reset();
+    e.ensure(len);
+    e.buf.set(bytes, 0);
+    e.pos = len;
+    const dv = e.dv;
+    const maxPayload = this.#limits.maxPayloadBytes;
+    let pos = ENQUEUE_HEAD;
+    for (let i = 0; i < n; i++) {
+      if (pos + JOB_HEAD + 12 > len) return -1;
+      const index = dv.getUint32(pos, true);
+      if (index >= eps.length) return -1;
+      dv.setUint32(pos, eps[index]!, true);
+      const at = dv.getFloat64(pos + 8, true);
+      if (!Number.isNaN(at) && (!Number.isInteger(at) || Math.abs(at) > MAX_TIME_MS)) return -1;
+      pos += JOB_HEAD;
+      const size = dv.getUint32(pos, true);
+      pos += 4;
+      if (size !== NULL_LEN) {
+        if (size > maxPayload) return -1;
+        pos += size;
+        if (pos + 8 > len) return -1;
+      }
+      // Headers and dedupe keys (rare) take the validating path.
+      if (dv.getUint32(pos, true) !== NULL_LEN || dv.getUint32(pos + 4, true) !== NULL_LEN) return -1;
+      pos += 8;
+    }
+    return pos === len ? n : -1;
   }
 
   // ---- consuming ------------------------------------------------------------------------------

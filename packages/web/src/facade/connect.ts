@@ -2,8 +2,9 @@
  * connectQueue(): the page's typed facade over the queue a worker hosts (`hostQueue`).
  */
 import { type Codec, InvalidArgumentError, type JobEvent, StorageUnavailableError } from '@tideq/core';
+import { type Limits, validateEnqueueOptions } from '@tideq/core/adapter';
 import * as Comlink from 'comlink';
-import { idsFromWire, type PageJob, packBatch } from './batch.js';
+import { encodeBatch, idsFromWire, type PageJob, pageCodecs } from './batch.js';
 import { type AdaptedTarget, adaptTarget, GuardedEndpoint, type QueueTarget } from './endpoint.js';
 import { hostGoneError, installErrorHandlers } from './errors.js';
 import { type HelloMessage, type HostApi, isHandshake, type WelcomeMessage } from './protocol.js';
@@ -48,6 +49,16 @@ function webLocks(): LockManager | undefined {
 let clientSeq = 0;
 
 /**
+ * Before the welcome names the store's limits (or for a store that does not tell them), the page
+ * checks no sizes: the store checks its own when the batch arrives.
+ */
+const PAGE_LIMITS: Partial<Limits> = {
+  maxPayloadBytes: Number.MAX_SAFE_INTEGER,
+  maxHeadersBytes: Number.MAX_SAFE_INTEGER,
+  maxDedupeKeyLength: Number.MAX_SAFE_INTEGER,
+};
+
+/**
  * Connects to the queue a worker hosts with `hostQueue()`.
  *
  * @param target a module Worker, a SharedWorker, a MessagePort, a Node `worker_threads` Worker or
@@ -79,6 +90,10 @@ class Facade {
   readonly closed: Promise<Error>;
   #closedResolve!: (error: Error) => void;
   #welcomed = false;
+  /** The store's limits from the welcome (null until then, or if the store does not tell them). */
+  #limits: Limits | null = null;
+  /** Encoded bytes per job of the last batch: the next buffer starts that large (no regrowth). */
+  #bytesPerJob = 0;
   #releaseClientLock: (() => void) | null = null;
   #unwatch: () => void;
 
@@ -132,6 +147,7 @@ class Facade {
       this.#guard.postMessage(hello);
     });
     this.#welcomed = true;
+    this.#limits = welcome.limits ?? null;
     if (welcome.hostLock !== null && locks !== undefined) {
       // Granted only once the worker that holds it is gone (terminated, crashed, closed).
       locks
@@ -166,13 +182,21 @@ class Facade {
     jobs: readonly PageJob[],
     options?: { onConflict?: 'raise' | 'skip' },
   ): Promise<(number | null)[]> {
-    const onConflict = options?.onConflict ?? 'raise';
-    // Packed in the caller's task (before any await): the jobs may change once it returns.
-    const packed = Array.isArray(jobs) ? packBatch(jobs, this.#codecs, onConflict) : null;
-    const remote = await this.#api();
-    if (packed !== null)
-      return idsFromWire(await remote.enqueuePacked(Comlink.transfer(packed, [packed.buf])));
-    return idsFromWire(await remote.enqueueValues(jobs as PageJob[], onConflict));
+    const onConflict = validateEnqueueOptions(options).onConflict;
+    const payload = Array.isArray(jobs) ? pageCodecs(jobs, this.#codecs) : null;
+    if (payload === null) {
+      return idsFromWire(await (await this.#api()).enqueueValues(jobs as PageJob[], onConflict));
+    }
+    // Encoded (and validated) before any await: the caller may change its jobs once this returns
+    // (only a batch too large for one task is read on in later tasks).
+    const encoding = encodeBatch(jobs, onConflict, {
+      payload,
+      limits: this.#limits ?? PAGE_LIMITS,
+      capacity: 64 + jobs.length * this.#bytesPerJob,
+    });
+    const [remote, batch] = await Promise.all([this.#api(), encoding]);
+    if (jobs.length > 0) this.#bytesPerJob = Math.ceil(batch.bytes.byteLength / jobs.length);
+    return idsFromWire(await remote.enqueueEncoded(Comlink.transfer(batch, [batch.bytes.buffer])));
   }
 
   async status(ids: readonly number[]) {

@@ -12,7 +12,8 @@ import type {
   QueueSizeRow,
   RepositoryMetrics,
 } from '@tideq/core';
-import type { PackedBatch, PageJob, WireIds } from './batch.js';
+import type { Limits } from '@tideq/core/adapter';
+import type { EncodedEnqueue, PageJob, WireIds } from './batch.js';
 
 /** Page -> host, repeated when the host announces `ready` (a hello sent too early is lost). */
 export interface HelloMessage {
@@ -30,6 +31,8 @@ export interface WelcomeMessage {
   hostLock: string | null;
   /** The entrypoints registered in the worker. */
   entrypoints: string[];
+  /** The store's limits when it tells them (the page checks a batch against them as it encodes). */
+  limits: Limits | null;
 }
 
 /** Host -> page: the host started listening (answers a hello that came too early). */
@@ -67,7 +70,8 @@ export interface SubscribeOptionsWire {
 
 /** @internal What the host exposes on each connection (Comlink). */
 export interface HostApi {
-  enqueuePacked(batch: PackedBatch): Promise<WireIds>;
+  /** A batch encoded on the page (one transferred buffer). */
+  enqueueEncoded(batch: EncodedEnqueue): Promise<WireIds>;
   enqueueValues(jobs: PageJob[], onConflict: 'raise' | 'skip'): Promise<WireIds>;
   status(ids: number[]): Promise<(JobStatus | null)[]>;
   waitFor(ids: number[], timeout: number | undefined, waitId: number): Promise<JobStatus[]>;

@@ -14,8 +14,9 @@ import {
   type Unsubscribe,
   waitFor,
 } from '@tideq/core';
+import { decodeEnqueueBatch, type Limits } from '@tideq/core/adapter';
 import * as Comlink from 'comlink';
-import { idsToWire, type PackedBatch, type PageJob, unpackBatch } from '../facade/batch.js';
+import { type EncodedEnqueue, idsToWire, type PageJob } from '../facade/batch.js';
 import { installErrorHandlers } from '../facade/errors.js';
 import {
   type HelloMessage,
@@ -167,6 +168,12 @@ export class HostRuntime<S extends QueueRepository, R extends Record<string, unk
     return [...this.#names];
   }
 
+  /** The store's limits, when it tells them (the WASM store does). */
+  get limits(): Limits | null {
+    const limits = (this.#store as { limits?: unknown } | undefined)?.limits;
+    return typeof limits === 'object' && limits !== null ? { ...(limits as Limits) } : null;
+  }
+
   async store(): Promise<S> {
     await this.ready;
     return this.#store!;
@@ -247,17 +254,26 @@ export class HostRuntime<S extends QueueRepository, R extends Record<string, unk
     return result;
   }
 
-  async enqueuePacked(batch: PackedBatch): Promise<(number | null)[]> {
+  /**
+   * A batch the page encoded: to the store as bytes where it takes them (the WASM store's
+   * `enqueueEncoded`: no job object made in the worker), else decoded into jobs for `enqueue`.
+   * Either way the store validates it against its own limits and emits the same events.
+   */
+  async enqueueEncoded(batch: EncodedEnqueue): Promise<(number | null)[]> {
     const store = await this.store();
-    let jobs: ReturnType<typeof unpackBatch>;
-    try {
-      jobs = unpackBatch(batch);
-    } catch (error) {
-      throw new InvalidArgumentError(`malformed enqueue batch: ${(error as Error).message}`);
+    const names = (batch as { names?: unknown } | null)?.names;
+    if (!Array.isArray(names)) {
+      throw new InvalidArgumentError(
+        'malformed enqueue batch: no names table (connectQueue encodes batches)',
+      );
     }
-    // The names table lists exactly the entrypoints the jobs use: check it, not every job.
-    this.#checkNames(batch.names.map((entrypoint) => ({ entrypoint })));
-    return this.#persisted(await store.enqueue(jobs, { onConflict: batch.onConflict }));
+    // The names table lists the entrypoints the jobs use: check it, not every job.
+    this.#checkNames(names.map((entrypoint) => ({ entrypoint })));
+    const direct = (store as { enqueueEncoded?: (b: EncodedEnqueue) => Promise<(number | null)[]> })
+      .enqueueEncoded;
+    if (typeof direct === 'function') return this.#persisted(await direct.call(store, batch));
+    const { jobs, onConflict } = decodeEnqueueBatch(batch);
+    return this.#persisted(await store.enqueue(jobs, { onConflict }));
   }
 
   async enqueueValues(jobs: PageJob[], onConflict: 'raise' | 'skip'): Promise<(number | null)[]> {
@@ -403,7 +419,7 @@ export function connectionApi<S extends QueueRepository, R extends Record<string
   runtime: HostRuntime<S, R>,
 ): HostApi {
   const api: HostApi = {
-    enqueuePacked: async (batch) => idsToWire(await runtime.enqueuePacked(batch)),
+    enqueueEncoded: async (batch) => idsToWire(await runtime.enqueueEncoded(batch)),
     enqueueValues: async (jobs, onConflict) => idsToWire(await runtime.enqueueValues(jobs, onConflict)),
     status: async (ids) => (await runtime.store()).jobStatus(ids),
     waitFor: (ids, timeout, waitId) => runtime.waitFor(ids, timeout, waitId),
@@ -446,6 +462,8 @@ export interface Served {
   readonly ready: Promise<void>;
   readonly hostLock: string | null;
   readonly entrypoints: string[];
+  /** The store's limits, if known, for the page's checks while it encodes. */
+  readonly limits?: Limits | null;
   connections: number;
   disconnect(client: string): Promise<void>;
   api(): HostApi;
@@ -474,6 +492,7 @@ export function serveEndpoint(runtime: Served, endpoint: Comlink.Endpoint): void
       client: hello.client,
       hostLock: runtime.hostLock,
       entrypoints: runtime.entrypoints,
+      limits: runtime.limits ?? null,
     };
     endpoint.postMessage(message);
     // The page holds this lock while it lives: once granted to us, it is gone.

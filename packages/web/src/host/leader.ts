@@ -224,7 +224,7 @@ export class LeaderHost<S extends QueueRepository, R extends Record<string, unkn
   api(): HostApi {
     const t = () => this.#target();
     return {
-      enqueuePacked: async (batch) => (await t()).enqueuePacked(batch),
+      enqueueEncoded: async (batch) => (await t()).enqueueEncoded(batch),
       enqueueValues: async (jobs, onConflict) => (await t()).enqueueValues(jobs, onConflict),
       status: async (ids) => (await t()).status(ids),
       waitFor: async (ids, timeout, waitId) => {
