@@ -88,12 +88,18 @@ interface ScriptResult {
 }
 
 async function runScript(store: string, env: Record<string, string> = {}): Promise<ScriptResult> {
-  const out = await run(process.execPath, ['queue.mjs', store], { cwd: app.dir, env: consumerEnv(env) });
+  return parseResult(
+    await run(process.execPath, ['queue.mjs', store], { cwd: app.dir, env: consumerEnv(env) }),
+  );
+}
+
+/** The JSON line queue.mjs prints last. */
+function parseResult(out: string): ScriptResult {
   const line = out
     .trim()
     .split('\n')
     .find((l) => l.startsWith('{'));
-  expect(line, `queue.mjs ${store} printed no result:\n${out}`).toBeDefined();
+  expect(line, `queue.mjs printed no result:\n${out}`).toBeDefined();
   return JSON.parse(line!) as ScriptResult;
 }
 
@@ -177,6 +183,51 @@ describe('(a) a Node script enqueues and drains', () => {
         NEON_HTTP_ENDPOINT: `http://127.0.0.1:${httpEndpoint.port}/sql`,
       }),
     );
+  });
+});
+
+describe('the `@tideq/core/wasm` entry picks what each runtime loads', () => {
+  const binary = (path: string, hint: string): string => {
+    const file = join(REPO_ROOT, 'node_modules', path);
+    if (!existsSync(file)) throw new Error(`${file} is missing: ${hint}`);
+    return file;
+  };
+
+  it('edge-light (Vercel Edge) and worker conditions: the inlined bytes', async () => {
+    for (const condition of ['edge-light', 'worker']) {
+      const out = await run(process.execPath, [`--conditions=${condition}`, 'queue.mjs', 'wasm-entry'], {
+        cwd: app.dir,
+        env: consumerEnv(),
+      });
+      const result = parseResult(out);
+      expectDrained(result);
+      expect(result.resolved.wasmEntry, condition).toBe('object');
+    }
+  });
+
+  it('Deno: the inlined bytes, so no --allow-read is needed', async () => {
+    const deno = binary(
+      'deno/deno',
+      'run `npm ci` in the repository (deno is a devDependency of @tideq/edge)',
+    );
+    const out = await run(deno, ['run', '--allow-env', 'queue.mjs', 'wasm-entry'], {
+      cwd: app.dir,
+      env: consumerEnv({ DENO_NO_UPDATE_CHECK: '1' }),
+    });
+    const result = parseResult(out);
+    expectDrained(result);
+    expect(result.resolved.wasmEntry).toBe('object');
+  });
+
+  it('Bun: the file next to the package', async () => {
+    const bun = binary(
+      'bun/bin/bun.exe',
+      'run `npm ci` in the repository (bun is a devDependency of @tideq/edge)',
+    );
+    const out = await run(bun, ['queue.mjs', 'wasm-entry'], { cwd: app.dir, env: consumerEnv() });
+    const result = parseResult(out);
+    expectDrained(result);
+    expect(result.resolved.wasmEntry).toMatch(/\/node_modules\/@tideq\/core\/wasm\/tideq_core\.wasm$/);
   });
 });
 
