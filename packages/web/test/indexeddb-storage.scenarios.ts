@@ -40,6 +40,90 @@ async function rejection(promise: Promise<unknown>): Promise<{ code?: string; me
   throw new Error('expected a rejection');
 }
 
+/**
+ * A database exactly as schema-2 code left it (IndexedDB version 1, the first layout, picks in the
+ * job records under the `picked` index): jobs 1-3 queued, 4 and 5 picked by "old-tab" at
+ * `heartbeat` (attempts 1), 6 queued holding dedupe key "k". Payload bytes [id].
+ */
+async function writeSchema2(name: string, heartbeat: number): Promise<void> {
+  const db = await rawOpen(name, 1, (d) => {
+    const jobs = d.createObjectStore('jobs', { keyPath: 'id' });
+    jobs.createIndex('ready', 'r');
+    jobs.createIndex('timed', 'x');
+    jobs.createIndex('picked', 'p');
+    jobs.createIndex('failed', 'f');
+    jobs.createIndex('dedupe', 'd', { unique: true });
+    d.createObjectStore('log', { keyPath: 'last' });
+    d.createObjectStore('meta');
+    d.createObjectStore('stats', { keyPath: ['second', 'entrypoint', 'status', 'priority', 'seq'] });
+    d.createObjectStore('statuses');
+    d.createObjectStore('schedules', { keyPath: 'name' });
+  });
+  const created = heartbeat - 1000;
+  const job = (id: number, picked: boolean) => ({
+    id,
+    entrypoint: 'a',
+    payload: new Uint8Array([id]),
+    priority: 0,
+    executeAfter: created,
+    dedupeKey: id === 6 ? 'k' : null,
+    headers: null,
+    status: picked ? 'picked' : 'queued',
+    attempts: picked ? 1 : 0,
+    heartbeat: picked ? heartbeat : created,
+    created,
+    updated: picked ? heartbeat : created,
+    queueManagerId: picked ? 'old-tab' : null,
+    lastError: null,
+    ...(picked ? { p: ['a', heartbeat, id] } : { r: ['a', 0, id] }),
+    ...(id === 6 ? { d: 'k' } : {}),
+  });
+  const event = (seq: number, kind: string, jobId: number, at: number, queueManagerId: string | null) => ({
+    seq,
+    kind,
+    jobId,
+    entrypoint: 'a',
+    priority: 0,
+    status: kind === 'picked' ? 'picked' : 'queued',
+    at,
+    queueManagerId,
+    error: null,
+  });
+  await new Promise<void>((resolve, reject) => {
+    const tx = db.transaction(['jobs', 'log', 'meta'], 'readwrite');
+    for (let id = 1; id <= 6; id++) tx.objectStore('jobs').put(job(id, id === 4 || id === 5));
+    const enqueued = [1, 2, 3, 4, 5, 6].map((id) => event(id, 'enqueued', id, created, null));
+    tx.objectStore('log').put({ first: 1, last: 6, rows: enqueued });
+    tx.objectStore('log').put({
+      first: 7,
+      last: 8,
+      rows: [event(7, 'picked', 4, heartbeat, 'old-tab'), event(8, 'picked', 5, heartbeat, 'old-tab')],
+    });
+    tx.objectStore('meta').put(
+      {
+        schema: 2,
+        nextId: 7,
+        nextSeq: 9,
+        logRows: 8,
+        sizes: new Map([
+          [['a', 'queued', 0].join('\0'), 4],
+          [['a', 'picked', 0].join('\0'), 2],
+        ]),
+        picked: new Map([['a', 2]]),
+        waiting: new Map(),
+        owned: new Map([['old-tab', 2]]),
+        buckets: new Map(),
+        readyFrom: new Map([['a', [0, 1]]]),
+        pickedFrom: new Map([['a', [heartbeat, 4]]]),
+      },
+      'state',
+    );
+    tx.oncomplete = () => resolve();
+    tx.onerror = () => reject(tx.error);
+  });
+  db.close();
+}
+
 export function defineStorageScenarios(label: string): void {
   describe(`${label}: IndexedDB storage`, { timeout: 30_000 }, () => {
     const opened: IndexedDbQueueRepository[] = [];
@@ -143,6 +227,78 @@ export function defineStorageScenarios(label: string): void {
       expect(await queue.queueSize()).toEqual([
         { entrypoint: 'a', status: 'picked', priority: 0, count: 3 },
         { entrypoint: 'a', status: 'failed', priority: 0, count: 1 },
+      ]);
+    });
+
+    it('upgrades a schema-2 database in place: queued and picked jobs are kept and complete', async () => {
+      const name = fresh('upgrade2');
+      const heartbeat = Date.now() - 10_000;
+      await writeSchema2(name, heartbeat);
+      const queue = await open(name); // createIndexedDbQueue upgrades it
+      expect(await queue.verify()).toMatchObject({ version: INDEXEDDB_SCHEMA_VERSION, current: true });
+      expect(await queue.getJobs([4])).toEqual([
+        expect.objectContaining({
+          id: 4,
+          status: 'picked',
+          attempts: 1,
+          heartbeat,
+          queueManagerId: 'old-tab',
+          payload: new Uint8Array([4]),
+        }),
+      ]);
+      expect(await queue.queueSize()).toEqual([
+        { entrypoint: 'a', status: 'queued', priority: 0, count: 4 },
+        { entrypoint: 'a', status: 'picked', priority: 0, count: 2 },
+      ]);
+      // The dedupe key of a queued job is still held.
+      expect((await rejection(queue.enqueue([{ entrypoint: 'a', dedupeKey: 'k' }]))).code).toBe(
+        'DUPLICATE_JOB',
+      );
+      // The old tab's manager still holds job 4 and finishes it (fenced).
+      expect(await queue.complete([{ id: 4, status: 'successful' }], { queueManagerId: 'old-tab' })).toEqual([
+        true,
+      ]);
+      // The rest: 1-3 and 6 are due, 5 is stale (heartbeat 10 s old) and is picked again.
+      const picked = await queue.dequeue({
+        batchSize: 10,
+        entrypoints: { a: { retryTimer: 1000 } },
+        queueManagerId: 'new-tab',
+      });
+      expect(picked.map((job) => [job.id, job.attempts, [...job.payload!]])).toEqual([
+        [1, 1, [1]],
+        [2, 1, [2]],
+        [3, 1, [3]],
+        [5, 2, [5]],
+        [6, 1, [6]],
+      ]);
+      const done = await queue.complete(picked.map((job) => ({ id: job.id, status: 'successful' as const })));
+      expect(done).toEqual([true, true, true, true, true]);
+      expect(await queue.jobStatus([1, 2, 3, 4, 5, 6, 7])).toEqual([
+        'successful',
+        'successful',
+        'successful',
+        'successful',
+        'successful',
+        'successful',
+        null,
+      ]);
+      expect(await queue.queueSize()).toEqual([]);
+      expect(await queue.scan({ staleAfter: 0 })).toMatchObject({ stalePicked: [], orphans: [] });
+      // The log goes on from where schema 2 left it.
+      const log = await queue.log();
+      expect(log.slice(0, 8).map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+      expect(log.slice(8).map((e) => [e.seq, e.kind, e.jobId])).toEqual([
+        [9, 'completed', 4],
+        [10, 'picked', 1],
+        [11, 'picked', 2],
+        [12, 'picked', 3],
+        [13, 'picked', 5],
+        [14, 'picked', 6],
+        [15, 'completed', 1],
+        [16, 'completed', 2],
+        [17, 'completed', 3],
+        [18, 'completed', 5],
+        [19, 'completed', 6],
       ]);
     });
 

@@ -1,7 +1,8 @@
 /**
  * dequeue, rule by rule as in "Port semantics, precisely" (docs/ARCHITECTURE.md) and the
  * reference adapter: token buckets, exhausted stale jobs to dead letters, then picks in ONE order
- * (priority desc, id asc) merged from the stale candidates and each entrypoint's ready stream.
+ * (priority desc, id asc) merged from the stale candidates (read from the leases) and each
+ * entrypoint's ready stream (passing over the leased jobs still in the `ready` index).
  * Runs inside the call's transaction and awaits only IndexedDB requests.
  */
 import type { Job } from '@tideq/core';
@@ -9,13 +10,12 @@ import { bucketCapacity, type ValidDequeueOptions, type ValidEntrypointLimits } 
 import type { JobRecord } from './schema.js';
 import { before, byId, copyJob, HIGH, type StoreTx, type Tx } from './transaction.js';
 
-/** A position in one entrypoint's `ready` ([-priority, id]) or `picked` ([heartbeat, id]) index. */
+/** A position in one entrypoint's `ready` index: [-priority, id]. */
 export type ReadyKey = [number, number];
 
-/** Where dequeue last left each entrypoint's indexes, as this repository saw it (a hint checked against meta). */
+/** Where dequeue last left each entrypoint's `ready` index, as this repository saw it (a hint checked against meta). */
 export interface IndexHints {
   ready: Map<string, ReadyKey>;
-  picked: Map<string, ReadyKey>;
 }
 
 const below = (a: ReadyKey, b: ReadyKey): boolean => a[0] < b[0] || (a[0] === b[0] && a[1] < b[1]);
@@ -63,13 +63,17 @@ class ReadyStream {
     return this.#tx.objectStore('jobs').index('ready').getAll(range, this.#page);
   }
 
-  /** The next due candidate, or undefined. Jobs whose executeAfter is ahead of now (the clock went back) are passed over. */
-  async head(now: number): Promise<JobRecord | undefined> {
+  /**
+   * The next due candidate, or undefined. Leased (picked) jobs are gone past like picked ones; jobs
+   * whose executeAfter is ahead of now (the clock went back) are passed over and stay.
+   */
+  async head(now: number, leased: ReadonlySet<number>): Promise<JobRecord | undefined> {
     for (;;) {
       if (this.#pos < this.#buf.length) {
         const job = this.#buf[this.#pos]!;
-        if (job.executeAfter <= now) return job;
-        this.skip();
+        if (leased.has(job.id)) this.pop();
+        else if (job.executeAfter <= now) return job;
+        else this.skip();
         continue;
       }
       if (this.#done) return undefined;
@@ -116,36 +120,26 @@ export async function pickJobs(ctx: StoreTx, o: ValidDequeueOptions, hints: Inde
   let streams = [...o.entrypoints.keys()].map(
     (name) => new ReadyStream(ctx.tx, name, page, true, hints.ready.get(name)),
   );
-  // Stale picks: heartbeat older than retryTimer, from the entrypoint's `picked` bound (completed
-  // and heartbeaten jobs leave stale entries there too, with ever older heartbeats).
-  const readStale = (name: string, cutoff: number, from: ReadyKey | undefined): Promise<JobRecord[]> => {
-    if (from !== undefined && from[0] >= cutoff) return Promise.resolve([]);
-    const lower = from === undefined ? [name] : [name, ...from];
-    return jobs.index('picked').getAll(IDBKeyRange.bound(lower, [name, cutoff], false, true));
-  };
-  const staleFrom = [...o.entrypoints.keys()].map((name) => hints.picked.get(name));
-  const staleReads = [...o.entrypoints].map(([name, lim], i) =>
-    lim.retryTimer <= 0 ? Promise.resolve([]) : readStale(name, now - lim.retryTimer, staleFrom[i]),
-  );
-  const [meta, staleFirst] = await Promise.all([ctx.metaReady, Promise.all(staleReads)]);
+  const [meta, leases] = await Promise.all([ctx.metaReady, ctx.loadLeases()]);
+  // The jobs picked when the call started: their queued records stay in `ready`, and the streams
+  // pass them over (also once this call took them out of their lease, as dead letters or re-picks).
+  const leased = new Set(leases.keys());
   meta.readyFrom ??= new Map();
-  meta.pickedFrom ??= new Map();
   const readyFrom = meta.readyFrom;
-  const pickedFrom = meta.pickedFrom;
   const covers = (hint: ReadyKey | undefined, bound: ReadyKey | undefined): boolean =>
     hint === undefined || (bound !== undefined && !below(bound, hint));
   streams = streams.map((stream) => {
     const bound = readyFrom.get(stream.name);
     return covers(stream.from, bound) ? stream : new ReadyStream(ctx.tx, stream.name, page, false, bound);
   });
-  const staleFound = await Promise.all(
-    [...o.entrypoints].map(([name, lim], i) => {
-      const bound = pickedFrom.get(name);
-      return lim.retryTimer <= 0 || covers(staleFrom[i], bound)
-        ? staleFirst[i]!
-        : readStale(name, now - lim.retryTimer, bound);
-    }),
-  );
+  // Stale picks: leased jobs of the requested entrypoints with heartbeat older than retryTimer
+  // (their records are read only when there are some).
+  const staleIds: number[] = [];
+  for (const [id, [lease, entry]] of leases) {
+    const lim = o.entrypoints.get(entry.e);
+    if (lim !== undefined && lim.retryTimer > 0 && lease.h < now - lim.retryTimer) staleIds.push(id);
+  }
+  const staleFound = staleIds.length === 0 ? [] : await ctx.getJobs(staleIds.sort((a, b) => a - b));
 
   // 1. Token buckets, refilled in exactly this arithmetic so every adapter agrees.
   for (const [name, lim] of o.entrypoints) {
@@ -180,28 +174,15 @@ export async function pickJobs(ctx: StoreTx, o: ValidDequeueOptions, hints: Inde
       (name) => new ReadyStream(ctx.tx, name, page, false, readyFrom.get(name)),
     );
 
-  // Stale picked jobs: heartbeat older than retryTimer.
+  // Stale picked jobs: exhausted ones become dead letters, the others are candidates.
   const lost: JobRecord[] = [];
   const stale: JobRecord[] = [];
-  [...o.entrypoints].forEach(([name, lim], i) => {
-    if (lim.retryTimer <= 0) return;
-    // Every live entry below the cutoff was read: the bound rises to the lowest that stays picked
-    // (re-picks and new picks lower it again as they enter the index).
-    let bound: ReadyKey = [now - lim.retryTimer, 0];
-    for (const job of staleFound[i]!) {
-      if (lim.maxAttempts > 0 && job.attempts >= lim.maxAttempts) lost.push(job);
-      else {
-        stale.push(job);
-        if (below([job.heartbeat, job.id], bound)) bound = [job.heartbeat, job.id];
-      }
-    }
-    const old = pickedFrom.get(name);
-    if (old === undefined || below(old, bound)) {
-      pickedFrom.set(name, bound);
-      hints.picked.set(name, bound);
-      ctx.metaDirty = true;
-    }
-  });
+  for (const job of staleFound) {
+    if (job === undefined) continue;
+    const lim = o.entrypoints.get(job.entrypoint)!;
+    if (lim.maxAttempts > 0 && job.attempts >= lim.maxAttempts) lost.push(job);
+    else stale.push(job);
+  }
 
   // 2. Exhausted stale jobs become dead letters, in id order across entrypoints.
   lost.sort(byId);
@@ -228,7 +209,7 @@ export async function pickJobs(ctx: StoreTx, o: ValidDequeueOptions, hints: Inde
     let from: ReadyStream | undefined;
     for (const stream of streams) {
       if (stream.excluded) continue;
-      const head = await stream.head(now);
+      const head = await stream.head(now, leased);
       if (head !== undefined && (candidate === undefined || before(head, candidate))) {
         candidate = head;
         from = stream;
@@ -240,7 +221,7 @@ export async function pickJobs(ctx: StoreTx, o: ValidDequeueOptions, hints: Inde
     // maxOwned: stop, unless this is a stale re-pick of a job the caller already holds.
     if ((meta.owned.get(caller) ?? 0) >= o.maxOwned) {
       if (!isStale || candidate.queueManagerId !== caller) break;
-      if (await excludedBetween(streams, lastVisited, candidate, now)) break;
+      if (await excludedBetween(streams, lastVisited, candidate, now, leased)) break;
     }
     lastVisited = candidate;
     if (isStale) staleIndex++;
@@ -294,11 +275,12 @@ async function excludedBetween(
   after: JobRecord | undefined,
   until: JobRecord,
   now: number,
+  leased: ReadonlySet<number>,
 ): Promise<boolean> {
   for (const stream of streams) {
     if (!stream.excluded) continue;
     for (;;) {
-      const head = await stream.head(now);
+      const head = await stream.head(now, leased);
       if (head === undefined || !before(head, until)) break;
       stream.skip();
       if (after === undefined || before(after, head)) return true;

@@ -79,7 +79,6 @@ import {
   type StoreName,
 } from './schema.js';
 import {
-  byId,
   compareStrings,
   copyJob,
   eventKind,
@@ -128,8 +127,8 @@ export class IndexedDbQueueRepository implements QueueRepository {
   readonly #env: CallEnvelope;
   #db: Db | null;
   #opening: Promise<Db> | null = null;
-  /** Where dequeue last left each entrypoint's indexes (MetaState.readyFrom/pickedFrom, checked in the call). */
-  readonly #indexHints: IndexHints = { ready: new Map(), picked: new Map() };
+  /** Where dequeue last left each entrypoint's ready index (MetaState.readyFrom, checked in the call). */
+  readonly #indexHints: IndexHints = { ready: new Map() };
 
   /** Use {@link createIndexedDbQueue}. */
   constructor(db: Db, options: IndexedDbQueueOptions) {
@@ -202,7 +201,11 @@ export class IndexedDbQueueRepository implements QueueRepository {
       const scope: StoreName[] = stores.includes('meta') ? [...stores] : [...stores, 'meta'];
       for (let attempt = 0; ; attempt++) {
         const db = await this.#connection();
-        if (!db.objectStoreNames.contains('meta')) throw this.#notInstalled(name);
+        if (!scope.every((store) => db.objectStoreNames.contains(store))) {
+          // Not installed, or an older layout (stores this code needs are missing): say which.
+          const installation = await readInstallation(db);
+          throw installation.installed ? this.#outdated(installation.schema!) : this.#notInstalled(name);
+        }
         let tx: Tx;
         try {
           tx = db.transaction(scope, mode, { durability: this.durability }) as unknown as Tx;
@@ -323,7 +326,7 @@ export class IndexedDbQueueRepository implements QueueRepository {
     return this.#tx(
       'dequeue',
       'readwrite',
-      ['jobs', 'log', 'stats'],
+      ['jobs', 'log', 'stats', 'leases'],
       (ctx) => pickJobs(ctx, validateDequeueOptions(options, this.#limits), this.#indexHints),
       true,
     );
@@ -333,16 +336,27 @@ export class IndexedDbQueueRepository implements QueueRepository {
     return this.#tx(
       'complete',
       'readwrite',
-      ['jobs', 'log', 'stats', 'statuses'],
+      ['jobs', 'log', 'stats', 'statuses', 'leases'],
       async (ctx) => {
         const valid = validateCompletionResults(results, this.#limits);
         const fence = validateFenceOptions(options);
         const ids = valid.map((r) => r.id);
         ctx.prefetchPages(ids);
-        const [found] = await Promise.all([ctx.getJobs(ids), ctx.metaReady]);
+        // One round trip: counters, leases, status pages and the held ids around the batch. A
+        // picked job finishing in a terminal status needs nothing else (its lease says entrypoint,
+        // priority and holder); records are read only for the others (a second round trip).
+        await Promise.all([ctx.loadLeases(), ctx.metaReady, ctx.readIdRange(ids)]);
+        const needRecord = valid.filter((r) => ctx.leaseOf(r.id) === undefined || r.status === 'failed');
+        const records = new Map<number, JobRecord | undefined>();
+        if (needRecord.length > 0) {
+          const read = await ctx.getJobs(needRecord.map((r) => r.id));
+          needRecord.forEach((r, i) => {
+            records.set(r.id, read[i]);
+          });
+        }
         const done = new Set<number>();
-        return valid.map(({ id, status, error }, i) => {
-          const job = found[i];
+        return valid.map(({ id, status, error }) => {
+          const job = records.has(id) ? records.get(id) : ctx.leasedJob(id);
           // Failed jobs and ids finished earlier in this call are no longer queued or picked.
           if (job === undefined || done.has(id) || (job.status !== 'queued' && job.status !== 'picked'))
             return false;
@@ -367,7 +381,7 @@ export class IndexedDbQueueRepository implements QueueRepository {
     return this.#tx(
       'retry',
       'readwrite',
-      ['jobs', 'log'],
+      ['jobs', 'log', 'leases'],
       async (ctx) => {
         const valid = validateRetryRequests(requests, this.#limits);
         const fence = validateFenceOptions(options);
@@ -395,7 +409,7 @@ export class IndexedDbQueueRepository implements QueueRepository {
   }
 
   requeue(ids: readonly number[]): Promise<boolean[]> {
-    return this.#tx('requeue', 'readwrite', ['jobs', 'log'], async (ctx) => {
+    return this.#tx('requeue', 'readwrite', ['jobs', 'log', 'leases'], async (ctx) => {
       const valid = validateIds(ids, this.#limits);
       const found = await ctx.getJobs(valid);
       const seen = new Set<number>();
@@ -438,23 +452,19 @@ export class IndexedDbQueueRepository implements QueueRepository {
     return this.#tx(
       'heartbeat',
       'readwrite',
-      ['jobs'],
+      ['leases'],
       async (ctx) => {
         const valid = validateIds(ids, this.#limits);
         const fence = validateFenceOptions(options);
-        const [found] = await Promise.all([ctx.getJobs(valid), ctx.metaReady]);
+        // Only picked jobs count, and their leases say all a heartbeat changes: no job record is read.
+        await Promise.all([ctx.loadLeases(), ctx.metaReady]);
         const seen = new Set<number>();
-        return valid.map((id, i) => {
-          const job = found[i];
-          if (job === undefined || job.status !== 'picked' || seen.has(id) || !holds(job, fence))
-            return false;
+        return valid.map((id) => {
+          const job = seen.has(id) ? undefined : ctx.leasedJob(id);
+          if (job === undefined || !holds(job, fence)) return false;
           seen.add(id);
           ctx.records++;
-          job.heartbeat = ctx.now;
-          job.updated = ctx.now;
-          job.p = [job.entrypoint, ctx.now, job.id];
-          ctx.lowerPicked(job);
-          ctx.put('jobs', job);
+          ctx.refresh(job);
           return true;
         });
       },
@@ -466,7 +476,7 @@ export class IndexedDbQueueRepository implements QueueRepository {
     return this.#tx(
       'cancel',
       'readwrite',
-      ['jobs', 'log', 'stats', 'statuses'],
+      ['jobs', 'log', 'stats', 'statuses', 'leases'],
       async (ctx) => {
         const valid = validateIds(ids, this.#limits);
         ctx.prefetchPages(valid);
@@ -485,12 +495,14 @@ export class IndexedDbQueueRepository implements QueueRepository {
   }
 
   clear(entrypoints?: readonly string[]): Promise<number> {
-    return this.#tx('clear', 'readwrite', ['jobs', 'log', 'stats', 'statuses'], async (ctx) => {
+    return this.#tx('clear', 'readwrite', ['jobs', 'log', 'stats', 'statuses', 'leases'], async (ctx) => {
       const only = entrypoints === undefined ? undefined : new Set(validateEntrypoints(entrypoints));
-      const all = await ctx.tx.objectStore('jobs').getAll();
+      const [all] = await Promise.all([ctx.tx.objectStore('jobs').getAll(), ctx.loadLeases()]);
       ctx.scanned(all);
       // getAll returns records in key (id) order.
-      const doomed = all.filter((job) => only === undefined || only.has(job.entrypoint));
+      const doomed = all
+        .filter((job) => only === undefined || only.has(job.entrypoint))
+        .map((job) => ctx.overlay(job));
       for (const job of doomed) ctx.remove(job, 'deleted');
       return doomed.length;
     });
@@ -499,7 +511,7 @@ export class IndexedDbQueueRepository implements QueueRepository {
   // ---- reads ----------------------------------------------------------------------------------
 
   jobStatus(ids: readonly number[]): Promise<(JobStatus | null)[]> {
-    return this.#tx('jobStatus', 'readonly', ['jobs', 'statuses'], async (ctx) => {
+    return this.#tx('jobStatus', 'readonly', ['jobs', 'statuses', 'leases'], async (ctx) => {
       const valid = validateIds(ids, this.#limits);
       const found = await ctx.getJobs(valid);
       const pageNos = [
@@ -525,7 +537,7 @@ export class IndexedDbQueueRepository implements QueueRepository {
     return this.#tx(
       'getJobs',
       'readonly',
-      ['jobs'],
+      ['jobs', 'leases'],
       async (ctx) => {
         const valid = validateIds(ids, this.#limits);
         const [found] = await Promise.all([ctx.getJobs(valid), ctx.metaReady]);
@@ -626,23 +638,28 @@ export class IndexedDbQueueRepository implements QueueRepository {
   }
 
   nextDueAt(entrypoints: readonly string[]): Promise<number | null> {
-    return this.#tx('nextDueAt', 'readonly', ['jobs'], async (ctx) => {
+    return this.#tx('nextDueAt', 'readonly', ['jobs', 'leases'], async (ctx) => {
       const names = new Set(validateEntrypoints(entrypoints));
       const jobs = ctx.tx.objectStore('jobs');
+      // Picked jobs keep their queued record (and its index keys) under their lease: pass them over.
+      const leased = await ctx.loadLeases();
       let earliest: number | null = null;
       const consider = (at: number | undefined) => {
         if (at !== undefined && (earliest === null || at < earliest)) earliest = at;
       };
       for (const name of names) {
         // Jobs with a chosen time: the timed index is ordered by it.
-        consider((await jobs.index('timed').openKeyCursor(IDBKeyRange.bound([name], [name, HIGH])))?.key[1]);
+        let timed = await jobs.index('timed').openKeyCursor(IDBKeyRange.bound([name], [name, HIGH]));
+        while (timed !== null && leased.has(timed.primaryKey)) timed = await timed.continue();
+        consider(timed?.key[1]);
         // Fresh jobs: within a priority the first one (lowest id) has the earliest time.
         for (const [key, count] of ctx.meta.sizes) {
           const [entrypoint, status, priority] = key.split('\0');
           if (entrypoint !== name || status !== 'queued' || count === 0) continue;
           const range = IDBKeyRange.bound([name, -Number(priority)], [name, -Number(priority), HIGH]);
           let cursor = await jobs.index('ready').openCursor(range);
-          while (cursor !== null && cursor.value.x !== undefined) cursor = await cursor.continue();
+          while (cursor !== null && (cursor.value.x !== undefined || leased.has(cursor.value.id)))
+            cursor = await cursor.continue();
           consider(cursor?.value.executeAfter);
         }
       }
@@ -824,48 +841,53 @@ export class IndexedDbQueueRepository implements QueueRepository {
     );
   }
 
-  /** Picked jobs of every entrypoint with heartbeat < cutoff, id ascending. */
-  async #stalePicked(ctx: StoreTx, cutoff: number): Promise<JobRecord[]> {
-    const picked = await ctx.tx.objectStore('jobs').index('picked').getAll();
-    return picked.filter((job) => job.heartbeat < cutoff).sort(byId);
+  /** Ids of picked jobs of every entrypoint with heartbeat < cutoff, ascending. */
+  async #stalePicked(ctx: StoreTx, cutoff: number): Promise<number[]> {
+    const leased = await ctx.loadLeases();
+    const ids: number[] = [];
+    for (const [id, [lease]] of leased) if (lease.h < cutoff) ids.push(id);
+    return ids.sort((a, b) => a - b);
   }
 
   scan(options: { staleAfter: number; retention?: Retention }): Promise<ScanReport> {
-    return this.#tx('scan', 'readonly', ['jobs', 'log'], async (ctx) => {
+    return this.#tx('scan', 'readonly', ['jobs', 'log', 'leases'], async (ctx) => {
       const { staleAfter, retention } = validateScanOptions(options);
       this.#env.countScan();
       const stale = await this.#stalePicked(ctx, ctx.now - staleAfter);
-      // Orphans: records whose index keys disagree with their status.
+      // Orphans: records whose index keys disagree with their status, leases of jobs that are gone.
       const all = await ctx.tx.objectStore('jobs').getAll();
+      const stored = new Set(all.map((j) => j.id));
       const orphans = all
         .filter(
           (j) =>
             (j.status !== 'queued' && (j.r !== undefined || j.x !== undefined)) ||
             (j.status === 'queued' && j.r === undefined && j.x === undefined) ||
-            (j.status === 'picked') !== (j.p !== undefined) ||
+            (j.status !== 'queued' && j.status !== 'failed') ||
             (j.status === 'failed') !== (j.f !== undefined),
         )
         .map((j) => j.id);
+      for (const id of ctx.leased().keys()) if (!stored.has(id)) orphans.push(id);
+      orphans.sort((a, b) => a - b);
       const pages = await ctx.tx.objectStore('log').getAll();
       const keep = keeps(ctx.meta.logRows, retention, ctx.now);
       let index = 0;
       let beyond = 0;
       for (const page of pages) for (const row of page.rows) if (!keep(row, index++)) beyond++;
-      return { stalePicked: stale.map((j) => j.id), orphans, logBeyondRetention: beyond };
+      return { stalePicked: stale, orphans, logBeyondRetention: beyond };
     });
   }
 
   recover(options: { staleAfter: number }): Promise<number[]> {
-    return this.#tx('recover', 'readwrite', ['jobs', 'log'], async (ctx) => {
+    return this.#tx('recover', 'readwrite', ['jobs', 'log', 'leases'], async (ctx) => {
       const { staleAfter } = validateRecoverOptions(options);
-      const stale = await this.#stalePicked(ctx, ctx.now - staleAfter);
+      const staleIds = await this.#stalePicked(ctx, ctx.now - staleAfter);
+      const stale = (await ctx.getJobs(staleIds)).filter((job) => job !== undefined);
       for (const job of stale) {
         const holder = job.queueManagerId;
         ctx.leave(job);
         job.status = 'queued';
         job.queueManagerId = null;
         job.updated = ctx.now;
-        delete job.p;
         ctx.enter(job);
         ctx.record(job, 'requeued', holder, null);
       }
