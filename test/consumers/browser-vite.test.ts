@@ -14,10 +14,11 @@ import { launchChromium } from '../../packages/web/test/support/chromium.ts';
 import {
   type ConsumerProject,
   installConsumer,
-  packTarballs,
+  pick,
   REPO_ROOT,
   scratchDir,
 } from './support/offline-consumer.ts';
+import { packAll } from './support/pack.ts';
 
 const template = fileURLToPath(new URL('./fixtures/vite-app/', import.meta.url));
 const scratch = scratchDir('tideq-consumer-vite-');
@@ -26,7 +27,7 @@ let server: PreviewServer | undefined;
 let browser: Browser | undefined;
 
 beforeAll(async () => {
-  const tarballs = await packTarballs(['@tideq/core', '@tideq/web'], join(scratch.dir, 'packed'));
+  const tarballs = pick(await packAll(), ['@tideq/core', '@tideq/web']);
   app = await installConsumer({
     template,
     dir: join(scratch.dir, 'app'),

@@ -14,11 +14,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type ConsumerProject,
   installConsumer,
-  packTarballs,
+  pick,
   REPO_ROOT,
   scratchDir,
   toolEnv,
 } from './support/offline-consumer.ts';
+import { packAll } from './support/pack.ts';
 
 const template = fileURLToPath(new URL('./fixtures/edge-worker/', import.meta.url));
 const KEY = 'consumer-key-0123456789abcdef';
@@ -34,7 +35,7 @@ type Sign = (request: {
 let signRequest: Sign | undefined;
 
 beforeAll(async () => {
-  const tarballs = await packTarballs(['@tideq/core', '@tideq/edge'], join(scratch.dir, 'packed'));
+  const tarballs = pick(await packAll(), ['@tideq/core', '@tideq/edge']);
   app = await installConsumer({
     template,
     dir: join(scratch.dir, 'worker'),

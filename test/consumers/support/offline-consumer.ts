@@ -60,30 +60,15 @@ export function scratchDir(prefix: string): { dir: string; remove(): void } {
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/**
- * Builds and packs the packages with scripts/pack.mjs (the published manifests: no `source`
- * conditions, no stale dist/ files) into `dest`; returns package name -> tarball path for `names`.
- */
-export async function packTarballs(names: string[], dest: string): Promise<Record<string, string>> {
-  // stdout is the JSON alone (the build's output goes to stderr).
-  const out = await new Promise<string>((resolve, reject) => {
-    execFile(
-      process.execPath,
-      [join(REPO_ROOT, 'scripts/pack.mjs'), dest],
-      { cwd: REPO_ROOT, env: toolEnv(), timeout: 600_000, maxBuffer: 64 * 1024 * 1024 },
-      (error, stdout, stderr) =>
-        error
-          ? reject(new Error(`node scripts/pack.mjs ${dest} failed: ${error.message}\n${stderr}`))
-          : resolve(stdout),
-    );
-  });
-  const all = JSON.parse(out) as Record<string, string>;
-  const tarballs: Record<string, string> = {};
+/** The tarballs of `names` out of scripts/pack.mjs's map (fails naming any that is missing). */
+export function pick(tarballs: Record<string, string>, names: string[]): Record<string, string> {
+  const picked: Record<string, string> = {};
   for (const name of names) {
-    if (all[name] === undefined) throw new Error(`scripts/pack.mjs gave no tarball for ${name}: ${out}`);
-    tarballs[name] = all[name];
+    if (tarballs[name] === undefined)
+      throw new Error(`no tarball for ${name} in ${JSON.stringify(tarballs)}`);
+    picked[name] = tarballs[name];
   }
-  return tarballs;
+  return picked;
 }
 
 interface LockEntry {
