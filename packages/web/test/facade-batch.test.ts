@@ -15,7 +15,7 @@ describe('encoded enqueue batches', () => {
       { entrypoint: 'b', payload: null, dedupeKey: 'k', headers: { trace: 'x' } },
       { entrypoint: 'b', payload: new Uint8Array([9, 8]), executeAfter: 42.5 },
     ];
-    const batch = await encodeBatch(jobs, 'skip', { payload: pageCodecs(jobs, codecs)! });
+    const batch = await encodeBatch(jobs, 'skip', { codec: pageCodecs(jobs, codecs)! });
     const moved = structuredClone(batch, { transfer: [batch.bytes.buffer] });
     expect(batch.bytes.buffer.byteLength).toBe(0); // transferred, not copied
     const { jobs: back, onConflict } = decodeEnqueueBatch(moved);
@@ -39,7 +39,7 @@ describe('encoded enqueue batches', () => {
 
   it('rejects bad input as it encodes, naming the job', async () => {
     const encode = (jobs: object[]) =>
-      encodeBatch(jobs as never, 'raise', { payload: pageCodecs(jobs as never, codecs)! });
+      encodeBatch(jobs as never, 'raise', { codec: pageCodecs(jobs as never, codecs)! });
     await expect(encode([{ entrypoint: 'b' }, { entrypoint: 'b', priority: 1.5 }])).rejects.toMatchObject({
       code: 'INVALID_ARGUMENT',
       message: expect.stringContaining('jobs[1].priority'),
@@ -58,11 +58,11 @@ describe('encoded enqueue batches', () => {
 
   it('encodes a large batch over several tasks, none longer than its budget, the bytes as in one go', async () => {
     const jobs = Array.from({ length: 60_000 }, (_, n) => ({ entrypoint: 'a', payload: { n } }));
-    const payload = pageCodecs(jobs, codecs)!;
+    const codec = pageCodecs(jobs, codecs)!;
     let turns = 0;
     const ticker = setInterval(() => turns++, 0);
     const started = Date.now();
-    const sliced = await encodeBatch(jobs, 'raise', { payload });
+    const sliced = await encodeBatch(jobs, 'raise', { codec });
     clearInterval(ticker);
     const whole = decodeEnqueueBatch(sliced).jobs;
     expect(whole).toHaveLength(60_000);

@@ -34,6 +34,11 @@ export interface EncodedEnqueue {
   names: string[];
 }
 
+/** What the writer needs of a codec (`Codec` from the runtime fits). */
+export interface PayloadEncoder {
+  encode(value: unknown): unknown;
+}
+
 /** Bytes before the first job record: `u8 skip`, `u32 n`. */
 export const ENQUEUE_HEAD = 5;
 /** Fixed bytes of a job record before its payload: entrypoint, priority, executeAfter. */
@@ -155,10 +160,10 @@ function validateJobAt(job: NewJob, payload: unknown, i: number, limits: Limits)
  * const batch = w.finish(); // postMessage(batch, [batch.bytes.buffer])
  */
 export class EnqueueBatchWriter {
-  readonly #e = new Encoder();
+  readonly #e: Encoder;
   readonly #limits: Limits;
   readonly #onConflict: 'raise' | 'skip';
-  readonly #payload: ((job: NewJob) => unknown) | null;
+  readonly #codec: ((entrypoint: string) => PayloadEncoder) | null;
   readonly #count: number;
   readonly #names: string[] = [];
   readonly #index = new Map<string, number>();
@@ -167,25 +172,30 @@ export class EnqueueBatchWriter {
   #dup: Set<string> | null = null;
   #lastName: unknown;
   #lastEp = -1;
+  #lastCodec: PayloadEncoder | null = null;
 
   /**
    * @param count how many jobs the batch holds (written into the head)
-   * @param payload turns a job's payload into bytes (a codec); default: the payload as is
+   * @param codec the codec of an entrypoint, to turn a job's payload (missing = null) into bytes;
+   *   default: the payload is bytes already
    * @param limits the store's size limits (default: DEFAULT_LIMITS)
    * @param capacity bytes to start with (grows as needed)
    */
   constructor(
     count: number,
     onConflict: 'raise' | 'skip',
-    options: { payload?: (job: NewJob) => unknown; limits?: Partial<Limits>; capacity?: number } = {},
+    options: {
+      codec?: (entrypoint: string) => PayloadEncoder;
+      limits?: Partial<Limits>;
+      capacity?: number;
+    } = {},
   ) {
     this.#count = count;
     this.#onConflict = onConflict;
-    this.#payload = options.payload ?? null;
-    this.#limits = resolveLimits(options.limits);
-    const e = this.#e;
-    e.buf = new Uint8Array(Math.max(64, options.capacity ?? 1 << 16));
-    e.dv = new DataView(e.buf.buffer);
+    this.#codec = options.codec ?? null;
+    this.#limits = resolved(options.limits);
+    const e = new Encoder(Math.max(64, options.capacity ?? 1 << 16));
+    this.#e = e;
     writeEnqueueHead(e, onConflict, count);
   }
 
@@ -199,29 +209,44 @@ export class EnqueueBatchWriter {
     if (from !== this.#written || to > this.#count) throw new RangeError('EnqueueBatchWriter: out of order');
     const e = this.#e;
     const maxPayload = this.#limits.maxPayloadBytes;
-    const encode = this.#payload;
-    for (let i = from; i < to; i++) {
-      const job = jobs[i] as NewJob;
-      if (job === null || typeof job !== 'object') {
-        throw new InvalidArgumentError(`jobs[${i}] must be an object, got ${describeValue(job)}`);
-      }
-      const name = job.entrypoint;
-      if (name !== this.#lastName || this.#lastEp < 0) {
-        this.#lastEp = this.#ep(validateEntrypoint(name, `jobs[${i}].entrypoint`));
-        this.#lastName = name;
-      }
-      const payload = encode === null ? job.payload : encode(job);
-      if (!writeCommonJob(e, job, this.#lastEp, payload, maxPayload)) {
-        const valid = validateJobAt(job, payload, i, this.#limits);
-        if (valid.dedupeKey !== null && this.#onConflict === 'raise') {
-          this.#seen ??= new Set();
-          if (this.#seen.has(valid.dedupeKey)) (this.#dup ??= new Set()).add(valid.dedupeKey);
-          this.#seen.add(valid.dedupeKey);
+    const codecOf = this.#codec;
+    // Locals in the loop, fields after it: this runs per job.
+    let lastName = this.#lastName;
+    let ep = this.#lastEp;
+    let codec = this.#lastCodec;
+    try {
+      for (let i = from; i < to; i++) {
+        const job = jobs[i] as NewJob;
+        if (job === null || typeof job !== 'object') {
+          throw new InvalidArgumentError(`jobs[${i}] must be an object, got ${describeValue(job)}`);
         }
-        writeValidJob(e, valid, this.#lastEp);
+        const name = job.entrypoint;
+        if (name !== lastName || ep < 0) {
+          ep = this.#ep(validateEntrypoint(name, `jobs[${i}].entrypoint`));
+          codec = codecOf === null ? null : codecOf(name as string);
+          lastName = name;
+        }
+        const payload =
+          codec === null ? job.payload : codec.encode((job as { payload?: unknown }).payload ?? null);
+        if (!writeCommonJob(e, job, ep, payload, maxPayload)) this.#writeOther(job, payload, i, ep);
       }
-      this.#written = i + 1;
+      this.#written = to;
+    } finally {
+      this.#lastName = lastName;
+      this.#lastEp = ep;
+      this.#lastCodec = codec;
     }
+  }
+
+  /** A job beyond the common shape: the validators, then the general record. */
+  #writeOther(job: NewJob, payload: unknown, i: number, ep: number): void {
+    const valid = validateJobAt(job, payload, i, this.#limits);
+    if (valid.dedupeKey !== null && this.#onConflict === 'raise') {
+      this.#seen ??= new Set();
+      if (this.#seen.has(valid.dedupeKey)) (this.#dup ??= new Set()).add(valid.dedupeKey);
+      this.#seen.add(valid.dedupeKey);
+    }
+    writeValidJob(this.#e, valid, ep);
   }
 
   /** The batch; a 'raise' batch that repeats a dedupe key throws DUPLICATE_JOB (as the stores do). */
@@ -243,6 +268,15 @@ export class EnqueueBatchWriter {
   }
 }
 
+/** Limits resolved once per object a caller passes (a page passes the same one per batch). */
+const resolvedLimits = new WeakMap<object, Limits>();
+function resolved(limits: Partial<Limits> | undefined): Limits {
+  if (limits === undefined) return resolveLimits();
+  let out = resolvedLimits.get(limits);
+  if (out === undefined) resolvedLimits.set(limits, (out = resolveLimits(limits)));
+  return out;
+}
+
 /**
  * Encodes a whole batch in one go (see EnqueueBatchWriter).
  *
@@ -254,7 +288,7 @@ export function encodeEnqueueBatch(
   jobs: readonly NewJob[],
   options: {
     onConflict?: 'raise' | 'skip';
-    payload?: (job: NewJob) => unknown;
+    codec?: (entrypoint: string) => PayloadEncoder;
     limits?: Partial<Limits>;
   } = {},
 ): EncodedEnqueue {

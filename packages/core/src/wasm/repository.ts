@@ -167,7 +167,7 @@ function compareStrings(a: string, b: string): number {
 export class WasmRepository implements WasmQueueRepository {
   readonly #limits: Limits;
   #core: CoreExports;
-  readonly #enc = new Encoder();
+  readonly #enc = new Encoder(0);
   /** Bytes of the core's input buffer reserved so far. */
   #inCap = 0;
   #memBuffer: ArrayBufferLike | undefined;
@@ -188,7 +188,6 @@ export class WasmRepository implements WasmQueueRepository {
   constructor(core: CoreExports, options: MemoryQueueOptions = {}) {
     this.#core = core;
     // Requests are encoded straight into the core's input buffer (no copy per call).
-    this.#enc.buf = new Uint8Array(0);
     this.#enc.target = (size, min) => this.#input(size, min);
     this.#limits = resolveLimits(options.limits);
     const budget = validateCount(options.memoryBudget ?? defaultMemoryBudget(), 'memoryBudget');

@@ -36,13 +36,13 @@ function nextTask(): Promise<void> {
 }
 
 /**
- * The codec of every entrypoint the jobs name, or null if one has none on the page (the batch
- * then goes as values and the worker's codecs encode it).
+ * The page codec of each entrypoint, if every entrypoint the jobs name has one; else null (the
+ * batch then goes as values and the worker's codecs encode it).
  */
 export function pageCodecs(
   jobs: readonly PageJob[],
   codecs: Readonly<Record<string, Codec<unknown> | undefined>>,
-): ((job: NewJob) => unknown) | null {
+): ((entrypoint: string) => Codec<unknown>) | null {
   let last: unknown;
   for (let i = 0; i < jobs.length; i++) {
     const name = jobs[i]?.entrypoint;
@@ -50,15 +50,7 @@ export function pageCodecs(
     if (typeof name !== 'string' || !Object.hasOwn(codecs, name) || codecs[name] === undefined) return null;
     last = name;
   }
-  let lastName: unknown;
-  let codec: Codec<unknown> | undefined;
-  return (job) => {
-    if (job.entrypoint !== lastName) {
-      lastName = job.entrypoint;
-      codec = codecs[job.entrypoint];
-    }
-    return (codec as Codec<unknown>).encode((job as PageJob).payload ?? null);
-  };
+  return (entrypoint) => codecs[entrypoint] as Codec<unknown>;
 }
 
 /**
@@ -68,7 +60,7 @@ export function pageCodecs(
 export async function encodeBatch(
   jobs: readonly PageJob[],
   onConflict: 'raise' | 'skip',
-  options: { payload: (job: NewJob) => unknown; limits?: Partial<Limits>; capacity?: number },
+  options: { codec: (entrypoint: string) => Codec<unknown>; limits?: Partial<Limits>; capacity?: number },
 ): Promise<EncodedEnqueue> {
   const n = jobs.length;
   const writer = new EnqueueBatchWriter(n, onConflict, options);

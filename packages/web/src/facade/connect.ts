@@ -183,14 +183,14 @@ class Facade {
     options?: { onConflict?: 'raise' | 'skip' },
   ): Promise<(number | null)[]> {
     const onConflict = validateEnqueueOptions(options).onConflict;
-    const payload = Array.isArray(jobs) ? pageCodecs(jobs, this.#codecs) : null;
-    if (payload === null) {
+    const codec = Array.isArray(jobs) ? pageCodecs(jobs, this.#codecs) : null;
+    if (codec === null) {
       return idsFromWire(await (await this.#api()).enqueueValues(jobs as PageJob[], onConflict));
     }
     // Encoded (and validated) before any await: the caller may change its jobs once this returns
     // (only a batch too large for one task is read on in later tasks).
     const encoding = encodeBatch(jobs, onConflict, {
-      payload,
+      codec,
       limits: this.#limits ?? PAGE_LIMITS,
       capacity: 64 + jobs.length * this.#bytesPerJob,
     });
