@@ -127,6 +127,13 @@ describe('the installed packages', () => {
     }
   });
 
+  it("satisfy each other's declared ranges: npm ls finds no invalid or missing dependency", async () => {
+    // npm ls reads the installed package.json files (not the lock) and exits 1 on a range miss
+    const tree = await run('npm', ['ls', '--all', '--offline'], { cwd: app.dir, env: consumerEnv() });
+    expect(tree.match(/@tideq\/core@0\.1\.0 deduped/g)).toHaveLength(3);
+    expect(tree).not.toMatch(/invalid|UNMET DEPENDENCY/);
+  });
+
   it('ship dist/ and the .wasm, no TypeScript sources, tests or build info, no `source` condition', () => {
     for (const name of PACKAGES) {
       const dir = join(app.dir, 'node_modules', name);
