@@ -321,6 +321,12 @@ interface Ratio {
   /** tideq jobs/s / peer jobs/s (process), per run, then the median. */
   process: number;
   perRun: number[];
+  /**
+   * Peer CPU per job / tideq CPU per job (PostgreSQL + Node, process phase), per run, then the
+   * median: the throughput ratio a machine with nothing else on its cores would give when both
+   * are CPU-bound. Less sensitive to other load than the jobs/s ratio.
+   */
+  cpu: number;
   /** tideq p50 / peer p50, tideq p99 / peer p99 (latency phase), medians of per-run ratios. */
   p50: number | null;
   p99: number | null;
@@ -338,12 +344,16 @@ function ratios(samples: Sample[]): Ratio[] {
       for (const t of keys.filter((k) => k.startsWith('tideq')))
         for (const p of keys.filter((k) => !k.startsWith('tideq'))) {
           const proc: number[] = [];
+          const cpu: number[] = [];
           const p50: number[] = [];
           const p99: number[] = [];
           for (let run = 1; run <= RUNS; run++) {
             const a = find(run, fsync, setting, t, 'process');
             const b = find(run, fsync, setting, p, 'process');
-            if (a && b) proc.push(a.jobsPerSec! / b.jobsPerSec!);
+            if (a && b) {
+              proc.push(a.jobsPerSec! / b.jobsPerSec!);
+              cpu.push((b.pgCpuUsPerJob! + b.nodeCpuUsPerJob!) / (a.pgCpuUsPerJob! + a.nodeCpuUsPerJob!));
+            }
             const la = find(run, fsync, setting, t, 'latency');
             const lb = find(run, fsync, setting, p, 'latency');
             if (la && lb) {
@@ -359,6 +369,7 @@ function ratios(samples: Sample[]): Ratio[] {
             peer: LABELS[p],
             process: round(median(proc), 2),
             perRun: proc.map((r) => round(r, 2)),
+            cpu: round(median(cpu), 2),
             p50: p50.length ? round(median(p50), 2) : null,
             p99: p99.length ? round(median(p99), 2) : null,
           });
@@ -468,13 +479,15 @@ async function main(): Promise<void> {
         );
       }
   }
-  console.log('\n#### Ratios within each run (median; processing jobs/s, latency p50/p99)\n');
   console.log(
-    '| fsync | setting | ratio | process | per run | p50 | p99 |\n|---|---|---|---:|---|---:|---:|',
+    '\n#### tideq / peer, within each run, median (processing jobs/s; peer / tideq CPU per job; latency p50, p99)\n',
+  );
+  console.log(
+    '| fsync | setting | ratio | jobs/s | per run | CPU/job | p50 | p99 |\n|---|---|---|---:|---|---:|---:|---:|',
   );
   for (const r of rs)
     console.log(
-      `| ${r.fsync} | ${r.setting} | ${r.system} / ${r.peer} | **${r.process}x** | ${r.perRun.join(' / ')} | ${r.p50 ?? ''} | ${r.p99 ?? ''} |`,
+      `| ${r.fsync} | ${r.setting} | ${r.system} / ${r.peer} | **${r.process}x** | ${r.perRun.join(' / ')} | ${r.cpu}x | ${r.p50 ?? ''} | ${r.p99 ?? ''} |`,
     );
   console.log(
     `${errors.length ? `\n${errors.length} measurement(s) failed (see stderr)` : ''}\ncommit ${meta.commit}, ${startedAt}, load average ${meta.loadAverage1m}, N=${N}, ${RUNS} runs, trickle ${RATE} jobs/s for ${TRICKLE_SECONDS} s`,

@@ -109,7 +109,10 @@ const silent = new Logger(() => () => {});
 export async function makeProducer(key: SystemKey, url: string): Promise<Producer> {
   switch (key) {
     case 'graphile-worker': {
-      const utils = await makeWorkerUtils({ connectionString: url, logger: silent });
+      // Our own pool, so a connection the harness ends (DROP DATABASE ... WITH (FORCE)) is handled.
+      const pool = new pg.Pool({ connectionString: url, max: 4 });
+      pool.on('error', () => {});
+      const utils = await makeWorkerUtils({ pgPool: pool, logger: silent });
       await utils.migrate();
       return {
         enqueueBatch: async (payloads) => {
@@ -120,6 +123,7 @@ export async function makeProducer(key: SystemKey, url: string): Promise<Produce
         },
         close: async () => {
           await utils.release();
+          await pool.end();
         },
       };
     }
