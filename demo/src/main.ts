@@ -7,7 +7,7 @@
  */
 import './style.css';
 import type { Job, JobEvent, JobStatus, Schedule } from '@tideq/core';
-import { connectQueue, type HostStats, type QueueFacade } from '@tideq/web';
+import { connectQueue, type EnqueueJobOf, type HostStats, type QueueFacade } from '@tideq/web';
 import * as Comlink from 'comlink';
 import type { EngineApi } from './engine/worker.ts';
 import { codecsFor, type DemoPayloads, makePayload } from './jobs.ts';
@@ -243,28 +243,55 @@ async function requeueAll(facade: QueueFacade<DemoPayloads>): Promise<number> {
 }
 
 /**
- * Enqueues through the facade in batches (one transferred buffer each). 500 keeps the page's share
- * (building and encoding the payloads) of each batch to a few ms, so the page never stalls.
+ * Enqueues through the facade in batches (one transferred buffer each). 250 keeps the page's share
+ * of a batch (building and encoding the payloads, in the task that sends it) to a few ms, and the
+ * first batches are smaller while the code is still cold (not yet optimised). Each batch is built
+ * in a task of its own (the page's frames run between them) while the previous one is stored, so
+ * the small batches cost no throughput. The jobs share their headers object and padding string.
  */
-const ENQUEUE_BATCH = 500;
+const ENQUEUE_BATCH = 250;
+const FIRST_BATCHES = [25, 100];
 async function enqueueJobs(facade: QueueFacade<DemoPayloads>, request: EnqueueRequest) {
   const executeAfter = request.delayMs > 0 ? Date.now() + request.delayMs : undefined;
+  const dedupeKey = request.dedupeKey === '' ? null : request.dedupeKey;
+  const headers = { source: 'playground' };
   let stored = 0;
   let skipped = 0;
-  for (let done = 0; done < request.count; done += ENQUEUE_BATCH) {
-    const n = Math.min(ENQUEUE_BATCH, request.count - done);
-    const jobs = Array.from({ length: n }, (_, i) => ({
-      entrypoint: request.entrypoint,
-      payload: makePayload(request.entrypoint, done + i, request.payloadBytes),
-      priority: request.priority,
-      ...(executeAfter !== undefined ? { executeAfter } : {}),
-      dedupeKey: request.dedupeKey === '' ? null : request.dedupeKey,
-      headers: { source: 'playground' },
-    }));
-    const ids = await facade.enqueueMany(jobs, { onConflict: 'skip' });
+  const tally = (ids: (number | null)[]) => {
     for (const id of ids) id === null ? skipped++ : stored++;
+  };
+  let inFlight: Promise<(number | null)[]> | null = null;
+  for (let done = 0, batch = 0; done < request.count; batch++) {
+    const n = Math.min(FIRST_BATCHES[batch] ?? ENQUEUE_BATCH, request.count - done);
+    const jobs = new Array<EnqueueJobOf<DemoPayloads>>(n);
+    for (let i = 0; i < n; i++) {
+      const job: EnqueueJobOf<DemoPayloads> = {
+        entrypoint: request.entrypoint,
+        payload: makePayload(request.entrypoint, done + i, request.payloadBytes),
+        priority: request.priority,
+        dedupeKey,
+        headers,
+      };
+      if (executeAfter !== undefined) job.executeAfter = executeAfter;
+      jobs[i] = job;
+    }
+    done += n;
+    // Sent (and packed) now; the reply of the batch before is awaited only then.
+    const sent = facade.enqueueMany(jobs, { onConflict: 'skip' });
+    sent.catch(() => {}); // a rejection is thrown where it is awaited, not reported as unhandled
+    if (inFlight) tally(await inFlight);
+    else await yieldToPage();
+    inFlight = sent;
   }
+  if (inFlight) tally(await inFlight);
   return { stored, skipped };
+}
+
+/** Ends the current task: the page's frames and input run before the next piece of work. */
+function yieldToPage(): Promise<void> {
+  const scheduler = (globalThis as { scheduler?: { yield?: () => Promise<void> } }).scheduler;
+  if (typeof scheduler?.yield === 'function') return scheduler.yield();
+  return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
 function killWorker(): void {
@@ -304,7 +331,7 @@ async function poll(): Promise<void> {
   if (current && !document.hidden) {
     try {
       const snapshot = await current.snapshot();
-      if (current === engine) await renderInFrame(snapshot);
+      if (current === engine) await renderInFrames(snapshot);
       const facade = queue;
       if (facade && Date.now() - lastStats > 1_000) {
         lastStats = Date.now();
@@ -317,37 +344,34 @@ async function poll(): Promise<void> {
   setTimeout(poll, POLL_MS);
 }
 
+const nextFrame = () => new Promise<void>((resolve) => requestAnimationFrame(() => resolve()));
+
 /**
- * Renders in the next animation frame: the DOM writes of a poll land together, just before the
- * frame's own style and layout, instead of in the message task that delivered the snapshot (which
- * would then pay for a second layout). A hidden page has no frames, so it is skipped (poll() does).
+ * Renders a poll in animation-frame slices: each slice's DOM writes land just before that frame's
+ * style and layout (not in the message task that delivered the snapshot, which would pay for a
+ * second layout), and no frame carries every panel's changes at once, so each frame's task stays
+ * a few ms of CPU even when the main thread shares a core. A hidden page has no frames, so it is
+ * skipped (poll() does).
  */
-function renderInFrame(s: Snapshot): Promise<void> {
-  return new Promise((resolve) =>
-    requestAnimationFrame(() => {
-      try {
-        render(s);
-      } finally {
-        resolve();
-      }
-    }),
-  );
+async function renderInFrames(s: Snapshot): Promise<void> {
+  for (const slice of renderSlices(s)) {
+    await nextFrame();
+    slice();
+  }
 }
 
 /** The QueueManager's own counters and latencies per entrypoint (facade.stats()). */
 function renderStats(stats: HostStats<DemoPayloads>): void {
   const state = $('state');
-  if (state.textContent !== stats.state) {
-    state.textContent = stats.state;
-    state.className = `pill ${stats.state}`;
-  }
+  setText(state, stats.state);
+  if (state.className !== `pill ${stats.state}`) state.className = `pill ${stats.state}`;
   const rows = Object.entries(stats.entrypoints).map(([name, s]) => [
     name,
     String(s.running),
-    s.successful.toLocaleString('en-US'),
-    s.retried.toLocaleString('en-US'),
-    s.failed.toLocaleString('en-US'),
-    s.timedOut.toLocaleString('en-US'),
+    formatCount(s.successful),
+    formatCount(s.retried),
+    formatCount(s.failed),
+    formatCount(s.timedOut),
     `${Math.round(s.waitMs.p50)} / ${Math.round(s.waitMs.p95)} ms`,
     `${Math.round(s.runMs.p50)} / ${Math.round(s.runMs.p95)} ms`,
   ]);
@@ -382,42 +406,62 @@ function renderStats(stats: HostStats<DemoPayloads>): void {
     tr.append(...cells.map((text) => el('td', text)));
     table.append(tr);
   }
-  $('stats').replaceChildren(table);
+  const root = $('stats');
+  root.classList.remove('sized');
+  root.style.height = '';
+  root.replaceChildren(table);
+  // The table keeps this size while only its numbers change: fixed, it is a relayout boundary
+  // (style.css), so a second's new numbers lay out the table, not the page. Measured once per
+  // rebuild (entrypoints changed), which is the one layout this forces.
+  const height = root.offsetHeight; // 0 while the panel is folded: then it stays unsized
+  if (height > 0) {
+    root.style.height = `${height}px`;
+    root.classList.add('sized');
+  }
 }
 
-function render(s: Snapshot): void {
+/** A poll's rendering, one function per animation frame; panels with nothing new get none. */
+function renderSlices(s: Snapshot): (() => void)[] {
   const failedChanged = s.counts.failed !== lastSnapshot?.counts.failed;
   lastSnapshot = s;
-  if (s.state === 'error' || s.state === 'starting') {
-    const state = $('state');
-    state.textContent = s.state;
-    state.className = `pill ${s.state}`;
-  }
-  $('store-label').textContent = s.store.label + (s.store.durable ? '' : ' (not durable)');
-  if (s.error && s.state === 'error') notice(s.error, 'error');
   const now = Date.now();
-  renderCounts(s);
+  // The segments go to the charts' Worker at once (no DOM work).
   void timeline.add(Comlink.transfer(s.segments, [s.segments.buffer]), s.slots);
-  renderCharts(s);
+  const slices: (() => void)[] = [
+    () => {
+      if (s.state === 'error' || s.state === 'starting') {
+        const state = $('state');
+        setText(state, s.state);
+        if (state.className !== `pill ${s.state}`) state.className = `pill ${s.state}`;
+      }
+      setText($('store-label'), s.store.label + (s.store.durable ? '' : ' (not durable)'));
+      if (s.error && s.state === 'error') notice(s.error, 'error');
+      renderCounts(s);
+    },
+  ];
+  if (now - lastChartDraw >= 300) slices.push(() => renderCharts(s));
   const lastSeq = s.log.at(-1)?.seq ?? 0;
   // The log tail: at most once a second, whatever the job rate.
   if (lastSeq !== lastLogSeq && now - lastLogRender > 1_000) {
     lastLogRender = now;
     lastLogSeq = lastSeq;
-    renderLog(s.log);
+    slices.push(() => renderLog(s.log));
   }
   if (failedChanged) scheduleDeadRefresh();
-  const scheduleKey = JSON.stringify(s.schedules) + Math.floor(Date.now() / 1000);
+  // The schedules' next and last runs change with the stored schedules (no clock in the key).
+  const scheduleKey = JSON.stringify([config.schedules, s.schedules]);
   if (scheduleKey !== lastScheduleKey) {
     lastScheduleKey = scheduleKey;
-    renderSchedules(s.schedules);
+    slices.push(() => renderSchedules(s.schedules));
   }
   if (s.indexVersion !== lastListVersion && now - lastListRefresh > 1_000) {
     lastListVersion = s.indexVersion;
     lastListRefresh = now;
+    // The list renders when its rows arrive (a message task of its own).
     void jobsList.refresh();
     if (openDetailId !== null) void showDetail(openDetailId, false);
   }
+  return slices;
 }
 
 const COUNT_ORDER: { key: JobStatus | 'retried'; label: string; color: string }[] = [
@@ -444,7 +488,7 @@ function renderCounts(s: Snapshot): void {
   for (const c of COUNT_ORDER) {
     const value = c.key === 'retried' ? s.retried : s.counts[c.key];
     const dd = root.querySelector<HTMLElement>(`[data-count="${c.key}"]`)!;
-    const text = value.toLocaleString('en-US');
+    const text = formatCount(value);
     if (dd.textContent !== text) dd.textContent = text;
   }
 }
@@ -459,42 +503,48 @@ function renderCharts(s: Snapshot): void {
   void timeline.series(points); // drawn in the charts' Worker
   const last = points.at(-1);
   if (last) {
-    setHtml(
-      'throughput-legend',
-      legend([
-        ['#1f9d55', `successful ${formatShort(last.successful)}/s`],
-        ['#d98e04', `retried ${formatShort(last.retried)}/s`],
-        ['#d23f3f', `dead ${formatShort(last.failed)}/s`],
-        ['#94a3b8', `(enqueued ${formatShort(last.enqueued)}/s)`],
-      ]),
-    );
-    setHtml(
-      'latency-legend',
-      legend([
-        ['#2f80ed', `run p50 ${formatShort(last.runP50)} ms`],
-        ['#0b3d91', `run p95 ${formatShort(last.runP95)} ms`],
-        ['#d98e04', `wait p50 ${formatShort(last.waitP50)} ms`],
-        ['#8a5a00', `wait p95 ${formatShort(last.waitP95)} ms`],
-      ]),
-    );
+    setLegend('throughput-legend', [
+      ['#1f9d55', `successful ${formatShort(last.successful)}/s`],
+      ['#d98e04', `retried ${formatShort(last.retried)}/s`],
+      ['#d23f3f', `dead ${formatShort(last.failed)}/s`],
+      ['#94a3b8', `(enqueued ${formatShort(last.enqueued)}/s)`],
+    ]);
+    setLegend('latency-legend', [
+      ['#2f80ed', `run p50 ${formatShort(last.runP50)} ms`],
+      ['#0b3d91', `run p95 ${formatShort(last.runP95)} ms`],
+      ['#d98e04', `wait p50 ${formatShort(last.waitP50)} ms`],
+      ['#8a5a00', `wait p95 ${formatShort(last.waitP95)} ms`],
+    ]);
   }
 }
 
-/** Rewrites an element's markup only when it changed (no needless style and layout work). */
-const lastHtml = new Map<string, string>();
-function setHtml(id: string, html: string): void {
-  if (lastHtml.get(id) === html) return;
-  lastHtml.set(id, html);
-  $(id).innerHTML = html;
+/** A live legend: built once, then only the texts that changed are written (no new elements). */
+function setLegend(id: string, items: [string, string][]): void {
+  const root = $(id);
+  if (root.childElementCount !== items.length) root.innerHTML = legend(items);
+  items.forEach(([, text], i) => {
+    setText(root.children[i]!.lastElementChild as HTMLElement, text);
+  });
 }
 
 function legend(items: [string, string][]): string {
   return items
-    .map(([color, text]) => `<span><i class="swatch" style="background:${color}"></i>${text}</span>`)
+    .map(
+      ([color, text]) =>
+        `<span><i class="swatch" style="background:${color}"></i><span>${text}</span></span>`,
+    )
     .join('');
 }
 
-const time = (ms: number | null) => (ms === null ? '—' : new Date(ms).toLocaleTimeString('en-GB'));
+/** Formatters made once: `toLocaleString` builds a new one per call (tens of µs each, 40 log lines a second). */
+const countFormat = new Intl.NumberFormat('en-US');
+const formatCount = (n: number) => countFormat.format(n);
+const timeFormat = new Intl.DateTimeFormat('en-GB', {
+  hour: 'numeric',
+  minute: 'numeric',
+  second: 'numeric',
+});
+const time = (ms: number | null) => (ms === null ? '—' : timeFormat.format(ms));
 
 function el<K extends keyof HTMLElementTagNameMap>(
   tag: K,
@@ -507,6 +557,9 @@ function el<K extends keyof HTMLElementTagNameMap>(
   return e;
 }
 
+/** The log tail's lines: a screenful and a little more (each new line costs text layout). */
+const LOG_LINES = 20;
+
 function renderLog(events: JobEvent[]): void {
   const root = $('log');
   if (events.length === 0) {
@@ -515,7 +568,7 @@ function renderLog(events: JobEvent[]): void {
     );
     return;
   }
-  const tail = events.slice(-40).reverse();
+  const tail = events.slice(-LOG_LINES).reverse();
   // The items are kept and only their changed text is written: no 40 new elements a second.
   if (root.querySelector('.empty-state')) root.replaceChildren();
   while (root.childElementCount > tail.length) root.lastElementChild!.remove();
@@ -912,8 +965,10 @@ const jobsList = new JobsList(
   },
   (id) => void showDetail(id, true),
   (page) => {
-    $('jobs-total').textContent =
-      `${page.total.toLocaleString('en-US')} job(s)${page.truncated ? ' (payload search looked at the newest 20,000)' : ''}`;
+    setText(
+      $('jobs-total'),
+      `${formatCount(page.total)} job(s)${page.truncated ? ' (payload search looked at the newest 20,000)' : ''}`,
+    );
   },
 );
 

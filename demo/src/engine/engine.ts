@@ -65,7 +65,8 @@ interface Bucket {
 
 const TERMINAL_KEPT = 50_000;
 const EVENTS_KEPT = 100_000;
-const LOG_TAIL = 100;
+/** Events per snapshot for the page's log tail (it shows 20). */
+const LOG_TAIL = 20;
 const SERIES_SECONDS = 90;
 const SAMPLES_PER_SECOND = 256;
 const TEXT_SCAN_LIMIT = 20_000;
