@@ -9,7 +9,11 @@
  *       proxy, from packages/postgres/test/infra);
  *   (d) `npx tideq verify` and `npx tideq status` against that PostgreSQL;
  *   (e) strict TypeScript consumers type-check: moduleResolution "bundler" (DOM, no @types/node)
- *       and "node16" (@types/node, no DOM), `skipLibCheck: false`.
+ *       and "node16" (@types/node, no DOM), `skipLibCheck: false`;
+ * and that `@tideq/core/wasm` hands Node, Bun, Deno and the edge-light/worker conditions a form of
+ * the core each loads. Nothing here needs the registry: `npm ci --offline` from the cache that
+ * installing the repository filled (support/offline-consumer.ts), `npx --no`, `npm ls --offline`,
+ * `deno run --cached-only` (Deno uses the project's node_modules).
  */
 import { existsSync, lstatSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
@@ -217,7 +221,7 @@ describe('the `@tideq/core/wasm` entry picks what each runtime loads', () => {
       'deno/deno',
       'run `npm ci` in the repository (deno is a devDependency of @tideq/edge)',
     );
-    const out = await run(deno, ['run', '--allow-env', 'queue.mjs', 'wasm-entry'], {
+    const out = await run(deno, ['run', '--cached-only', '--allow-env', 'queue.mjs', 'wasm-entry'], {
       cwd: app.dir,
       env: consumerEnv({ DENO_NO_UPDATE_CHECK: '1' }),
     });
