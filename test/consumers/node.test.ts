@@ -38,7 +38,12 @@ import { packAll } from './support/pack.ts';
 
 const template = fileURLToPath(new URL('./fixtures/node-app/', import.meta.url));
 const PACKAGES = ['@tideq/core', '@tideq/web', '@tideq/edge', '@tideq/postgres'];
-const DATABASES = { pg: 'consumer_pg', 'neon-ws': 'consumer_neon_ws', 'neon-http': 'consumer_neon_http' };
+const DATABASES = {
+  pg: 'consumer_pg',
+  'neon-ws': 'consumer_neon_ws',
+  'neon-http': 'consumer_neon_http',
+  cli: 'consumer_cli',
+};
 
 const scratch = scratchDir('tideq-consumer-node-');
 const stops: (() => Promise<void>)[] = [];
@@ -49,7 +54,8 @@ let httpEndpoint: Stoppable;
 
 /** The consumer's environment: this Node first on PATH, nothing of the test runner's own options. */
 function consumerEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env = { ...toolEnv(), ...extra };
+  // npm_config_offline: npx and npm ls must never reach for the registry
+  const env = { ...toolEnv(), npm_config_offline: 'true', ...extra };
   delete env.NODE_OPTIONS;
   return env;
 }
@@ -250,10 +256,18 @@ describe('(d) npx tideq', () => {
       timeoutMs: 120_000,
     });
 
-  it('verify and status run against the test PostgreSQL the script drained', async () => {
-    // the node-postgres test above drained into this database
-    const database = DATABASES.pg;
+  it('install, verify and status run against the test PostgreSQL', async () => {
+    const database = DATABASES.cli;
+    // a fresh database: verify says what is missing and how to fix it
+    const missing = await npx(['verify'], database).then(
+      () => 'exit 0',
+      (error: Error) => error.message,
+    );
+    expect(missing).toMatch(/not installed|tideq install/);
+    expect(await npx(['install'], database)).toContain('installed tideq in schema "tideq"');
     await npx(['verify'], database);
+    expectDrained(await runScript('pg', { DATABASE_URL: cluster.url(database) }));
+
     const report = JSON.parse(await npx(['status', '--json'], database)) as {
       schema: string;
       version: number;
