@@ -176,10 +176,11 @@ export class EnqueueBatchWriter {
 
   /**
    * @param count how many jobs the batch holds (written into the head)
-   * @param codec the codec of an entrypoint, to turn a job's payload (missing = null) into bytes;
+   * @param onConflict what the store does with a held dedupe key (written into the head)
+   * @param options.codec the codec of an entrypoint, to turn a job's payload (missing = null) into bytes;
    *   default: the payload is bytes already
-   * @param limits the store's size limits (default: DEFAULT_LIMITS)
-   * @param capacity bytes to start with (grows as needed)
+   * @param options.limits the store's size limits (default: DEFAULT_LIMITS)
+   * @param options.capacity bytes to start with (grows as needed)
    */
   constructor(
     count: number,

@@ -97,6 +97,7 @@ import { type CoreExports, instantiateCore, type WasmSource } from './loader.js'
 /** The schema version memory stores report. */
 export const WASM_SCHEMA_VERSION = 1;
 
+/** Options of `createMemoryQueue`: clock, limits, the WASM module, the memory budget. */
 export interface MemoryQueueOptions {
   /** Where time comes from (default: the wall clock). Must not run backwards. */
   clock?: Clock;

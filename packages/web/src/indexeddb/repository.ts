@@ -91,8 +91,10 @@ import {
   type Tx,
 } from './transaction.js';
 
+/** IndexedDB commit durability: `relaxed` survives tab and browser crashes, `strict` also OS crashes and power loss. */
 export type Durability = 'relaxed' | 'strict';
 
+/** Options of `createIndexedDbQueue`. */
 export interface IndexedDbQueueOptions {
   /** The IndexedDB database name (one queue per name and origin). */
   name: string;
