@@ -38,7 +38,7 @@ beforeAll(async () => {
   });
   // The consumer's own TypeScript and Vite, from its node_modules, with its vite.config.ts.
   await app.npm(['run', 'build']);
-}, 300_000);
+}, 600_000);
 
 afterAll(async () => {
   await browser?.close();

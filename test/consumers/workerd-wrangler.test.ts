@@ -51,8 +51,7 @@ afterAll(() => scratch.remove());
 
 /** `wrangler deploy --dry-run --outdir <out>` in the consumer project: the files wrangler would upload. */
 async function wranglerBundle(config: string, out: string): Promise<{ script: string; wasm: string }> {
-  const env: NodeJS.ProcessEnv = { ...toolEnv(), WRANGLER_SEND_METRICS: 'false', CI: 'true' };
-  delete env.NODE_OPTIONS;
+  const env = { ...toolEnv(), WRANGLER_SEND_METRICS: 'false', CI: 'true' };
   await app!.exec('wrangler/bin/wrangler.js', ['deploy', '--dry-run', '--outdir', out, '-c', config], {
     env,
     timeoutMs: 180_000,

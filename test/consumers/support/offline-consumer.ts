@@ -14,14 +14,21 @@ import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
-/** Node 24 (this process) first on PATH: npm and the tools it starts must not pick the machine's Node 20. */
-export const toolEnv = (): NodeJS.ProcessEnv => ({
-  ...process.env,
-  PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ''}`,
-  npm_config_update_notifier: 'false',
-  npm_config_fund: 'false',
-  npm_config_audit: 'false',
-});
+/**
+ * The environment of the consumer's tools: Node 24 (this process) first on PATH, so npm and what it
+ * starts do not pick the machine's Node 20, and none of the test runner's NODE_OPTIONS.
+ */
+export function toolEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ''}`,
+    npm_config_update_notifier: 'false',
+    npm_config_fund: 'false',
+    npm_config_audit: 'false',
+  };
+  delete env.NODE_OPTIONS;
+  return env;
+}
 
 /** Runs a command; rejects with its whole output on a non-zero exit. */
 export function run(
@@ -36,7 +43,7 @@ export function run(
       {
         cwd: options.cwd,
         env: options.env ?? toolEnv(),
-        timeout: options.timeoutMs ?? 240_000,
+        timeout: options.timeoutMs ?? 480_000,
         maxBuffer: 64 * 1024 * 1024,
       },
       (error, stdout, stderr) => {
