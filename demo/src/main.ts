@@ -445,7 +445,12 @@ function renderSlices(s: Snapshot): (() => void)[] {
   if (lastSeq !== lastLogSeq && now - lastLogRender > 1_000) {
     lastLogRender = now;
     lastLogSeq = lastSeq;
-    slices.push(() => renderLog(s.log));
+    // Half the lines per frame: each new line costs text layout.
+    const half = Math.ceil(LOG_LINES / 2);
+    slices.push(
+      () => renderLog(s.log, 0, half),
+      () => renderLog(s.log, half, LOG_LINES),
+    );
   }
   if (failedChanged) scheduleDeadRefresh();
   // The schedules' next and last runs change with the stored schedules (no clock in the key).
@@ -560,7 +565,8 @@ function el<K extends keyof HTMLElementTagNameMap>(
 /** The log tail's lines: a screenful and a little more (each new line costs text layout). */
 const LOG_LINES = 20;
 
-function renderLog(events: JobEvent[]): void {
+/** Writes the log tail's lines `from` to `to` (newest first). */
+function renderLog(events: JobEvent[], from: number, to: number): void {
   const root = $('log');
   if (events.length === 0) {
     root.replaceChildren(
@@ -577,8 +583,8 @@ function renderLog(events: JobEvent[]): void {
     li.append(el('span'), el('span'), el('span', undefined, 'mono'), el('span', undefined, 'opt'));
     root.append(li);
   }
-  tail.forEach((e, i) => {
-    const [at, kind, id, what] = root.children[i]!.children as unknown as HTMLElement[];
+  tail.slice(from, to).forEach((e, j) => {
+    const [at, kind, id, what] = root.children[from + j]!.children as unknown as HTMLElement[];
     setText(at!, time(e.at));
     setText(kind!, e.kind);
     const kindClass = `k-${e.kind}`;
@@ -954,7 +960,7 @@ function buildControls(): void {
 }
 
 function renderSnippet(): void {
-  $('code').textContent = snippet(config, lastEnqueue, pgInfo.driver);
+  setText($('code'), snippet(config, lastEnqueue, pgInfo.driver));
 }
 
 const jobsList = new JobsList(
