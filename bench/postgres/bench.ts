@@ -307,7 +307,9 @@ function medians(samples: Sample[]): Row[] {
     const row: Row = { ...first };
     for (const f of FIELDS) {
       const xs = g.map((s) => s[f]).filter((v): v is number => v !== null);
-      row[f] = xs.length ? round(median(xs), f === 'statementsPerJob' ? 4 : 1) : null;
+      row[f] = xs.length
+        ? round(median(xs), f === 'statementsPerJob' ? 4 : f === 'jobsPerSec' ? 0 : 1)
+        : null;
     }
     return row;
   });
@@ -378,6 +380,7 @@ function ratios(samples: Sample[]): Ratio[] {
 }
 
 function commit(): string {
+  if (process.env.TIDEQ_BENCH_COMMIT) return process.env.TIDEQ_BENCH_COMMIT; // snapshot.sh
   try {
     const sha = execFileSync('git', ['rev-parse', '--short', 'HEAD']).toString().trim();
     const dirty = execFileSync('git', ['status', '--porcelain', '--', 'packages/postgres', 'packages/core'])

@@ -112,6 +112,7 @@ export async function makeProducer(key: SystemKey, url: string): Promise<Produce
       // Our own pool, so a connection the harness ends (DROP DATABASE ... WITH (FORCE)) is handled.
       const pool = new pg.Pool({ connectionString: url, max: 4 });
       pool.on('error', () => {});
+      pool.on('connect', (client) => client.on('error', () => {}));
       const utils = await makeWorkerUtils({ pgPool: pool, logger: silent });
       await utils.migrate();
       return {
