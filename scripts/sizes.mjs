@@ -14,6 +14,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
+import { wasmEntryFiles } from './wasm-entries.mjs';
 
 export const root = dirname(dirname(fileURLToPath(import.meta.url)));
 export const wasmPath = join(root, 'packages/core/wasm/tideq_core.wasm');
@@ -54,6 +55,17 @@ export const entries = {
     conditions: ['workerd', 'worker', 'browser'],
     wasm: true,
   },
+  // The edge entry where the runtime can neither read nor fetch a file (Vercel Edge, Deno without
+  // --allow-read): `@tideq/core/wasm` resolves to the bytes inlined as base64 in the JS.
+  edgeInline: {
+    what: 'edge (createEdgeHandler, createMemoryQueue, QueueManager) + @tideq/core/wasm inlined (base64 in the JS)',
+    source:
+      "export { createEdgeHandler } from '@tideq/edge'; export { createMemoryQueue, QueueManager } from '@tideq/core';" +
+      " export { default as wasm } from '@tideq/core/wasm';",
+    conditions: ['edge-light', 'worker', 'browser'],
+    wasm: false,
+    inlineWasm: true,
+  },
   // For comparison: the same worker on PostgreSQL through Neon's HTTP and WebSocket drivers.
   edgeNeon: {
     what: 'edge + @tideq/postgres + @neondatabase/serverless (Neon HTTP and WebSocket drivers) + tideq_core.wasm',
@@ -70,7 +82,25 @@ export const entries = {
 
 const gzip = (bytes) => gzipSync(bytes, { level: 9 }).byteLength;
 
-/** Minified ESM bundle of one entry's source (no .wasm), as text. */
+/**
+ * `@tideq/core/wasm` as the published package resolves it for the inlining runtimes: the generated
+ * inline.js (scripts/wasm-entries.mjs, the same text `npm run build` writes to dist/), made here
+ * from the working tree's .wasm so no build is needed.
+ */
+function inlineWasmPlugin() {
+  return {
+    name: 'tideq-inline-wasm',
+    setup(b) {
+      b.onResolve({ filter: /^@tideq\/core\/wasm$/ }, () => ({ path: 'inline.js', namespace: 'tideq-wasm' }));
+      b.onLoad({ filter: /.*/, namespace: 'tideq-wasm' }, () => ({
+        contents: wasmEntryFiles(readFileSync(wasmPath))['inline.js'],
+        loader: 'js',
+      }));
+    },
+  };
+}
+
+/** Minified ESM bundle of one entry's source (no .wasm file), as text. */
 export async function bundleEntry(name) {
   const entry = entries[name];
   const result = await build({
@@ -90,6 +120,7 @@ export async function bundleEntry(name) {
     // The core reaches node:fs only behind a runtime check, by a computed specifier; a .wasm
     // import (workerd) is a separate module, measured below.
     external: ['node:*', '*.wasm'],
+    plugins: entry.inlineWasm ? [inlineWasmPlugin()] : [],
     logLevel: 'silent',
   });
   return result.outputFiles[0].text;
