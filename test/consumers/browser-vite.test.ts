@@ -2,7 +2,7 @@
  * Consumer smoke test (b): a Vite app outside the repository, installed from the packed
  * @tideq/core and @tideq/web tarballs (nothing linked), built by its own Vite (production build),
  * runs in real Chromium: the page's connectQueue talks to a module Worker whose hostQueue runs
- * the WASM core, enqueues jobs and drains them.
+ * the WASM core (and, in a second run, @tideq/web's IndexedDB store), enqueues jobs and drains them.
  */
 import { existsSync, lstatSync, readdirSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
@@ -65,65 +65,73 @@ describe('a Vite app installed from the tarballs (Chromium)', () => {
     expect(assets.filter((f) => f.endsWith('.js')).length).toBeGreaterThanOrEqual(2);
   });
 
-  it('enqueues and drains jobs through connectQueue and a hostQueue Worker', async () => {
-    server = await preview({
-      root: app!.dir,
-      configFile: false,
-      logLevel: 'warn',
-      preview: { host: '127.0.0.1', port: 0 },
-    });
-    const address = server.httpServer.address();
-    if (address === null || typeof address === 'string') throw new Error('vite preview has no TCP address');
-    browser = await launchChromium();
-    const page = await browser.newPage();
-    const errors: string[] = [];
-    const wasmResponses: { url: string; status: number; type: string | undefined }[] = [];
-    page.on('console', (message) => {
-      if (message.type() === 'error') errors.push(message.text());
-    });
-    page.on('pageerror', (error) => errors.push(String(error)));
-    page.on('response', (response) => {
-      if (response.url().endsWith('.wasm')) {
-        wasmResponses.push({
-          url: response.url(),
-          status: response.status(),
-          type: response.headers()['content-type'],
+  it.each([
+    ['memory', 200],
+    ['indexeddb', 100],
+  ] as const)(
+    'enqueues and drains jobs through connectQueue and a hostQueue Worker (%s store)',
+    async (store, count) => {
+      if (server === undefined) {
+        server = await preview({
+          root: app!.dir,
+          configFile: false,
+          logLevel: 'warn',
+          preview: { host: '127.0.0.1', port: 0 },
         });
       }
-    });
-    await page.goto(`http://127.0.0.1:${address.port}/`);
-    await page.waitForFunction(() => 'smoke' in globalThis, undefined, { timeout: 30_000 });
+      const address = server.httpServer.address();
+      if (address === null || typeof address === 'string') throw new Error('vite preview has no TCP address');
+      browser ??= await launchChromium();
+      // A fresh context per store: its own (in-memory) IndexedDB.
+      const context = await browser.newContext();
+      try {
+        const page = await context.newPage();
+        const errors: string[] = [];
+        const wasmResponses: { status: number; type: string | undefined }[] = [];
+        page.on('console', (message) => {
+          if (message.type() === 'error') errors.push(message.text());
+        });
+        page.on('pageerror', (error) => errors.push(String(error)));
+        page.on('response', (response) => {
+          if (response.url().endsWith('.wasm')) {
+            wasmResponses.push({ status: response.status(), type: response.headers()['content-type'] });
+          }
+        });
+        await page.goto(`http://127.0.0.1:${address.port}/`);
+        await page.waitForFunction(() => 'smoke' in globalThis, undefined, { timeout: 60_000 });
 
-    const count = 200;
-    const result = (await page.evaluate(
-      (n) => (globalThis as unknown as { smoke(n: number): Promise<unknown> }).smoke(n),
-      count,
-    )) as Record<string, unknown>;
+        const result = (await page.evaluate(
+          ([n, s]) =>
+            (globalThis as unknown as { smoke(n: number, s: string): Promise<unknown> }).smoke(n, s),
+          [count, store] as const,
+        )) as Record<string, unknown>;
 
-    expect(result).toMatchObject({
-      ids: count,
-      distinct: count,
-      statuses: { successful: count, failed: 1 },
-      boomStatus: 'failed',
-      resultIdsMatch: true,
-      enqueued: count + 1,
-      completed: count,
-      failedEvents: 1,
-      successful: count,
-      state: 'running',
-      // Only the dead letter is left.
-      queueSize: [{ entrypoint: 'boom', status: 'failed', count: 1 }],
-      unknown: { tideq: true, code: 'INVALID_ARGUMENT' },
-    });
-    expect(result.results).toEqual(Array.from({ length: count }, (_, n) => [n, n * n]));
-    expect(result.failedJobs).toEqual([{ id: result.boom, entrypoint: 'boom' }]);
-    // The worker fetched the core as a file, served as application/wasm.
-    expect(wasmResponses).toHaveLength(1);
-    expect(wasmResponses[0]).toMatchObject({
-      status: 200,
-      type: expect.stringContaining('application/wasm'),
-    });
-    expect(errors).toEqual([]);
-    await page.close();
-  }, 120_000);
+        expect(result).toMatchObject({
+          ids: count,
+          distinct: count,
+          statuses: { successful: count, failed: 1 },
+          boomStatus: 'failed',
+          resultIdsMatch: true,
+          enqueued: count + 1,
+          completed: count,
+          failedEvents: 1,
+          successful: count,
+          state: 'running',
+          // Only the dead letter is left.
+          queueSize: [{ entrypoint: 'boom', status: 'failed', count: 1 }],
+          unknown: { tideq: true, code: 'INVALID_ARGUMENT' },
+        });
+        expect(result.results).toEqual(Array.from({ length: count }, (_, n) => [n, n * n]));
+        expect(result.failedJobs).toEqual([{ id: result.boom, entrypoint: 'boom' }]);
+        if (store === 'memory') {
+          // The worker fetched the core as a file, served as application/wasm.
+          expect(wasmResponses).toEqual([{ status: 200, type: expect.stringContaining('application/wasm') }]);
+        }
+        expect(errors).toEqual([]);
+      } finally {
+        await context.close();
+      }
+    },
+    180_000,
+  );
 });
