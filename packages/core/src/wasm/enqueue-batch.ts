@@ -181,6 +181,8 @@ export class EnqueueBatchWriter {
    *   default: the payload is bytes already
    * @param options.limits the store's size limits (default: DEFAULT_LIMITS)
    * @param options.capacity bytes to start with (grows as needed)
+   * @param options.buffer a buffer to write into instead (reused: no allocation; a batch that
+   *   outgrows it moves to a new one)
    */
   constructor(
     count: number,
@@ -189,13 +191,20 @@ export class EnqueueBatchWriter {
       codec?: (entrypoint: string) => PayloadEncoder;
       limits?: Partial<Limits>;
       capacity?: number;
+      buffer?: ArrayBuffer;
     } = {},
   ) {
     this.#count = count;
     this.#onConflict = onConflict;
     this.#codec = options.codec ?? null;
     this.#limits = resolved(options.limits);
-    const e = new Encoder(Math.max(64, options.capacity ?? 1 << 16));
+    const spare = options.buffer;
+    const e = new Encoder(spare === undefined ? Math.max(64, options.capacity ?? 1 << 16) : 0);
+    if (spare !== undefined) {
+      // A buffer from an earlier batch (sent back by the worker): no allocation, no zero-fill.
+      e.buf = new Uint8Array(spare);
+      e.dv = new DataView(spare);
+    }
     this.#e = e;
     writeEnqueueHead(e, onConflict, count);
   }

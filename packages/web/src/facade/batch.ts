@@ -60,7 +60,12 @@ export function pageCodecs(
 export async function encodeBatch(
   jobs: readonly PageJob[],
   onConflict: 'raise' | 'skip',
-  options: { codec: (entrypoint: string) => Codec<unknown>; limits?: Partial<Limits>; capacity?: number },
+  options: {
+    codec: (entrypoint: string) => Codec<unknown>;
+    limits?: Partial<Limits>;
+    capacity?: number;
+    buffer?: ArrayBuffer;
+  },
 ): Promise<EncodedEnqueue> {
   const n = jobs.length;
   const writer = new EnqueueBatchWriter(n, onConflict, options);

@@ -47,6 +47,8 @@ function webLocks(): LockManager | undefined {
 }
 
 let clientSeq = 0;
+/** Spare batch buffers kept per connection (one per batch in flight is enough). */
+const MAX_SPARES = 8;
 
 /**
  * Before the welcome names the store's limits (or for a store that does not tell them), the page
@@ -94,6 +96,11 @@ class Facade {
   #limits: Limits | null = null;
   /** Encoded bytes per job of the last batch: the next buffer starts that large (no regrowth). */
   #bytesPerJob = 0;
+  /**
+   * Batch buffers the worker sent back once its store had copied them: reused for the next
+   * batches, which then cost no allocation and no zero-filling (~0.1 ms per 280 KB batch here).
+   */
+  readonly #spares: ArrayBuffer[] = [];
   #releaseClientLock: (() => void) | null = null;
   #unwatch: () => void;
 
@@ -189,14 +196,27 @@ class Facade {
     }
     // Encoded (and validated) before any await: the caller may change its jobs once this returns
     // (only a batch too large for one task is read on in later tasks).
+    const capacity = 64 + jobs.length * this.#bytesPerJob;
     const encoding = encodeBatch(jobs, onConflict, {
       codec,
       limits: this.#limits ?? PAGE_LIMITS,
-      capacity: 64 + jobs.length * this.#bytesPerJob,
+      capacity,
+      buffer: this.#spareBuffer(capacity),
     });
     const [remote, batch] = await Promise.all([this.#api(), encoding]);
     if (jobs.length > 0) this.#bytesPerJob = Math.ceil(batch.bytes.byteLength / jobs.length);
-    return idsFromWire(await remote.enqueueEncoded(Comlink.transfer(batch, [batch.bytes.buffer])));
+    const { ids, spare } = await remote.enqueueEncoded(Comlink.transfer(batch, [batch.bytes.buffer]));
+    if (spare instanceof ArrayBuffer && this.#spares.length < MAX_SPARES) this.#spares.push(spare);
+    return idsFromWire(ids);
+  }
+
+  /** A buffer the worker sent back, if one is large enough (else the writer allocates). */
+  #spareBuffer(capacity: number): ArrayBuffer | undefined {
+    const spares = this.#spares;
+    for (let i = spares.length - 1; i >= 0; i--) {
+      if (spares[i]!.byteLength >= capacity) return spares.splice(i, 1)[0];
+    }
+    return undefined;
   }
 
   async status(ids: readonly number[]) {

@@ -70,8 +70,11 @@ export interface SubscribeOptionsWire {
 
 /** @internal What the host exposes on each connection (Comlink). */
 export interface HostApi {
-  /** A batch encoded on the page (one transferred buffer). */
-  enqueueEncoded(batch: EncodedEnqueue): Promise<WireIds>;
+  /**
+   * A batch encoded on the page (one transferred buffer). `spare`: the batch's buffer transferred
+   * back once the store copied the bytes (the WASM store), for the page's next batch.
+   */
+  enqueueEncoded(batch: EncodedEnqueue): Promise<{ ids: WireIds; spare: ArrayBuffer | null }>;
   enqueueValues(jobs: PageJob[], onConflict: 'raise' | 'skip'): Promise<WireIds>;
   status(ids: number[]): Promise<(JobStatus | null)[]>;
   waitFor(ids: number[], timeout: number | undefined, waitId: number): Promise<JobStatus[]>;

@@ -259,7 +259,7 @@ export class HostRuntime<S extends QueueRepository, R extends Record<string, unk
    * `enqueueEncoded`: no job object made in the worker), else decoded into jobs for `enqueue`.
    * Either way the store validates it against its own limits and emits the same events.
    */
-  async enqueueEncoded(batch: EncodedEnqueue): Promise<(number | null)[]> {
+  async enqueueEncoded(batch: EncodedEnqueue): Promise<{ ids: (number | null)[]; copied: boolean }> {
     const store = await this.store();
     const names = (batch as { names?: unknown } | null)?.names;
     if (!Array.isArray(names)) {
@@ -271,9 +271,12 @@ export class HostRuntime<S extends QueueRepository, R extends Record<string, unk
     this.#checkNames(names.map((entrypoint) => ({ entrypoint })));
     const direct = (store as { enqueueEncoded?: (b: EncodedEnqueue) => Promise<(number | null)[]> })
       .enqueueEncoded;
-    if (typeof direct === 'function') return this.#persisted(await direct.call(store, batch));
+    if (typeof direct === 'function') {
+      return { ids: await this.#persisted(await direct.call(store, batch)), copied: true };
+    }
+    // Other stores get payloads as views into the buffer (and may keep them): not sent back.
     const { jobs, onConflict } = decodeEnqueueBatch(batch);
-    return this.#persisted(await store.enqueue(jobs, { onConflict }));
+    return { ids: await this.#persisted(await store.enqueue(jobs, { onConflict })), copied: false };
   }
 
   async enqueueValues(jobs: PageJob[], onConflict: 'raise' | 'skip'): Promise<(number | null)[]> {
@@ -419,7 +422,12 @@ export function connectionApi<S extends QueueRepository, R extends Record<string
   runtime: HostRuntime<S, R>,
 ): HostApi {
   const api: HostApi = {
-    enqueueEncoded: async (batch) => idsToWire(await runtime.enqueueEncoded(batch)),
+    enqueueEncoded: async (batch) => {
+      const { ids, copied } = await runtime.enqueueEncoded(batch);
+      // The store copied the bytes: send the buffer back for the page's next batch.
+      const spare = copied ? batch.bytes.buffer : null;
+      return Comlink.transfer({ ids: idsToWire(ids), spare }, spare === null ? [] : [spare]);
+    },
     enqueueValues: async (jobs, onConflict) => idsToWire(await runtime.enqueueValues(jobs, onConflict)),
     status: async (ids) => (await runtime.store()).jobStatus(ids),
     waitFor: (ids, timeout, waitId) => runtime.waitFor(ids, timeout, waitId),
