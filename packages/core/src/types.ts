@@ -68,18 +68,29 @@ export interface ValidJob {
 
 /** A job held by the store (queued, picked or failed). */
 export interface Job {
+  /** Assigned at enqueue: strictly increasing per store, never reused. */
   id: number;
+  /** The handler's name. */
   entrypoint: string;
+  /** The stored bytes (decode them with the entrypoint's codec), or null. */
   payload: Uint8Array | null;
+  /** Higher is picked first; ties go to the lower id. */
   priority: number;
+  /** Not picked before this time (epoch ms). */
   executeAfter: number;
+  /** Held while the job is queued or picked: no other such job has it. */
   dedupeKey: string | null;
+  /** JSON metadata (tracing context, user data), or null. */
   headers: JsonObject | null;
+  /** `queued`, `picked` or `failed` (a held job is never terminal). */
   status: JobStatus;
   /** Times the job has been picked (a stale re-pick counts). */
   attempts: number;
+  /** Last sign of life of the manager running it (epoch ms); stale after `retryTimer`. */
   heartbeat: number;
+  /** When it was enqueued (epoch ms). */
   created: number;
+  /** Its last transition or heartbeat (epoch ms). */
   updated: number;
   /** The manager that holds a picked job; null otherwise. */
   queueManagerId: string | null;
@@ -102,10 +113,15 @@ export type JobEventKind =
  * store in commit order.
  */
 export interface JobEvent {
+  /** Position in the store's log: strictly increasing in commit order. */
   seq: number;
+  /** Which transition this is. */
   kind: JobEventKind;
+  /** The job's id. */
   jobId: number;
+  /** The job's entrypoint. */
   entrypoint: string;
+  /** The job's priority. */
   priority: number;
   /** The status the job has after this transition. */
   status: JobStatus;
@@ -119,19 +135,27 @@ export interface JobEvent {
 
 /** One row of `queueSize()`: jobs currently in the store. */
 export interface QueueSizeRow {
+  /** The jobs' entrypoint. */
   entrypoint: string;
+  /** Their status (only held statuses). */
   status: 'queued' | 'picked' | 'failed';
+  /** Their priority. */
   priority: number;
+  /** How many jobs (rows with 0 are left out). */
   count: number;
 }
 
 /** One row of `statistics()`: terminal (and failed) transitions per second bucket. */
 export interface StatisticsRow {
+  /** The jobs' entrypoint. */
   entrypoint: string;
+  /** The status they reached. */
   status: CompletionStatus;
+  /** Their priority. */
   priority: number;
   /** Start of the one-second bucket, epoch ms (a multiple of 1000). */
   second: number;
+  /** Transitions in that second. */
   count: number;
 }
 
@@ -157,10 +181,15 @@ export interface Schedule {
 
 /** A cron schedule as given to `upsertSchedules` (the runtime computes `nextRunAt`). */
 export interface ScheduleInput {
+  /** Unique name of the schedule. */
   name: string;
+  /** The entrypoint (schedule handler) it runs. */
   entrypoint: string;
+  /** The cron expression (5 fields, or 6 with seconds first). */
   expression: string;
+  /** IANA time zone the expression is read in; null or absent: UTC. */
   timezone?: string | null;
+  /** When the next tick is due (epoch ms). */
   nextRunAt: number;
 }
 
@@ -176,10 +205,13 @@ export interface ScanReport {
 
 /** Counters of one port method in {@link RepositoryMetrics}. */
 export interface OpMetrics {
+  /** Calls, counted at their start. */
   count: number;
+  /** Calls that rejected. */
   errors: number;
   /** Total wall time spent in the operation, ms (performance.now; not the injected clock). */
   totalMs: number;
+  /** The longest call, ms. */
   maxMs: number;
 }
 
@@ -189,11 +221,15 @@ export interface RepositoryMetrics {
   recordsWritten: number;
   /** Payload and header bytes written. */
   bytesWritten: number;
+  /** `scan` calls. */
   scans: number;
+  /** Jobs put back by `recover`. */
   recoveries: number;
+  /** `compact` calls. */
   compactions: number;
   /** Log rows physically dropped by compaction. */
   compactedRecords: number;
+  /** Calls that rejected, all methods together. */
   errors: number;
   /** Per port method. */
   ops: Record<string, OpMetrics>;
@@ -201,6 +237,7 @@ export interface RepositoryMetrics {
 
 /** What `verify()` found: whether the store's schema is installed and current, and what to do if not. */
 export interface VerifyReport {
+  /** Whether the store's schema is there at all. */
   installed: boolean;
   /** Schema version found in the store, or null when not installed. */
   version: number | null;

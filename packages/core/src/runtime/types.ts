@@ -73,6 +73,7 @@ export interface JobContext<P = Uint8Array | null> {
   readonly attempt: number;
   /** The `resources` object given to the manager, shared by every handler. */
   readonly resources: Record<string, unknown>;
+  /** The manager's logger. */
   readonly logger: Logger;
 }
 
@@ -172,7 +173,9 @@ export interface RunOptions {
 
 /** Counters and latencies of one entrypoint, since the manager was created. */
 export interface EntrypointStats {
+  /** Jobs this manager picked. */
   picked: number;
+  /** Runs that ended successful. */
   successful: number;
   /** Failed attempts sent back to the queue. */
   retried: number;
@@ -184,6 +187,7 @@ export interface EntrypointStats {
   cancelled: number;
   /** Runs that hit their timeout. */
   timedOut: number;
+  /** Runs in progress now. */
   running: number;
   /** ms from due (executeAfter) to picked, over the last 1024 jobs. */
   waitMs: { p50: number; p95: number };
@@ -195,16 +199,29 @@ export interface EntrypointStats {
 export interface QueueManagerEvents {
   /** A job's run ended (only computed while someone listens). */
   job: {
+    /** The job's id. */
     id: number;
+    /** Its entrypoint. */
     entrypoint: string;
+    /** How the run ended. */
     outcome: 'successful' | 'retry' | 'failed' | 'exception' | 'cancelled' | 'timeout';
+    /** Which attempt this was (1 for the first run). */
     attempt: number;
+    /** The error of a failed run, else null. */
     error: string | null;
   };
   /** The run loop changed state. */
-  state: { state: 'running' | 'idle' | 'stopping' | 'stopped' };
+  state: {
+    /** The new state. */
+    state: 'running' | 'idle' | 'stopping' | 'stopped';
+  };
   /** A store call or a listener failed (the run loop reports and continues or stops). */
-  error: { error: Error; where: string };
+  error: {
+    /** What failed. */
+    error: Error;
+    /** Where: the store call or listener that failed. */
+    where: string;
+  };
 }
 
 /** Options of `SchedulerManager.schedule(name, expression, handler, options)`. */
@@ -259,8 +276,12 @@ export interface SchedulerManagerOptions {
 
 /** Headers and scheduling of a job enqueued through a manager. */
 export interface EnqueueJobOptions {
+  /** Higher is picked first (int32, default 0). */
   priority?: number;
+  /** Not picked before this time (epoch ms or a Date; default now). */
   executeAfter?: number | Date;
+  /** At most one queued or picked job per key (default none). */
   dedupeKey?: string | null;
+  /** JSON metadata stored with the job (default none). */
   headers?: JsonObject | null;
 }
