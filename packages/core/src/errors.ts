@@ -5,6 +5,7 @@
  * {@link errorFromJSON}, so `code` survives.
  */
 
+/** The stable code of every {@link TideqError}; each maps to one HTTP status. */
 export type TideqErrorCode =
   | 'DUPLICATE_JOB'
   | 'INVALID_ARGUMENT'
@@ -20,9 +21,13 @@ export type TideqErrorCode =
 
 /** The wire form of a {@link TideqError}. */
 export interface TideqErrorJSON {
+  /** The error class's name, e.g. `DuplicateJobError`. */
   name: string;
+  /** Its stable code. */
   code: TideqErrorCode;
+  /** What was wrong and what to do. */
   message: string;
+  /** Machine-readable context, when the error has any. */
   details?: Record<string, unknown>;
 }
 
@@ -53,7 +58,9 @@ const HTTP_STATUS: Record<TideqErrorCode, number> = {
  * }
  */
 export class TideqError extends Error {
+  /** The class name (kept across Comlink and HTTP by `toJSON()` / `errorFromJSON()`). */
   override name = 'TideqError';
+  /** The stable code: switch on it, not on the message. */
   readonly code: TideqErrorCode;
   /** Machine-readable context (the duplicate keys, the offending field, ...). */
   readonly details: Record<string, unknown> | undefined;
@@ -84,6 +91,7 @@ export class TideqError extends Error {
 /** A dedupe key is already held by a queued or picked job (or twice inside one batch). */
 export class DuplicateJobError extends TideqError {
   override name = 'DuplicateJobError';
+  /** The dedupe keys that conflicted, each once. */
   readonly keys: readonly string[];
   constructor(keys: readonly string[], message?: string) {
     super(
