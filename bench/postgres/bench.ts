@@ -3,7 +3,7 @@
  * its best documented settings (systems.ts), with fsync off and on.
  *
  *   npm run bench:postgres [-- --jobs 40000 --runs 3 --fsync both --settings equal,best
- *                              --only tideq-pg,graphile-worker,pg-boss --tideq-best 4x500x500 --json]
+ *                              --only tideq-pg,graphile-worker,pg-boss --tideq-best 2x1000x1000 --json]
  *
  * Per run, per fsync mode (one throwaway cluster each: `off` = fsync, synchronous_commit and
  * full_page_writes off; `on` = all three on), per setting, per system (order rotated each run),

@@ -4,7 +4,7 @@
  * CPU split between this Node process and the cluster's PostgreSQL processes.
  *
  *   tsx --conditions=source bench/postgres/profile.ts [--jobs 20000] [--system tideq-pg|graphile-worker|pg-boss]
- *                                                    [--setting equal|best] [--tideq-best 4x500x500]
+ *                                                    [--setting equal|best] [--tideq-best 2x1000x1000]
  *
  * The workers run as in bench.ts (systems.ts), here in this process.
  */

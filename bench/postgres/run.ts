@@ -1,6 +1,6 @@
 /**
  * `npm run bench:postgres [-- --jobs N --runs R --fsync off|on|both --settings equal,best
- *    --only tideq-pg,tideq-neon-ws,graphile-worker,pg-boss --tideq-best 4x500x500 --rate R --seconds S --json]`
+ *    --only tideq-pg,tideq-neon-ws,graphile-worker,pg-boss --tideq-best 2x1000x1000 --rate R --seconds S --json]`
  * Runs bench.ts with the workspace packages resolved to their TypeScript sources (the `source`
  * export condition), so the benchmark never measures a stale dist/.
  */

@@ -42,7 +42,7 @@ export interface WorkerSetting {
 }
 
 /** tideq's best: what the sweep in bench/RESULTS.md found (override with --tideq-best). */
-export const TIDEQ_BEST: WorkerSetting = { workers: 4, concurrency: 500, batch: 500 };
+export const TIDEQ_BEST: WorkerSetting = { workers: 2, concurrency: 1000, batch: 1000 };
 
 export function settingFor(key: SystemKey, setting: SettingName, tideqBest = TIDEQ_BEST): WorkerSetting {
   if (setting === 'equal') {
