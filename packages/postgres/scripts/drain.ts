@@ -10,7 +10,7 @@
  *     [--graphile-concurrency 25] [--local-queue 500] [--stats] [--json]
  *
  * Systems: `tideq` (this package), `before` (the package at `--before`, e.g. a `git archive` of
- * an older commit with node_modules symlinked), `graphile` (graphile-worker, localQueue and batch
+ * an older commit with node_modules symlinked), any `--impl label=path/to/src/index.ts`, `graphile` (graphile-worker, localQueue and batch
  * delays 0 as its performance docs recommend). `--stats` prints pg_stat_statements (track all)
  * of the last round per system.
  */
@@ -24,6 +24,7 @@ const { values: opts } = parseArgs({
   options: {
     systems: { type: 'string', default: 'tideq,graphile' },
     before: { type: 'string', default: '/tmp/tideq-before/packages/postgres/src/index.ts' },
+    impl: { type: 'string', multiple: true, default: [] },
     jobs: { type: 'string', default: '20000' },
     rounds: { type: 'string', default: '3' },
     workers: { type: 'string', default: '4' },
@@ -246,10 +247,14 @@ async function drainOnce(
         stoppers.push(() => runner.stop());
       }
     } else {
+      const impls = new Map([
+        ['before', opts.before!],
+        ...opts.impl!.map((x) => x.split('=', 2) as [string, string]),
+      ]);
       const mod =
-        system === 'before'
-          ? ((await import(opts.before!)) as typeof import('../src/index.ts'))
-          : await import('../src/index.ts');
+        system === 'tideq'
+          ? await import('../src/index.ts')
+          : ((await import(impls.get(system)!)) as typeof import('../src/index.ts'));
       const codec = jsonCodec<{ t: number }>();
       const producer = mod.createPostgresQueue({ driver: mod.pgPoolDriver(pool(2)) });
       await producer.install();

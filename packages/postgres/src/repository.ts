@@ -400,7 +400,9 @@ export class PostgresQueueRepository implements QueueRepository {
       ]);
       // Jobs its step 2 moved to `failed` (worker lost) are not returned, so not counted here.
       this.#wrote('picked', rows.length);
-      return rows.map(toJob);
+      // The function returns its picks as its UPDATE wrote them (migration 5): pick order is
+      // priority descending, then id.
+      return rows.map(toJob).sort((a, b) => b.priority - a.priority || a.id - b.id);
     });
   }
 

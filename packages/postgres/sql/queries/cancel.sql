@@ -17,14 +17,25 @@ WITH input AS (
 ), del AS (
   DELETE FROM :TIDEQ_SCHEMA.:TIDEQ_PREFIXjobs j USING done d, st WHERE j.id = d.id
 ), lg AS (
-  INSERT INTO :TIDEQ_SCHEMA.:TIDEQ_PREFIXlog (seq, kind, job_id, entrypoint, priority, status, at, queue_manager_id, error)
-  SELECT st.base_seq + d.rn, 'cancelled', d.id, d.entrypoint, d.priority, 'canceled', $2::bigint,
-         CASE WHEN d.status = 'picked' THEN d.queue_manager_id END, NULL
+  -- One log row for the statement's events (migration 5).
+  INSERT INTO :TIDEQ_SCHEMA.:TIDEQ_PREFIXlog (seq, at, kind, job_id, entrypoint, priority, status, queue_manager_id, error)
+  SELECT st.base_seq + count(*), $2::bigint, '{cancelled}', array_agg(d.id ORDER BY d.rn),
+         CASE WHEN min(d.entrypoint COLLATE "C") = max(d.entrypoint COLLATE "C") THEN ARRAY[min(d.entrypoint)]
+              ELSE array_agg(d.entrypoint ORDER BY d.rn) END,
+         CASE WHEN min(d.priority) = max(d.priority) THEN ARRAY[min(d.priority)]
+              ELSE array_agg(d.priority ORDER BY d.rn) END,
+         '{canceled}',
+         CASE WHEN count(CASE WHEN d.status = 'picked' THEN d.queue_manager_id END) = 0 THEN NULL
+              WHEN count(CASE WHEN d.status = 'picked' THEN d.queue_manager_id END) = count(*) AND min(CASE WHEN d.status = 'picked' THEN d.queue_manager_id END COLLATE "C") = max(CASE WHEN d.status = 'picked' THEN d.queue_manager_id END COLLATE "C") THEN ARRAY[min(CASE WHEN d.status = 'picked' THEN d.queue_manager_id END)]
+              ELSE array_agg(CASE WHEN d.status = 'picked' THEN d.queue_manager_id END ORDER BY d.rn) END,
+         NULL
     FROM done d, st
+   GROUP BY st.base_seq
 ), fin AS (
-  INSERT INTO :TIDEQ_SCHEMA.:TIDEQ_PREFIXfinished (id, status)
-  SELECT d.id, 'canceled' FROM done d, st
-  ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status
+  INSERT INTO :TIDEQ_SCHEMA.:TIDEQ_PREFIXfinished (lo, hi, ids, status)
+  SELECT min(d.id), max(d.id), array_agg(d.id ORDER BY d.rn), '{canceled}'
+    FROM done d, st
+  HAVING count(*) > 0
 ), stats AS (
   INSERT INTO :TIDEQ_SCHEMA.:TIDEQ_PREFIXstatistics AS s (entrypoint, status, priority, second, count)
   SELECT d.entrypoint, 'canceled', d.priority, floor($2::bigint / 1000.0)::bigint * 1000, count(*)

@@ -39,9 +39,16 @@ WITH input AS (
     FROM keep k, st
   RETURNING id
 ), lg AS (
-  INSERT INTO :TIDEQ_SCHEMA.:TIDEQ_PREFIXlog (seq, kind, job_id, entrypoint, priority, status, at, queue_manager_id, error)
-  SELECT st.base_seq + k.rn, 'enqueued', st.base_id + k.rn, k.e, k.pr, 'queued', $7::bigint, NULL, NULL
+  -- One log row for the statement's events (migration 5).
+  INSERT INTO :TIDEQ_SCHEMA.:TIDEQ_PREFIXlog (seq, at, kind, job_id, entrypoint, priority, status, queue_manager_id, error)
+  SELECT st.base_seq + count(*), $7::bigint, '{enqueued}', array_agg(st.base_id + k.rn ORDER BY k.rn),
+         CASE WHEN min(k.e COLLATE "C") = max(k.e COLLATE "C") THEN ARRAY[min(k.e)]
+              ELSE array_agg(k.e ORDER BY k.rn) END,
+         CASE WHEN min(k.pr) = max(k.pr) THEN ARRAY[min(k.pr)]
+              ELSE array_agg(k.pr ORDER BY k.rn) END,
+         '{queued}', NULL, NULL
     FROM keep k, st
+   GROUP BY st.base_seq
 )
 SELECT m.ord, st.base_id + k.rn AS id, m.conflict, m.dk,
        -- The NOTIFY carries '<first seq>:<last seq>:' and the new log rows when they fit (8000

@@ -18,9 +18,18 @@ WITH target AS (
     FROM done d, st
    WHERE j.id = d.id
 ), lg AS (
-  INSERT INTO :TIDEQ_SCHEMA.:TIDEQ_PREFIXlog (seq, kind, job_id, entrypoint, priority, status, at, queue_manager_id, error)
-  SELECT st.base_seq + d.rn, 'requeued', d.id, d.entrypoint, d.priority, 'queued', $2::bigint, NULL, NULL
+  -- One log row for the statement's events (migration 5).
+  INSERT INTO :TIDEQ_SCHEMA.:TIDEQ_PREFIXlog (seq, at, kind, job_id, entrypoint, priority, status, queue_manager_id, error)
+  SELECT st.base_seq + count(*), $2::bigint, '{requeued}', array_agg(d.id ORDER BY d.rn),
+         CASE WHEN min(d.entrypoint COLLATE "C") = max(d.entrypoint COLLATE "C") THEN ARRAY[min(d.entrypoint)]
+              ELSE array_agg(d.entrypoint ORDER BY d.rn) END,
+         CASE WHEN min(d.priority) = max(d.priority) THEN ARRAY[min(d.priority)]
+              ELSE array_agg(d.priority ORDER BY d.rn) END,
+         '{queued}',
+         NULL,
+         NULL
     FROM done d, st
+   GROUP BY st.base_seq
 )
 SELECT d.id, (SELECT count(pg_notify($3::text, '')) FROM st) AS notified
   FROM done d, st

@@ -24,9 +24,22 @@ WITH input AS (
     FROM done d, st
    WHERE j.id = d.id
 ), lg AS (
-  INSERT INTO :TIDEQ_SCHEMA.:TIDEQ_PREFIXlog (seq, kind, job_id, entrypoint, priority, status, at, queue_manager_id, error)
-  SELECT st.base_seq + d.rn, 'retried', d.id, d.entrypoint, d.priority, 'queued', $4::bigint, d.queue_manager_id, d.error
+  -- One log row for the statement's events (migration 5).
+  INSERT INTO :TIDEQ_SCHEMA.:TIDEQ_PREFIXlog (seq, at, kind, job_id, entrypoint, priority, status, queue_manager_id, error)
+  SELECT st.base_seq + count(*), $4::bigint, '{retried}', array_agg(d.id ORDER BY d.rn),
+         CASE WHEN min(d.entrypoint COLLATE "C") = max(d.entrypoint COLLATE "C") THEN ARRAY[min(d.entrypoint)]
+              ELSE array_agg(d.entrypoint ORDER BY d.rn) END,
+         CASE WHEN min(d.priority) = max(d.priority) THEN ARRAY[min(d.priority)]
+              ELSE array_agg(d.priority ORDER BY d.rn) END,
+         '{queued}',
+         CASE WHEN count(d.queue_manager_id) = 0 THEN NULL
+              WHEN count(d.queue_manager_id) = count(*) AND min(d.queue_manager_id COLLATE "C") = max(d.queue_manager_id COLLATE "C") THEN ARRAY[min(d.queue_manager_id)]
+              ELSE array_agg(d.queue_manager_id ORDER BY d.rn) END,
+         CASE WHEN count(d.error) = 0 THEN NULL
+              WHEN count(d.error) = count(*) AND min(d.error COLLATE "C") = max(d.error COLLATE "C") THEN ARRAY[min(d.error)]
+              ELSE array_agg(d.error ORDER BY d.rn) END
     FROM done d, st
+   GROUP BY st.base_seq
 )
 SELECT i.ord, d.id IS NOT NULL AND st.base_seq IS NOT NULL AS ok,
        (SELECT count(pg_notify($5::text, '')) FROM st) AS notified
