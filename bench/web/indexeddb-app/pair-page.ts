@@ -1,10 +1,11 @@
 /**
  * The page side of pair.ts: the same lifecycle as main.ts for two builds of the IndexedDB store
- * (`@pair/before`: the store's sources at a git commit, `@pair/after`: the working tree), and the
+ * (`@pair/before`: the store's sources at a git commit; after: the working tree's), and the
  * raw-put floor, in one page of one on-disk profile.
  */
-import * as after from '@pair/after';
+// @ts-expect-error: pair.ts resolves it to the store's sources at the --before commit
 import * as before from '@pair/before';
+import * as after from '../../../packages/web/src/indexeddb/index.ts';
 
 type Store = typeof after;
 const stores: Record<string, Store> = { before: before as unknown as Store, after };

@@ -59,7 +59,6 @@ const app = await buildAndServe(root.dir, out.dir, {
       conditions: ['source', 'browser', 'module', 'import', 'default'],
       alias: [
         { find: /^@pair\/before$/, replacement: join(beforeDir, 'index.ts') },
-        { find: /^@pair\/after$/, replacement: join(repo, storeDir, 'index.ts') },
         // The copied files import these from outside the workspace: the working tree's.
         { find: /^@tideq\/core\/adapter$/, replacement: join(repo, 'packages/core/src/adapter/index.ts') },
         { find: /^@tideq\/core$/, replacement: join(repo, 'packages/core/src/index.ts') },
