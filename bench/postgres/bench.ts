@@ -20,6 +20,7 @@
  * run, fsync mode and setting, then medianed.
  */
 import { type ChildProcess, execFileSync, fork } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -53,6 +54,8 @@ const { values: opts } = parseArgs({
     fsync: { type: 'string', default: 'both' },
     'tideq-best': { type: 'string' },
     json: { type: 'boolean', default: false },
+    /** Also write the --json line to this file. */
+    save: { type: 'string' },
   },
 });
 const N = Number(opts.jobs);
@@ -448,8 +451,10 @@ async function main(): Promise<void> {
     runs: RUNS,
     trickle: { rate: RATE, seconds: TRICKLE_SECONDS },
   };
+  const line = JSON.stringify({ ...meta, results, ratios: rs, errors, samples });
+  if (opts.save) writeFileSync(opts.save, `${line}\n`);
   if (opts.json) {
-    console.log(JSON.stringify({ ...meta, results, ratios: rs, errors, samples }));
+    console.log(line);
     return;
   }
   const fmt = (v: number | null) => (v === null ? '' : v.toLocaleString('en-US'));
