@@ -330,13 +330,15 @@ async function poll(): Promise<void> {
   const current = engine;
   if (current && !document.hidden) {
     try {
-      const snapshot = await current.snapshot();
-      if (current === engine) await renderInFrames(snapshot);
+      // The stats (once a second) come with the snapshot, to be drawn in the same frame.
       const facade = queue;
-      if (facade && Date.now() - lastStats > 1_000) {
-        lastStats = Date.now();
-        renderStats(await facade.stats());
-      }
+      const wantStats = facade !== null && Date.now() - lastStats > 1_000;
+      if (wantStats) lastStats = Date.now();
+      const [snapshot, stats] = await Promise.all([
+        current.snapshot(),
+        wantStats ? facade.stats() : Promise.resolve(null),
+      ]);
+      if (current === engine) await renderInFrames(snapshot, stats);
     } catch {
       // the Worker was killed or is restarting
     }
@@ -353,8 +355,8 @@ const nextFrame = () => new Promise<void>((resolve) => requestAnimationFrame(() 
  * a few ms of CPU even when the main thread shares a core. A hidden page has no frames, so it is
  * skipped (poll() does).
  */
-async function renderInFrames(s: Snapshot): Promise<void> {
-  for (const slice of renderSlices(s)) {
+async function renderInFrames(s: Snapshot, stats: HostStats<DemoPayloads> | null): Promise<void> {
+  for (const slice of renderSlices(s, stats)) {
     await nextFrame();
     slice();
   }
@@ -420,8 +422,11 @@ function renderStats(stats: HostStats<DemoPayloads>): void {
   }
 }
 
-/** A poll's rendering, one function per animation frame; panels with nothing new get none. */
-function renderSlices(s: Snapshot): (() => void)[] {
+/**
+ * A poll's rendering, one function per animation frame; panels with nothing new get none. Every
+ * frame has a fixed cost (style, layout, paint, commit), so the small updates share the first one.
+ */
+function renderSlices(s: Snapshot, stats: HostStats<DemoPayloads> | null): (() => void)[] {
   const failedChanged = s.counts.failed !== lastSnapshot?.counts.failed;
   lastSnapshot = s;
   const now = Date.now();
@@ -437,9 +442,10 @@ function renderSlices(s: Snapshot): (() => void)[] {
       setText($('store-label'), s.store.label + (s.store.durable ? '' : ' (not durable)'));
       if (s.error && s.state === 'error') notice(s.error, 'error');
       renderCounts(s);
+      if (stats) renderStats(stats);
+      renderCharts(s); // throttled to ~3 a second
     },
   ];
-  if (now - lastChartDraw >= 300) slices.push(() => renderCharts(s));
   const lastSeq = s.log.at(-1)?.seq ?? 0;
   // The log tail: at most once a second, whatever the job rate.
   if (lastSeq !== lastLogSeq && now - lastLogRender > 1_000) {

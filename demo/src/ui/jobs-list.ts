@@ -87,6 +87,8 @@ export class JobsList {
         const first = Math.max(0, Math.floor(this.#scrollTop / ROW_HEIGHT) - MARGIN_ROWS);
         const count = Math.ceil(this.#height / ROW_HEIGHT) + 2 * MARGIN_ROWS;
         const page = await this.#fetch(this.#filter, first, count);
+        // Written in the next animation frame, with the page's other updates of that frame.
+        await new Promise<void>((resolve) => requestAnimationFrame(() => resolve()));
         this.#render(page);
       } while (this.#again);
     } catch {
