@@ -5,10 +5,10 @@
 //
 // prints {"@tideq/core": "<out-dir>/tideq-core-0.1.0.tgz", ...} on stdout (everything else goes
 // to stderr). What a tarball holds is what `npm pack` in the package folder would take (the
-// package.json `files`), with two differences made in a staging copy:
+// package.json `files`), with these differences made in a staging copy:
 //   - the `source` export conditions are removed: they point into src/, which is not shipped,
 //     and a consumer whose own tooling sets a `source` condition would otherwise resolve to a
-//     missing file;
+//     missing file; so are `scripts` and `devDependencies` (the repository's, pointing into it);
 //   - dist/ outputs whose source file is gone (tsc -b never deletes them) are left out.
 // Cheap when nothing changed: the builds skip themselves when fresh, and a package whose files
 // (paths, sizes, mtimes) and manifest are unchanged since the last pack into <out-dir> is not packed
@@ -101,7 +101,10 @@ function releaseLock() {
 
 // --- packing ----------------------------------------------------------------------------------
 
-/** The manifest as published: `source` conditions dropped from `exports` (src/ is not shipped). */
+/**
+ * The manifest as published: `source` conditions dropped from `exports` (src/ is not shipped), and
+ * without `scripts` and `devDependencies` (they build and test the repository, and point into it).
+ */
 export function publishedManifest(manifest) {
   const strip = (value) => {
     if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
@@ -112,7 +115,8 @@ export function publishedManifest(manifest) {
     }
     return out;
   };
-  return manifest.exports === undefined ? manifest : { ...manifest, exports: strip(manifest.exports) };
+  const { scripts: _scripts, devDependencies: _devDependencies, ...published } = manifest;
+  return published.exports === undefined ? published : { ...published, exports: strip(published.exports) };
 }
 
 /**
@@ -136,7 +140,10 @@ function packOne(dir, fingerprints) {
     else log(`${manifest.name}: leaving out ${path} (stale: its source is gone)`);
   }
   files.sort();
-  const hash = createHash('sha256').update(manifestText);
+  // this script's own text too: a change to how tarballs are made repacks them
+  const hash = createHash('sha256')
+    .update(readFileSync(fileURLToPath(import.meta.url)))
+    .update(manifestText);
   for (const path of files) {
     const s = statSync(join(pkgDir, path));
     hash.update(`\0${path}\0${s.size}\0${s.mtimeMs}`);

@@ -131,6 +131,11 @@ describe('the packed tarballs', () => {
       expect(manifest.keywords?.length ?? 0, name).toBeGreaterThan(2);
       expect(manifest.sideEffects, name).toBe(false);
       if (name !== '@tideq/core') expect(manifest.dependencies?.['@tideq/core'], name).toBe(coreVersion);
+      // the repository's build and test set-up stays behind
+      expect(
+        Object.keys(manifest).filter((k) => k === 'scripts' || k === 'devDependencies'),
+        name,
+      ).toEqual([]);
     }
   });
 });
