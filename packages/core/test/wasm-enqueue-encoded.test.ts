@@ -198,6 +198,33 @@ describe('WASM enqueueEncoded', () => {
     });
   });
 
+  it('takes any bytes without trapping: a TideqError or a valid enqueue, the store usable after', async () => {
+    const q = await createMemoryQueue({ limits: { maxPayloadBytes: 64 } });
+    const good = encodeEnqueueBatch([
+      { entrypoint: 'mail', payload: new Uint8Array(20), priority: 3 },
+      { entrypoint: 'sms', payload: null, executeAfter: T0, dedupeKey: 'k', headers: { a: 1 } },
+      { entrypoint: 'mail', payload: new Uint8Array(8) },
+    ]);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.tuple(fc.nat(good.bytes.length - 1), fc.integer({ min: 0, max: 255 })), {
+          minLength: 1,
+          maxLength: 6,
+        }),
+        fc.nat(good.bytes.length),
+        async (flips, cut) => {
+          const bytes = good.bytes.slice(0, Math.max(cut, 5));
+          for (const [at, value] of flips) if (at < bytes.length) bytes[at] = value;
+          const r = await outcome(q.enqueueEncoded({ bytes, names: ['mail', 'sms'] }));
+          if (!('ok' in r)) expect(r.code).toMatch(/^[A-Z_]+$/);
+        },
+      ),
+      { numRuns: 300, seed: 7 },
+    );
+    expect((await q.enqueueEncoded(good)).length).toBe(3);
+    expect((await q.queueSize()).length).toBeGreaterThan(0);
+  });
+
   it('refuses malformed bytes with INVALID_ARGUMENT, storing nothing, never trapping', async () => {
     const q = await createMemoryQueue();
     const good = encodeEnqueueBatch([
