@@ -55,7 +55,7 @@ let httpEndpoint: Stoppable;
 /** The consumer's environment: this Node first on PATH, nothing of the test runner's own options. */
 function consumerEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   // npm_config_offline: npx and npm ls must never reach for the registry
-  const env = { ...toolEnv(), npm_config_offline: 'true', ...extra };
+  const env: NodeJS.ProcessEnv = { ...toolEnv(), npm_config_offline: 'true', ...extra };
   delete env.NODE_OPTIONS;
   return env;
 }
