@@ -34,7 +34,7 @@ import {
   scratchDir,
   toolEnv,
 } from './support/offline-consumer.ts';
-import { packAll } from './support/pack.ts';
+import { packedTarballs } from './support/tarballs.ts';
 
 const template = fileURLToPath(new URL('./fixtures/node-app/', import.meta.url));
 const PACKAGES = ['@tideq/core', '@tideq/web', '@tideq/edge', '@tideq/postgres'];
@@ -61,7 +61,7 @@ function consumerEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 }
 
 beforeAll(async () => {
-  const tarballs = await packAll();
+  const tarballs = packedTarballs();
   expect(Object.keys(tarballs).sort()).toEqual([...PACKAGES].sort());
   cluster = await startCluster();
   stops.push(() => cluster.stop());

@@ -7,7 +7,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { packAll } from './support/pack.ts';
+import { packedTarballs } from './support/tarballs.ts';
 
 interface Manifest {
   name: string;
@@ -25,7 +25,7 @@ interface Manifest {
 const tarballs: Record<string, { files: string[]; manifest: Manifest }> = {};
 
 beforeAll(async () => {
-  for (const [name, file] of Object.entries(await packAll())) {
+  for (const [name, file] of Object.entries(packedTarballs())) {
     const files = execFileSync('tar', ['-tzf', file], { encoding: 'utf8' })
       .split('\n')
       .filter(Boolean)

@@ -10,6 +10,8 @@ export default defineProject({
   test: {
     name: 'consumers',
     include: ['**/*.test.ts'],
+    // builds and packs the tarballs once for every file (scripts/pack.mjs)
+    globalSetup: ['global-setup.ts'],
     exclude: ['fixtures/**', '**/node_modules/**'],
     testTimeout: 300_000,
     hookTimeout: 600_000,
