@@ -21,20 +21,16 @@ const utf8d = new TextDecoder();
  * left empty by a memory growth (detached buffer) is renewed by the next `ensure`.
  */
 export class Encoder {
-  buf: Uint8Array<ArrayBufferLike>;
-  dv: DataView<ArrayBufferLike>;
+  // Initialised here (not in a constructor) as before the encoded batch: the store's hot path
+  // keeps the field types V8 first saw. Users that want a size set `buf`/`dv` themselves.
+  buf: Uint8Array<ArrayBufferLike> = new Uint8Array(0);
+  dv: DataView<ArrayBufferLike> = new DataView(this.buf.buffer);
   pos = 0;
   /**
    * Returns a view of the core's input buffer of `size` bytes (at least `min` if `size` cannot
    * be had), its first `pos` bytes kept.
    */
   target: ((size: number, min: number) => Uint8Array) | null = null;
-
-  /** @param capacity bytes to start with (0 for an encoder given a `target`) */
-  constructor(capacity = 1 << 16) {
-    this.buf = new Uint8Array(capacity);
-    this.dv = new DataView(this.buf.buffer);
-  }
 
   reset(): this {
     this.pos = 0;

@@ -199,12 +199,11 @@ export class EnqueueBatchWriter {
     this.#codec = options.codec ?? null;
     this.#limits = resolved(options.limits);
     const spare = options.buffer;
-    const e = new Encoder(spare === undefined ? Math.max(64, options.capacity ?? 1 << 16) : 0);
-    if (spare !== undefined) {
-      // A buffer from an earlier batch (sent back by the worker): no allocation, no zero-fill.
-      e.buf = new Uint8Array(spare);
-      e.dv = new DataView(spare);
-    }
+    const e = new Encoder();
+    // A buffer from an earlier batch (sent back by the worker): no allocation, no zero-fill.
+    e.buf =
+      spare === undefined ? new Uint8Array(Math.max(64, options.capacity ?? 1 << 16)) : new Uint8Array(spare);
+    e.dv = new DataView(e.buf.buffer);
     this.#e = e;
     writeEnqueueHead(e, onConflict, count);
   }

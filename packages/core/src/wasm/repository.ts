@@ -168,7 +168,7 @@ function compareStrings(a: string, b: string): number {
 export class WasmRepository implements WasmQueueRepository {
   readonly #limits: Limits;
   #core: CoreExports;
-  readonly #enc = new Encoder(0);
+  readonly #enc = new Encoder();
   /** Bytes of the core's input buffer reserved so far. */
   #inCap = 0;
   #memBuffer: ArrayBufferLike | undefined;
