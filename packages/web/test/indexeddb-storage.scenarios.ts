@@ -203,6 +203,35 @@ export function defineStorageScenarios(label: string): void {
       expect(new Set(ids).size).toBe(500);
     });
 
+    it('two connections enqueueing in turn get consecutive ids, none reused (a stale id guess runs again)', async () => {
+      const name = fresh('enqueue2');
+      const [a, b] = [await open(name), await open(name)];
+      const ids: number[] = [];
+      for (let round = 0; round < 6; round++) {
+        // Each connection's last-seen next id is stale whenever the other one enqueued in between.
+        ids.push(...((await a.enqueue([{ entrypoint: 'a' }, { entrypoint: 'a' }])) as number[]));
+        ids.push(...((await b.enqueue([{ entrypoint: 'b' }])) as number[]));
+      }
+      const both = await Promise.all([
+        a.enqueue(Array.from({ length: 20 }, () => ({ entrypoint: 'a' }))),
+        b.enqueue(Array.from({ length: 20 }, () => ({ entrypoint: 'b' }))),
+      ]);
+      ids.push(...(both.flat() as number[]));
+      expect([...ids].sort((x, y) => x - y)).toEqual(Array.from({ length: 58 }, (_, i) => i + 1));
+      const jobs = await b.getJobs(ids);
+      expect(jobs.map((job) => job?.id)).toEqual(ids);
+      expect(await a.queueSize()).toEqual([
+        { entrypoint: 'a', status: 'queued', priority: 0, count: 32 },
+        { entrypoint: 'b', status: 'queued', priority: 0, count: 26 },
+      ]);
+      const log = await a.log();
+      expect(log.map((e) => e.seq)).toEqual(Array.from({ length: 58 }, (_, i) => i + 1));
+      expect(log.map((e) => e.jobId).sort((x, y) => x - y)).toEqual(
+        Array.from({ length: 58 }, (_, i) => i + 1),
+      );
+      expect(await a.scan({ staleAfter: 0 })).toMatchObject({ orphans: [] });
+    });
+
     it('out-of-order completions remove exactly the finished jobs (range deletes skip only gone ids)', async () => {
       const queue = await open(fresh('scattered'));
       await queue.enqueue(Array.from({ length: 30 }, () => ({ entrypoint: 'a' })));

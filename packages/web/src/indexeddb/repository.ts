@@ -88,11 +88,15 @@ import {
   keeps,
   STATUS_BY_CODE,
   StoreTx,
+  storedRecord,
   type Tx,
 } from './transaction.js';
 
 /** IndexedDB commit durability: `relaxed` survives tab and browser crashes, `strict` also OS crashes and power loss. */
 export type Durability = 'relaxed' | 'strict';
+
+/** enqueue's guessed ids were taken by another connection meanwhile (the call runs again). */
+class GuessMissed extends Error {}
 
 /** Options of `createIndexedDbQueue`. */
 export interface IndexedDbQueueOptions {
@@ -129,6 +133,8 @@ export class IndexedDbQueueRepository implements QueueRepository {
   readonly #env: CallEnvelope;
   #db: Db | null;
   #opening: Promise<Db> | null = null;
+  /** The next job id as this repository's last call left it: enqueue's guess (checked in the call). */
+  #nextId: number | null = null;
   /** Where dequeue last left each entrypoint's ready index (MetaState.readyFrom, checked in the call). */
   readonly #indexHints: IndexHints = { ready: new Map() };
 
@@ -222,6 +228,7 @@ export class IndexedDbQueueRepository implements QueueRepository {
         const done = tx.done;
         done.catch(() => {});
         const ctx = new StoreTx(tx, now);
+        ctx.attempt = attempt;
         let result: T;
         try {
           ctx.metaReady = tx
@@ -247,6 +254,11 @@ export class IndexedDbQueueRepository implements QueueRepository {
           } catch {
             // already finished or aborted
           }
+          // enqueue wrote with ids another tab took meanwhile: all of it rolled back, do it again.
+          if (error instanceof GuessMissed && attempt < 3) {
+            this.#nextId = null;
+            continue;
+          }
           throw storageError(error, `${name}() on the IndexedDB queue "${this.name}"`);
         }
         try {
@@ -254,6 +266,7 @@ export class IndexedDbQueueRepository implements QueueRepository {
         } catch (error) {
           throw storageError(error, `${name}() on the IndexedDB queue "${this.name}"`);
         }
+        if (ctx.meta !== undefined) this.#nextId = ctx.meta.nextId;
         // Counted by the metrics rules of @tideq/core/adapter, once the transaction committed.
         for (const event of ctx.events) this.#env.countEvents(event.kind);
         this.#env.countRecords(ctx.records);
@@ -282,6 +295,42 @@ export class IndexedDbQueueRepository implements QueueRepository {
           return [];
         }
         const keys = [...new Set(valid.flatMap((j) => (j.dedupeKey === null ? [] : [j.dedupeKey])))];
+        const { now } = ctx;
+        const newJob = (input: (typeof valid)[number], id: number): Job => ({
+          id,
+          entrypoint: input.entrypoint,
+          payload: input.payload,
+          priority: input.priority,
+          executeAfter: input.executeAfter ?? now,
+          dedupeKey: input.dedupeKey,
+          headers: input.headers,
+          status: 'queued',
+          attempts: 0,
+          heartbeat: now,
+          created: now,
+          updated: now,
+          queueManagerId: null,
+          lastError: null,
+        });
+        const guess = keys.length === 0 && ctx.attempt === 0 ? this.#nextId : null;
+        if (guess !== null) {
+          // No dedupe keys: nothing to read first. Put the records now, with the ids the counters
+          // had after this repository's last call, while the counters read is in flight; if another
+          // tab or worker took ids meanwhile, the call aborts (nothing written) and runs again.
+          const stored = valid.map((input, i) => newJob(input, guess + i));
+          stored.forEach((job, i) => {
+            ctx.put('jobs', storedRecord(job, valid[i]!.executeAfter === null, now));
+          });
+          const meta = await ctx.metaReady;
+          if (meta.nextId !== guess) throw new GuessMissed();
+          meta.nextId += stored.length;
+          return stored.map((job, i) => {
+            ctx.enter(job, valid[i]!.executeAfter === null, true);
+            ctx.record(job, 'enqueued', null, null);
+            ctx.stored.push(job);
+            return job.id;
+          });
+        }
         const index = ctx.tx.objectStore('jobs').index('dedupe');
         const [holders, meta] = await Promise.all([
           Promise.all(keys.map((k) => index.getKey(k))),
@@ -289,29 +338,13 @@ export class IndexedDbQueueRepository implements QueueRepository {
         ]);
         const held = new Set(keys.filter((_, i) => holders[i] !== undefined));
         if (onConflict === 'raise' && held.size > 0) throw new DuplicateJobError([...held]);
-        const { now } = ctx;
         return valid.map((input) => {
           // With 'skip', a key held by the store or by an earlier job of this batch leaves this position out.
           if (input.dedupeKey !== null) {
             if (held.has(input.dedupeKey)) return null;
             held.add(input.dedupeKey);
           }
-          const job: Job = {
-            id: meta.nextId++,
-            entrypoint: input.entrypoint,
-            payload: input.payload,
-            priority: input.priority,
-            executeAfter: input.executeAfter ?? now,
-            dedupeKey: input.dedupeKey,
-            headers: input.headers,
-            status: 'queued',
-            attempts: 0,
-            heartbeat: now,
-            created: now,
-            updated: now,
-            queueManagerId: null,
-            lastError: null,
-          };
+          const job = newJob(input, meta.nextId++);
           ctx.enter(job, input.executeAfter === null);
           ctx.record(job, 'enqueued', null, null);
           ctx.stored.push(job);

@@ -98,10 +98,28 @@ export function keeps(total: number, retention: { maxRecords?: number; maxAge?: 
   return (row: JobEvent, index: number): boolean => index >= keepFrom && row.at >= oldestAt;
 }
 
+/**
+ * The record of a queued or failed job, with the index keys of its status (see JobRecord);
+ * `fresh`: enqueued at `now` without an executeAfter.
+ */
+export function storedRecord(job: Job, fresh: boolean, now: number): JobRecord {
+  const record: JobRecord = copyJob(job as JobRecord);
+  if (job.status === 'queued') {
+    if (!fresh) record.x = [job.entrypoint, job.executeAfter, job.id];
+    if (job.executeAfter <= now) record.r = [job.entrypoint, -job.priority, job.id];
+    if (job.dedupeKey !== null) record.d = job.dedupeKey;
+  } else if (job.status === 'failed') {
+    record.f = job.id;
+  }
+  return record;
+}
+
 /** What one call works with: its transaction, `now`, the counters and what it wrote. */
 export class StoreTx {
   readonly tx: Tx;
   readonly now: number;
+  /** 0 on the call's first transaction, then 1, 2... when it runs again. */
+  attempt = 0;
   meta = undefined as unknown as MetaState;
   /**
    * Resolves (and sets `meta`) when the counters record has been read. Bodies that issue their own
@@ -306,7 +324,7 @@ export class StoreTx {
    * the queued record they were picked from). `fresh`: enqueued now without an executeAfter (see
    * JobRecord.x).
    */
-  enter(job: Job, fresh = false): void {
+  enter(job: Job, fresh = false, written = false): void {
     const m = this.meta;
     this.metaDirty = true;
     if (isTerminalStatus(job.status) || job.status === 'failed') this.#countStatistics(job);
@@ -325,11 +343,8 @@ export class StoreTx {
       this.#pick(job);
       return;
     }
-    const record: JobRecord = copyJob(job as JobRecord);
     if (job.status === 'queued') {
-      if (!fresh) record.x = [job.entrypoint, job.executeAfter, job.id];
       if (job.executeAfter <= this.now) {
-        record.r = [job.entrypoint, -job.priority, job.id];
         // Keep dequeue's lower bound at or below every ready entry.
         const from = m.readyFrom?.get(job.entrypoint);
         if (
@@ -338,11 +353,9 @@ export class StoreTx {
         )
           m.readyFrom!.set(job.entrypoint, [-job.priority, job.id]);
       } else add(m.waiting, job.entrypoint, 1);
-    } else if (job.status === 'failed') {
-      record.f = job.id;
     }
-    if (job.dedupeKey !== null && job.status === 'queued') record.d = job.dedupeKey;
-    this.put('jobs', record);
+    // `written`: enqueue already put the record (storedRecord) before the counters arrived.
+    if (!written) this.put('jobs', storedRecord(job, fresh, this.now));
   }
 
   /** Put a picked job (heartbeat = now) into this call's lease of its manager. */
