@@ -162,10 +162,12 @@ describe('LISTEN/NOTIFY wakeups', () => {
     await new Promise((r) => setTimeout(r, 300)); // let it go idle
     const sentAt = performance.now();
     await producer!.enqueue([{ entrypoint: 'ping' }]);
-    while (ranAt === 0 && performance.now() - sentAt < 5000) await new Promise((r) => setTimeout(r, 2));
+    while (ranAt === 0 && performance.now() - sentAt < 20_000) await new Promise((r) => setTimeout(r, 2));
     stop.abort();
     await running;
     expect(ranAt).toBeGreaterThan(0);
-    expect(ranAt - sentAt).toBeLessThan(200);
+    // Well inside the 30 s poll interval: the NOTIFY woke it. No tighter bound (no timing
+    // assertions: a loaded machine took 373 ms; the latency itself is measured by bench:postgres).
+    expect(ranAt - sentAt).toBeLessThan(20_000);
   });
 });
