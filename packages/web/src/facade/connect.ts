@@ -47,8 +47,10 @@ function webLocks(): LockManager | undefined {
 }
 
 let clientSeq = 0;
-/** Spare batch buffers kept per connection (one per batch in flight is enough). */
+/** Spare batch buffers kept per connection (one per batch in flight is enough)... */
 const MAX_SPARES = 8;
+/** ...each at most this large: the buffer of one huge batch is not held for the page's lifetime. */
+const MAX_SPARE_BYTES = 4 * 1024 * 1024;
 
 /**
  * Before the welcome names the store's limits (or for a store that does not tell them), the page
@@ -206,7 +208,13 @@ class Facade {
     const [remote, batch] = await Promise.all([this.#api(), encoding]);
     if (jobs.length > 0) this.#bytesPerJob = Math.ceil(batch.bytes.byteLength / jobs.length);
     const { ids, spare } = await remote.enqueueEncoded(Comlink.transfer(batch, [batch.bytes.buffer]));
-    if (spare instanceof ArrayBuffer && this.#spares.length < MAX_SPARES) this.#spares.push(spare);
+    if (
+      spare instanceof ArrayBuffer &&
+      spare.byteLength <= MAX_SPARE_BYTES &&
+      this.#spares.length < MAX_SPARES
+    ) {
+      this.#spares.push(spare);
+    }
     return idsFromWire(ids);
   }
 
