@@ -6,7 +6,8 @@
 import type { JobFilter, JobPage, JobRow } from '../protocol.ts';
 
 const ROW_HEIGHT = 28;
-const MARGIN_ROWS = 10;
+/** Rows kept beyond the visible ones: each new row costs style and layout when the list moves. */
+const MARGIN_ROWS = 4;
 
 export class JobsList {
   readonly #root: HTMLElement;
@@ -161,7 +162,9 @@ export class JobsList {
       const span = spans[i] as HTMLElement;
       if (span.textContent !== text) span.textContent = text;
     });
-    (spans[2] as HTMLElement).className = `status ${row.status}`;
+    const statusClass = `status ${row.status}`;
+    if ((spans[2] as HTMLElement).className !== statusClass)
+      (spans[2] as HTMLElement).className = statusClass;
   }
 
   #onKey(event: KeyboardEvent): void {
