@@ -7,7 +7,7 @@
  * page's scripts records every task over 50 ms (wall time); a Chromium trace of the same window
  * gives each main-thread task's own CPU time and what it spent it on.
  *
- *   npx tsx --conditions=source bench/playground/longtasks.ts [--runs 3] [--seconds 20] [--nice -10]
+ *   npx tsx --conditions=source bench/playground/longtasks.ts [--runs 3] [--seconds 20] [--nice=-10]
  *       [--rate 6000] [--page before=@82f5930 --page after=current]
  *
  * `--page label=current` builds the working tree's page, `label=@commit` the page as it was at a
