@@ -47,6 +47,7 @@ async function main(): Promise<void> {
           ids.map(() => null),
           Date.now(),
           'c',
+          null,
         ]);
         console.log(
           `round ${round}: dequeue ${d.toFixed(2)} ms, complete ${(performance.now() - t).toFixed(2)} ms`,
@@ -85,6 +86,7 @@ async function main(): Promise<void> {
         ids.map(() => null),
         Date.now(),
         'tideq_tideq',
+        null,
       ]);
       if (!last) client.on('notice', (n) => round === 1 && console.log(n.message));
     }
