@@ -233,17 +233,7 @@ export function validateNewJobs(jobs: unknown, limits: Limits, onConflict: 'rais
     if (job === null || typeof job !== 'object') {
       throw new InvalidArgumentError(`jobs[${i}] must be an object, got ${describeValue(job)}`);
     }
-    out[i] = {
-      entrypoint: validateEntrypoint(job.entrypoint, `jobs[${i}].entrypoint`),
-      payload: validatePayload(job.payload, limits, `jobs[${i}].payload`),
-      priority: job.priority === undefined ? 0 : validatePriority(job.priority, `jobs[${i}].priority`),
-      executeAfter:
-        job.executeAfter === undefined || job.executeAfter === null
-          ? null
-          : validateTime(job.executeAfter, `jobs[${i}].executeAfter`),
-      dedupeKey: validateDedupeKey(job.dedupeKey, limits, `jobs[${i}].dedupeKey`),
-      headers: validateHeaders(job.headers, limits, `jobs[${i}].headers`),
-    };
+    out[i] = validateJobAt(job, job.payload, i, limits);
   }
   if (onConflict === 'raise') {
     const seen = new Set<string>();
@@ -646,4 +636,23 @@ export function validateCompactOptions(value: unknown): { maxRecords?: number; m
 export function validateFenceOptions(value: unknown): string | null {
   const id = validateOptionsObject(value, 'options').queueManagerId;
   return id === undefined ? null : validateManagerId(id);
+}
+
+/**
+ * Validates one job of a batch (its payload given apart, as a codec may have encoded it), with
+ * the messages `jobs[i]...`: validateNewJobs and the WASM enqueue-batch writer share it, so a batch
+ * checked job by job fails exactly as a whole one does.
+ */
+export function validateJobAt(job: NewJob, payload: unknown, i: number, limits: Limits): ValidJob {
+  return {
+    entrypoint: validateEntrypoint(job.entrypoint, `jobs[${i}].entrypoint`),
+    payload: validatePayload(payload, limits, `jobs[${i}].payload`),
+    priority: job.priority === undefined ? 0 : validatePriority(job.priority, `jobs[${i}].priority`),
+    executeAfter:
+      job.executeAfter === undefined || job.executeAfter === null
+        ? null
+        : validateTime(job.executeAfter, `jobs[${i}].executeAfter`),
+    dedupeKey: validateDedupeKey(job.dedupeKey, limits, `jobs[${i}].dedupeKey`),
+    headers: validateHeaders(job.headers, limits, `jobs[${i}].headers`),
+  };
 }

@@ -13,12 +13,8 @@ import {
   describeValue,
   type Limits,
   resolveLimits,
-  validateDedupeKey,
   validateEntrypoint,
-  validateHeaders,
-  validatePayload,
-  validatePriority,
-  validateTime,
+  validateJobAt,
 } from '../validation.js';
 import { Decoder, Encoder, NULL_LEN } from './codec.js';
 
@@ -128,24 +124,6 @@ export function writeValidJob(e: Encoder, job: ValidJob, ep: number): void {
   e.bytes(job.payload);
   e.json(job.headers);
   e.str(job.dedupeKey);
-}
-
-/**
- * Validates one job with the shared validators, in validateNewJobs' order and with its messages
- * (`jobs[i]...`), so a batch checked job by job fails exactly as validateNewJobs would.
- */
-function validateJobAt(job: NewJob, payload: unknown, i: number, limits: Limits): ValidJob {
-  return {
-    entrypoint: validateEntrypoint(job.entrypoint, `jobs[${i}].entrypoint`),
-    payload: validatePayload(payload, limits, `jobs[${i}].payload`),
-    priority: job.priority === undefined ? 0 : validatePriority(job.priority, `jobs[${i}].priority`),
-    executeAfter:
-      job.executeAfter === undefined || job.executeAfter === null
-        ? null
-        : validateTime(job.executeAfter, `jobs[${i}].executeAfter`),
-    dedupeKey: validateDedupeKey(job.dedupeKey, limits, `jobs[${i}].dedupeKey`),
-    headers: validateHeaders(job.headers, limits, `jobs[${i}].headers`),
-  };
 }
 
 /**
