@@ -7,44 +7,63 @@
  */
 import type { Job } from '@tideq/core';
 import { bucketCapacity, type ValidDequeueOptions, type ValidEntrypointLimits } from '@tideq/core/adapter';
-import type { JobRecord } from './schema.js';
-import { before, byId, copyJob, HIGH, type StoreTx, type Tx } from './transaction.js';
+import type { JobChunk, JobRecord } from './schema.js';
+import { before, byId, copyJob, HIGH, type StoreTx } from './transaction.js';
 
-/** A position in one entrypoint's `ready` index: [-priority, id]. */
+/** A position in one entrypoint's `ready` index: [-priority, id] (a chunk's: [-priority, chunk key]). */
 export type ReadyKey = [number, number];
 
-/** Where dequeue last left each entrypoint's `ready` index, as this repository saw it (a hint checked against meta). */
+/** Where dequeue last left each entrypoint's `ready` indexes, as this repository saw it (hints checked against meta). */
 export interface IndexHints {
   ready: Map<string, ReadyKey>;
+  chunks: Map<string, ReadyKey>;
 }
+
+/** The two stores with a `ready` index: single job records, and chunks of fresh jobs. */
+type Source = 'jobs' | 'chunks';
 
 const below = (a: ReadyKey, b: ReadyKey): boolean => a[0] < b[0] || (a[0] === b[0] && a[1] < b[1]);
 
 /**
- * One entrypoint's due queued jobs in dequeue order, read from the `ready` index a page at a time,
- * starting at a lower bound (MetaState.readyFrom) when there is one.
+ * One entrypoint's due queued jobs of one store in dequeue order, read from its `ready` index a
+ * page at a time, starting at a lower bound (MetaState.readyFrom / chunkFrom) when there is one.
+ * A chunk stream yields the jobs of each chunk in id order, every one at the chunk's index key.
  */
 class ReadyStream {
   readonly name: string;
+  readonly source: Source;
   readonly from: ReadyKey | undefined;
   excluded = false;
   #buf: JobRecord[] = [];
   #pos = 0;
   #done = false;
   #loaded = false;
+  /** The index key of the last record read (reads go on after it). */
+  #lastKey: [string, number, number] | undefined;
+  /** Records to read next: a page of jobs, or of chunks (few first: each holds many jobs). */
+  #count: number;
   /** The first job passed over that stays in the index, and the last one taken out. */
   #firstKept: ReadyKey | undefined;
   #lastTaken: ReadyKey | undefined;
-  readonly #tx: Tx;
+  readonly #ctx: StoreTx;
   readonly #page: number;
 
   #first: Promise<JobRecord[]> | null = null;
 
   /** `readAhead`: issue the first page's read now (it is awaited with the rest of the call's reads). */
-  constructor(tx: Tx, name: string, page: number, readAhead: boolean, from: ReadyKey | undefined) {
-    this.#tx = tx;
+  constructor(
+    ctx: StoreTx,
+    source: Source,
+    name: string,
+    page: number,
+    readAhead: boolean,
+    from: ReadyKey | undefined,
+  ) {
+    this.#ctx = ctx;
+    this.source = source;
     this.name = name;
     this.#page = page;
+    this.#count = source === 'jobs' ? page : Math.min(page, 2);
     this.from = from;
     if (readAhead) {
       this.#first = this.#read();
@@ -52,15 +71,24 @@ class ReadyStream {
     }
   }
 
-  #read(): Promise<JobRecord[]> {
-    const last = this.#buf.at(-1)?.r;
+  async #read(): Promise<JobRecord[]> {
+    const last = this.#lastKey;
     const range =
       last !== undefined
         ? IDBKeyRange.bound(last, [this.name, HIGH], true)
         : this.from !== undefined
           ? IDBKeyRange.bound([this.name, ...this.from], [this.name, HIGH])
           : IDBKeyRange.bound([this.name], [this.name, HIGH]);
-    return this.#tx.objectStore('jobs').index('ready').getAll(range, this.#page);
+    const count = this.#count;
+    if (this.source === 'chunks') this.#count = Math.min(this.#page, count * 4);
+    const records =
+      this.source === 'jobs'
+        ? await this.#ctx.tx.objectStore('jobs').index('ready').getAll(range, count)
+        : await this.#ctx.tx.objectStore('chunks').index('ready').getAll(range, count);
+    if (records.length < count) this.#done = true;
+    if (records.length > 0) this.#lastKey = records.at(-1)!.r;
+    if (this.source === 'jobs') return records as JobRecord[];
+    return (records as JobChunk[]).flatMap((chunk) => this.#ctx.register(chunk));
   }
 
   /**
@@ -76,13 +104,13 @@ class ReadyStream {
         else this.skip();
         continue;
       }
-      if (this.#done) return undefined;
+      if (this.#done && this.#loaded) return undefined;
       const first = this.#first;
       this.#first = null;
       this.#buf = await (first ?? this.#read());
       this.#loaded = true;
       this.#pos = 0;
-      if (this.#buf.length < this.#page) this.#done = true;
+      if (this.#buf.length === 0 && this.#done) return undefined;
     }
   }
 
@@ -104,7 +132,10 @@ class ReadyStream {
     const head = this.#buf[this.#pos]?.r;
     if (head !== undefined) return [head[1], head[2]];
     if (!this.#loaded) return this.from;
-    return this.#lastTaken ?? this.from;
+    if (this.#lastTaken === undefined) return this.from;
+    // Every job read was taken: a chunk taken whole needs no second read (its jobs are leased, and
+    // a leased job that goes back to queued leaves its chunk), so the bound goes past its key.
+    return this.source === 'chunks' ? [this.#lastTaken[0], this.#lastTaken[1] + 1] : this.#lastTaken;
   }
 }
 
@@ -117,20 +148,26 @@ export async function pickJobs(ctx: StoreTx, o: ValidDequeueOptions, hints: Inde
   // The ready reads start at the bounds this repository saw last (`hints`), checked against the
   // counters record below: a bound another tab lowered meanwhile means a second read.
   const page = o.batchSize + 8;
-  let streams = [...o.entrypoints.keys()].map(
-    (name) => new ReadyStream(ctx.tx, name, page, true, hints.ready.get(name)),
+  const hinted = (source: Source) => (source === 'jobs' ? hints.ready : hints.chunks);
+  const SOURCES: Source[] = ['jobs', 'chunks'];
+  let streams = [...o.entrypoints.keys()].flatMap((name) =>
+    SOURCES.map((source) => new ReadyStream(ctx, source, name, page, true, hinted(source).get(name))),
   );
   const [meta, leases] = await Promise.all([ctx.metaReady, ctx.loadLeases()]);
-  // The jobs picked when the call started: their queued records stay in `ready`, and the streams
-  // pass them over (also once this call took them out of their lease, as dead letters or re-picks).
+  // The jobs picked when the call started: their queued records stay in `ready` (or in their chunk),
+  // and the streams pass them over (also once this call took them out of their lease, as dead
+  // letters or re-picks).
   const leased = new Set(leases.keys());
   meta.readyFrom ??= new Map();
-  const readyFrom = meta.readyFrom;
+  meta.chunkFrom ??= new Map();
+  const bounds = (source: Source) => (source === 'jobs' ? meta.readyFrom! : meta.chunkFrom!);
   const covers = (hint: ReadyKey | undefined, bound: ReadyKey | undefined): boolean =>
     hint === undefined || (bound !== undefined && !below(bound, hint));
   streams = streams.map((stream) => {
-    const bound = readyFrom.get(stream.name);
-    return covers(stream.from, bound) ? stream : new ReadyStream(ctx.tx, stream.name, page, false, bound);
+    const bound = bounds(stream.source).get(stream.name);
+    return covers(stream.from, bound)
+      ? stream
+      : new ReadyStream(ctx, stream.source, stream.name, page, false, bound);
   });
   // Stale picks: leased jobs of the requested entrypoints with heartbeat older than retryTimer
   // (their records are read only when there are some).
@@ -170,8 +207,10 @@ export async function pickJobs(ctx: StoreTx, o: ValidDequeueOptions, hints: Inde
     }
   }
   if (promoted)
-    streams = [...o.entrypoints.keys()].map(
-      (name) => new ReadyStream(ctx.tx, name, page, false, readyFrom.get(name)),
+    streams = streams.map((stream) =>
+      stream.source === 'jobs'
+        ? new ReadyStream(ctx, 'jobs', stream.name, page, false, meta.readyFrom!.get(stream.name))
+        : stream,
     );
 
   // Stale picked jobs: exhausted ones become dead letters, the others are candidates.
@@ -228,9 +267,13 @@ export async function pickJobs(ctx: StoreTx, o: ValidDequeueOptions, hints: Inde
 
     const lim: ValidEntrypointLimits = o.entrypoints.get(candidate.entrypoint)!;
     const bucket = lim.requestsPerSecond > 0 ? meta.buckets.get(candidate.entrypoint) : undefined;
-    // Rate: tokens only fall during a pass, so the rest of this stream would be skipped too.
+    // Rate: tokens only fall during a pass, so the rest of this entrypoint would be skipped too.
+    const entrypoint = candidate.entrypoint;
+    const exclude = () => {
+      for (const stream of streams) if (stream.name === entrypoint) stream.excluded = true;
+    };
     if (bucket !== undefined && bucket.tokens < 1) {
-      if (from !== undefined) from.excluded = true;
+      if (from !== undefined) exclude();
       continue;
     }
     // Concurrency: picked counts only grow during a pass; stale re-picks pass the gate.
@@ -239,7 +282,7 @@ export async function pickJobs(ctx: StoreTx, o: ValidDequeueOptions, hints: Inde
       lim.concurrencyLimit > 0 &&
       (meta.picked.get(candidate.entrypoint) ?? 0) >= lim.concurrencyLimit
     ) {
-      from.excluded = true;
+      exclude();
       continue;
     }
 
@@ -255,12 +298,12 @@ export async function pickJobs(ctx: StoreTx, o: ValidDequeueOptions, hints: Inde
     ctx.record(candidate, 'picked', caller, null);
     picked.push(copyJob(candidate));
   }
-  // Raise each entrypoint's bound past the jobs this pass took out of the index.
+  // Raise each entrypoint's bounds past the jobs this pass took out of the indexes.
   for (const stream of streams) {
     const bound = stream.bound();
     if (bound === undefined) continue;
-    readyFrom.set(stream.name, bound);
-    hints.ready.set(stream.name, bound);
+    bounds(stream.source).set(stream.name, bound);
+    hinted(stream.source).set(stream.name, bound);
     ctx.metaDirty = true;
   }
   return picked;

@@ -88,7 +88,6 @@ import {
   keeps,
   STATUS_BY_CODE,
   StoreTx,
-  storedRecord,
   type Tx,
 } from './transaction.js';
 
@@ -136,7 +135,7 @@ export class IndexedDbQueueRepository implements QueueRepository {
   /** The next job id as this repository's last call left it: enqueue's guess (checked in the call). */
   #nextId: number | null = null;
   /** Where dequeue last left each entrypoint's ready index (MetaState.readyFrom, checked in the call). */
-  readonly #indexHints: IndexHints = { ready: new Map() };
+  readonly #indexHints: IndexHints = { ready: new Map(), chunks: new Map() };
 
   /** Use {@link createIndexedDbQueue}. */
   constructor(db: Db, options: IndexedDbQueueOptions) {
@@ -206,7 +205,10 @@ export class IndexedDbQueueRepository implements QueueRepository {
     prefetch = false,
   ): Promise<T> {
     return this.#env.callAsync(name, async ({ now }) => {
-      const scope: StoreName[] = stores.includes('meta') ? [...stores] : [...stores, 'meta'];
+      // Held jobs live in `jobs` and in `chunks`: a call over one is over both.
+      const scope = [
+        ...new Set<StoreName>([...stores, 'meta', ...(stores.includes('jobs') ? ['chunks' as const] : [])]),
+      ];
       for (let attempt = 0; ; attempt++) {
         const db = await this.#connection();
         if (!scope.every((store) => db.objectStoreNames.contains(store))) {
@@ -313,19 +315,19 @@ export class IndexedDbQueueRepository implements QueueRepository {
           lastError: null,
         });
         const guess = keys.length === 0 && ctx.attempt === 0 ? this.#nextId : null;
+        const fresh = (_: Job, i: number) => valid[i]!.executeAfter === null;
         if (guess !== null) {
           // No dedupe keys: nothing to read first. Put the records now, with the ids the counters
           // had after this repository's last call, while the counters read is in flight; if another
           // tab or worker took ids meanwhile, the call aborts (nothing written) and runs again.
           const stored = valid.map((input, i) => newJob(input, guess + i));
-          stored.forEach((job, i) => {
-            ctx.put('jobs', storedRecord(job, valid[i]!.executeAfter === null, now));
-          });
+          const freshness = stored.map(fresh);
+          ctx.storeNew(stored, freshness);
           const meta = await ctx.metaReady;
           if (meta.nextId !== guess) throw new GuessMissed();
           meta.nextId += stored.length;
           return stored.map((job, i) => {
-            ctx.enter(job, valid[i]!.executeAfter === null, true);
+            ctx.enter(job, freshness[i], true);
             ctx.record(job, 'enqueued', null, null);
             ctx.stored.push(job);
             return job.id;
@@ -338,18 +340,26 @@ export class IndexedDbQueueRepository implements QueueRepository {
         ]);
         const held = new Set(keys.filter((_, i) => holders[i] !== undefined));
         if (onConflict === 'raise' && held.size > 0) throw new DuplicateJobError([...held]);
-        return valid.map((input) => {
+        const created: Job[] = [];
+        const freshness: boolean[] = [];
+        const ids = valid.map((input, i) => {
           // With 'skip', a key held by the store or by an earlier job of this batch leaves this position out.
           if (input.dedupeKey !== null) {
             if (held.has(input.dedupeKey)) return null;
             held.add(input.dedupeKey);
           }
           const job = newJob(input, meta.nextId++);
-          ctx.enter(job, input.executeAfter === null);
-          ctx.record(job, 'enqueued', null, null);
-          ctx.stored.push(job);
+          created.push(job);
+          freshness.push(fresh(job, i));
           return job.id;
         });
+        ctx.storeNew(created, freshness);
+        created.forEach((job, i) => {
+          ctx.enter(job, freshness[i], true);
+          ctx.record(job, 'enqueued', null, null);
+          ctx.stored.push(job);
+        });
+        return ids;
       },
       true,
     );
@@ -377,10 +387,12 @@ export class IndexedDbQueueRepository implements QueueRepository {
         const fence = validateFenceOptions(options);
         const ids = valid.map((r) => r.id);
         ctx.prefetchPages(ids);
-        // One round trip: counters, leases, status pages and the held ids around the batch. A
-        // picked job finishing in a terminal status needs nothing else (its lease says entrypoint,
-        // priority and holder); records are read only for the others (a second round trip).
-        await Promise.all([ctx.loadLeases(), ctx.metaReady, ctx.readIdRange(ids)]);
+        // One round trip: counters, leases, status pages, the held ids around the batch and the
+        // chunks holding it. A picked job finishing in a terminal status needs nothing else (its
+        // lease says entrypoint, priority, holder and chunk); records are read only for the others,
+        // and chunks only when one of them is not where the ids said (a second round trip).
+        await Promise.all([ctx.loadLeases(), ctx.metaReady, ctx.readIdRange(ids), ctx.readChunks(ids)]);
+        await ctx.loadChunks(valid.flatMap((r) => ctx.leaseOf(r.id)?.[1].k ?? []));
         const needRecord = valid.filter((r) => ctx.leaseOf(r.id) === undefined || r.status === 'failed');
         const records = new Map<number, JobRecord | undefined>();
         if (needRecord.length > 0) {
@@ -532,11 +544,15 @@ export class IndexedDbQueueRepository implements QueueRepository {
   clear(entrypoints?: readonly string[]): Promise<number> {
     return this.#tx('clear', 'readwrite', ['jobs', 'log', 'stats', 'statuses', 'leases'], async (ctx) => {
       const only = entrypoints === undefined ? undefined : new Set(validateEntrypoints(entrypoints));
-      const [all] = await Promise.all([ctx.tx.objectStore('jobs').getAll(), ctx.loadLeases()]);
+      const [all, chunks] = await Promise.all([
+        ctx.tx.objectStore('jobs').getAll(),
+        ctx.tx.objectStore('chunks').getAll(),
+        ctx.loadLeases(),
+      ]);
       ctx.scanned(all);
-      // getAll returns records in key (id) order.
-      const doomed = all
+      const doomed = [...all, ...chunks.flatMap((chunk) => ctx.register(chunk))]
         .filter((job) => only === undefined || only.has(job.entrypoint))
+        .sort((a, b) => a.id - b.id)
         .map((job) => ctx.overlay(job));
       for (const job of doomed) ctx.remove(job, 'deleted');
       return doomed.length;
@@ -696,6 +712,10 @@ export class IndexedDbQueueRepository implements QueueRepository {
           while (cursor !== null && (cursor.value.x !== undefined || leased.has(cursor.value.id)))
             cursor = await cursor.continue();
           consider(cursor?.value.executeAfter);
+          // Chunks hold fresh jobs only, all at their chunk's time: the first with a job not leased.
+          let chunk = await ctx.tx.objectStore('chunks').index('ready').openCursor(range);
+          while (chunk?.value.ids.every((id) => leased.has(id))) chunk = await chunk.continue();
+          consider(chunk?.value.t);
         }
       }
       return earliest;
@@ -890,8 +910,11 @@ export class IndexedDbQueueRepository implements QueueRepository {
       this.#env.countScan();
       const stale = await this.#stalePicked(ctx, ctx.now - staleAfter);
       // Orphans: records whose index keys disagree with their status, leases of jobs that are gone.
-      const all = await ctx.tx.objectStore('jobs').getAll();
-      const stored = new Set(all.map((j) => j.id));
+      const [all, chunks] = await Promise.all([
+        ctx.tx.objectStore('jobs').getAll(),
+        ctx.tx.objectStore('chunks').getAll(),
+      ]);
+      const stored = new Set([...all.map((j) => j.id), ...chunks.flatMap((chunk) => chunk.ids)]);
       const orphans = all
         .filter(
           (j) =>
