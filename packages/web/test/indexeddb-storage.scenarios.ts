@@ -259,6 +259,98 @@ export function defineStorageScenarios(label: string): void {
       ]);
     });
 
+    it('keeps the fresh jobs of an enqueue as chunk records; jobs leave them one by one and keep dequeue order', async () => {
+      const name = fresh('chunks');
+      const queue = await open(name);
+      const now = Date.now();
+      const ids = await queue.enqueue([
+        ...Array.from({ length: 140 }, (_, i) => ({ entrypoint: 'a', payload: new Uint8Array([i % 256]) })),
+        { entrypoint: 'a', dedupeKey: 'k' }, // a dedupe key: its own record
+        { entrypoint: 'a', headers: { n: 1 } },
+        { entrypoint: 'a', headers: null },
+        { entrypoint: 'b', priority: 5 },
+        { entrypoint: 'b', priority: 5 },
+        { entrypoint: 'a', executeAfter: now - 1 }, // a chosen time: its own record
+      ]);
+      expect(ids).toEqual(Array.from({ length: 146 }, (_, i) => i + 1));
+      const raw = async () => {
+        const db = await rawOpen(name);
+        const read = (store: string) =>
+          new Promise<{ id: number; ids?: number[] }[]>((resolve, reject) => {
+            const request = db.transaction(store).objectStore(store).getAll();
+            request.onsuccess = () => resolve(request.result);
+            request.onerror = () => reject(request.error);
+          });
+        const [chunks, jobs] = await Promise.all([read('chunks'), read('jobs')]);
+        db.close();
+        return { chunks: chunks.map((c) => [c.id, c.ids!.length]), jobs: jobs.map((j) => j.id) };
+      };
+      // Runs of one entrypoint and priority, at most 128 jobs each.
+      expect(await raw()).toEqual({
+        chunks: [
+          [1, 128],
+          [129, 12],
+          [142, 2],
+          [144, 2],
+        ],
+        jobs: [141, 146],
+      });
+      expect((await queue.getJobs([142]))[0]).toMatchObject({
+        headers: { n: 1 },
+        status: 'queued',
+        attempts: 0,
+      });
+      expect((await queue.getJobs([2]))[0]).toMatchObject({
+        payload: new Uint8Array([1]),
+        executeAfter: expect.any(Number),
+      });
+
+      const a = { batchSize: 10, entrypoints: { a: { retryTimer: 60_000 } }, queueManagerId: 'm' };
+      expect((await queue.dequeue(a)).map((j) => j.id)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+      // A retried job leaves its chunk for a record of its own, and comes back in id order.
+      expect(await queue.retry([{ id: 5, executeAfter: now - 1 }])).toEqual([true]);
+      expect((await queue.dequeue({ ...a, batchSize: 3 })).map((j) => [j.id, j.attempts])).toEqual([
+        [5, 2],
+        [11, 1],
+        [12, 1],
+      ]);
+      expect(
+        await queue.complete(
+          [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11].map((id) => ({ id, status: 'successful' as const })),
+        ),
+      ).toEqual(Array(11).fill(true));
+      expect(await queue.cancel([130, 12])).toEqual([true, true]);
+      expect(await queue.jobStatus([1, 5, 12, 13, 130, 131, 999])).toEqual([
+        'successful',
+        'successful',
+        'canceled',
+        'queued',
+        'canceled',
+        'queued',
+        null,
+      ]);
+      expect(await raw()).toEqual({
+        chunks: [
+          [1, 128 - 12],
+          [129, 11],
+          [142, 2],
+          [144, 2],
+        ],
+        jobs: [141, 146],
+      });
+      // b has the higher priority; a goes on in id order.
+      const both = { ...a, batchSize: 4, entrypoints: { a: {}, b: {} } };
+      expect((await queue.dequeue(both)).map((j) => j.id)).toEqual([144, 145, 13, 14]);
+      expect(await queue.queueSize()).toEqual([
+        { entrypoint: 'a', status: 'queued', priority: 0, count: 146 - 2 - 11 - 2 - 2 },
+        { entrypoint: 'a', status: 'picked', priority: 0, count: 2 },
+        { entrypoint: 'b', status: 'picked', priority: 5, count: 2 },
+      ]);
+      expect(await queue.clear()).toBe(146 - 11 - 2);
+      expect(await raw()).toEqual({ chunks: [], jobs: [] });
+      expect(await queue.scan({ staleAfter: 0 })).toMatchObject({ stalePicked: [], orphans: [] });
+    });
+
     it('upgrades a schema-2 database in place: queued and picked jobs are kept and complete', async () => {
       const name = fresh('upgrade2');
       const heartbeat = Date.now() - 10_000;
