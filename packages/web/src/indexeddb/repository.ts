@@ -568,7 +568,9 @@ export class IndexedDbQueueRepository implements QueueRepository {
       const pageNos = [
         ...new Set(
           valid
-            .filter((id, i) => found[i] === undefined && id < ctx.meta.nextId)
+            .filter(
+              (id, i) => found[i] === undefined && id < ctx.meta.nextId && id >= (ctx.meta.statusBase ?? 1),
+            )
             .map((id) => Math.floor(id / STATUS_PAGE_SIZE)),
         ),
       ];
@@ -577,7 +579,7 @@ export class IndexedDbQueueRepository implements QueueRepository {
       return valid.map((id, i) => {
         const job = found[i];
         if (job !== undefined) return job.status;
-        if (id >= ctx.meta.nextId) return null;
+        if (id >= ctx.meta.nextId || id < (ctx.meta.statusBase ?? 1)) return null;
         const page = pages.get(Math.floor(id / STATUS_PAGE_SIZE));
         return STATUS_BY_CODE[page?.[id % STATUS_PAGE_SIZE] ?? 0] ?? null;
       });
@@ -955,14 +957,23 @@ export class IndexedDbQueueRepository implements QueueRepository {
   }
 
   compact(retention: Retention): Promise<{ removed: number }> {
-    return this.#tx('compact', 'readwrite', ['log', 'stats'], async (ctx) => {
+    return this.#tx('compact', 'readwrite', ['log', 'stats', 'jobs', 'statuses'], async (ctx) => {
       const r = validateCompactOptions(retention);
-      const pages = await ctx.tx.objectStore('log').getAll();
+      // The oldest held job of each store, read with the log: the status horizon below needs them.
+      const [pages, firstJob, firstChunk] = await Promise.all([
+        ctx.tx.objectStore('log').getAll(),
+        ctx.tx.objectStore('jobs').getAllKeys(undefined, 1),
+        ctx.tx.objectStore('chunks').getAll(undefined, 1),
+      ]);
       const keep = keeps(ctx.meta.logRows, r, ctx.now);
       let index = 0;
       let removed = 0;
+      let horizon = ctx.meta.nextId;
+      for (const id of [...firstJob, ...firstChunk.map((chunk) => chunk.ids[0]!)])
+        horizon = Math.min(horizon, id);
       for (const page of pages) {
         const rows = page.rows.filter((row) => keep(row, index++));
+        for (const row of rows) horizon = Math.min(horizon, row.jobId);
         if (rows.length === page.rows.length) continue;
         removed += page.rows.length - rows.length;
         // Pages are keyed by their last seq: a page that lost its last row moves to a new key.
@@ -978,6 +989,13 @@ export class IndexedDbQueueRepository implements QueueRepository {
       if (removed > 0) {
         ctx.meta.logRows -= removed;
         ctx.metaDirty = true;
+        // Ids older than every retained row's job and every held job have nothing left to answer
+        // from: forget their statuses (jobStatus null), so the status pages stay bounded too.
+        if (horizon > (ctx.meta.statusBase ?? 1)) {
+          ctx.meta.statusBase = horizon;
+          const firstKept = Math.floor(horizon / STATUS_PAGE_SIZE);
+          if (firstKept > 0) ctx.delete('statuses', IDBKeyRange.upperBound(firstKept, true));
+        }
       }
       ctx.after = () => this.#env.countCompaction(removed);
       return { removed };

@@ -149,6 +149,11 @@ export interface MetaState {
   readyFrom?: Map<string, [number, number]>;
   /** The next lease key (schema 3). */
   nextLease: number;
+  /**
+   * Ids below it answer jobStatus null (compaction's horizon: older than every retained log row's
+   * job and every held job); their status pages are deleted. Absent: 1.
+   */
+  statusBase?: number;
   /** As `readyFrom`, for the chunks' `ready` index: [-priority, chunk key] (schema 4). */
   chunkFrom?: Map<string, [number, number]>;
 }

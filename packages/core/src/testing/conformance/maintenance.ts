@@ -210,6 +210,31 @@ export const maintenanceScenarios: ScenarioGroup = (factory, options) => {
       expect((await repo.metrics()).compactedRecords).toBe(3);
     });
 
+    it('compact forgets the statuses of ids older than every retained row and every held job', async () => {
+      const { repo, clock } = t;
+      await enqueueIds(repo, [job(), job(), job(), job()]);
+      await repo.complete([1, 2, 4].map((id) => ({ id, status: 'successful' as const })));
+      await repo.cancel([3]);
+      clock.advance(10);
+      await enqueueIds(repo, [job()]);
+      // Job 1's rows go; job 2's completion row stays (maxRecords 4 keeps the newest 4 of 9).
+      expect(await repo.compact({ maxRecords: 4 })).toEqual({ removed: 5 });
+      expect((await repo.log()).map((e) => e.jobId)).toEqual([2, 4, 3, 5]);
+      expect(await repo.jobStatus([1, 2, 3, 4, 5, 6])).toEqual([
+        null,
+        'successful',
+        'canceled',
+        'successful',
+        'queued',
+        null,
+      ]);
+      // Only job 5 (held) and its row remain: everything older is forgotten.
+      expect(await repo.compact({ maxRecords: 1 })).toEqual({ removed: 3 });
+      expect(await repo.jobStatus([2, 3, 4, 5])).toEqual([null, null, null, 'queued']);
+      await repo.complete([{ id: 5, status: 'successful' }]);
+      expect(await repo.jobStatus([5])).toEqual(['successful']);
+    });
+
     it('compact applies maxAge and maxRecords together, and a later subscriber replays only retained rows', async () => {
       const { repo, clock } = t;
       await enqueueIds(repo, [job(), job(), job()]);
