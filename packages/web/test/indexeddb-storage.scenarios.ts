@@ -124,6 +124,101 @@ async function writeSchema2(name: string, heartbeat: number): Promise<void> {
   db.close();
 }
 
+/**
+ * A database as schema-3 code left it (job records in `jobs`, picks in `leases`, no `chunks`):
+ * jobs 1 and 2 queued at priority 0, 3 picked by "old-tab" at `heartbeat` (its queued record stays
+ * under its lease), 4 queued at priority 1.
+ */
+async function writeSchema3(name: string, heartbeat: number): Promise<void> {
+  const db = await rawOpen(name, 1, (d) => {
+    const jobs = d.createObjectStore('jobs', { keyPath: 'id' });
+    jobs.createIndex('ready', 'r');
+    jobs.createIndex('timed', 'x');
+    jobs.createIndex('failed', 'f');
+    jobs.createIndex('dedupe', 'd', { unique: true });
+    d.createObjectStore('log', { keyPath: 'last' });
+    d.createObjectStore('meta');
+    d.createObjectStore('stats', { keyPath: ['second', 'entrypoint', 'status', 'priority', 'seq'] });
+    d.createObjectStore('statuses');
+    d.createObjectStore('schedules', { keyPath: 'name' });
+    d.createObjectStore('leases', { keyPath: 'n' });
+  });
+  const created = heartbeat - 1000;
+  const job = (id: number, priority: number) => ({
+    id,
+    entrypoint: 'a',
+    payload: new Uint8Array([id]),
+    priority,
+    executeAfter: created,
+    dedupeKey: null,
+    headers: null,
+    status: 'queued',
+    attempts: 0,
+    heartbeat: created,
+    created,
+    updated: created,
+    queueManagerId: null,
+    lastError: null,
+    r: ['a', -priority, id],
+  });
+  await new Promise<void>((resolve, reject) => {
+    const tx = db.transaction(['jobs', 'log', 'meta', 'leases'], 'readwrite');
+    for (const [id, priority] of [
+      [1, 0],
+      [2, 0],
+      [3, 0],
+      [4, 1],
+    ] as const)
+      tx.objectStore('jobs').put(job(id, priority));
+    tx.objectStore('leases').put({ n: 1, m: 'old-tab', h: heartbeat, jobs: [{ id: 3, e: 'a', p: 0, a: 1 }] });
+    const row = (seq: number, kind: string, jobId: number, priority: number) => ({
+      seq,
+      kind,
+      jobId,
+      entrypoint: 'a',
+      priority,
+      status: kind === 'picked' ? 'picked' : 'queued',
+      at: kind === 'picked' ? heartbeat : created,
+      queueManagerId: kind === 'picked' ? 'old-tab' : null,
+      error: null,
+    });
+    tx.objectStore('log').put({
+      first: 1,
+      last: 5,
+      rows: [
+        row(1, 'enqueued', 1, 0),
+        row(2, 'enqueued', 2, 0),
+        row(3, 'enqueued', 3, 0),
+        row(4, 'enqueued', 4, 1),
+        row(5, 'picked', 3, 0),
+      ],
+    });
+    tx.objectStore('meta').put(
+      {
+        schema: 3,
+        nextId: 5,
+        nextSeq: 6,
+        logRows: 5,
+        sizes: new Map([
+          [['a', 'queued', 0].join('\0'), 2],
+          [['a', 'picked', 0].join('\0'), 1],
+          [['a', 'queued', 1].join('\0'), 1],
+        ]),
+        picked: new Map([['a', 1]]),
+        waiting: new Map(),
+        owned: new Map([['old-tab', 1]]),
+        buckets: new Map(),
+        readyFrom: new Map([['a', [-1, 4]]]),
+        nextLease: 2,
+      },
+      'state',
+    );
+    tx.oncomplete = () => resolve();
+    tx.onerror = () => reject(tx.error);
+  });
+  db.close();
+}
+
 export function defineStorageScenarios(label: string): void {
   describe(`${label}: IndexedDB storage`, { timeout: 30_000 }, () => {
     const opened: IndexedDbQueueRepository[] = [];
@@ -421,6 +516,43 @@ export function defineStorageScenarios(label: string): void {
         [18, 'completed', 5],
         [19, 'completed', 6],
       ]);
+    });
+
+    it('upgrades a schema-3 database in place: its records and leases stay, new jobs go to chunks, dequeue merges both', async () => {
+      const name = fresh('upgrade3');
+      const heartbeat = Date.now() - 1000;
+      await writeSchema3(name, heartbeat);
+      const queue = await open(name);
+      expect(await queue.verify()).toMatchObject({ version: INDEXEDDB_SCHEMA_VERSION, current: true });
+      expect(await queue.enqueue([{ entrypoint: 'a' }, { entrypoint: 'a' }, { entrypoint: 'a' }])).toEqual([
+        5, 6, 7,
+      ]);
+      expect(await queue.enqueue([{ entrypoint: 'a', priority: 1 }])).toEqual([8]);
+      const db = await rawOpen(name);
+      const chunks = await new Promise<{ id: number; ids: number[] }[]>((resolve, reject) => {
+        const request = db.transaction('chunks').objectStore('chunks').getAll();
+        request.onsuccess = () => resolve(request.result);
+        request.onerror = () => reject(request.error);
+      });
+      db.close();
+      expect(chunks.map((c) => c.ids)).toEqual([[5, 6, 7]]);
+      // Priority 1 first (an old record, then a new one), then priority 0 in id order across both
+      // stores; job 3 stays with the old tab (its heartbeat is fresh).
+      const picked = await queue.dequeue({
+        batchSize: 10,
+        entrypoints: { a: { retryTimer: 60_000 } },
+        queueManagerId: 'new-tab',
+      });
+      expect(picked.map((job) => job.id)).toEqual([4, 8, 1, 2, 5, 6, 7]);
+      expect(await queue.complete([{ id: 3, status: 'successful' }], { queueManagerId: 'old-tab' })).toEqual([
+        true,
+      ]);
+      expect(
+        await queue.complete(picked.map((job) => ({ id: job.id, status: 'successful' as const }))),
+      ).toEqual(Array(7).fill(true));
+      expect(await queue.queueSize()).toEqual([]);
+      expect(await queue.jobStatus([1, 2, 3, 4, 5, 6, 7, 8])).toEqual(Array(8).fill('successful'));
+      expect(await queue.scan({ staleAfter: 0 })).toMatchObject({ stalePicked: [], orphans: [] });
     });
 
     it('a subscriber that missed a broadcast catches up from the log: every event once, in order', async () => {
