@@ -545,28 +545,25 @@ export class StoreTx {
   }
 
   /**
-   * Read the chunks that may hold any of `ids`, in one round trip: the chunk at or before each id
-   * (ids of a chunk are one run, so only the nearest can hold it), or for ids close together the
-   * one at or before the lowest and every chunk up to the highest.
+   * Read the chunks that may hold any of `ids`, in one round trip. A chunk's ids were consecutive
+   * when it was written and it holds at most CHUNK_MAX_JOBS, so only a chunk keyed within
+   * CHUNK_MAX_JOBS - 1 below an id can hold it: one ranged read covers ids close together, one
+   * read per id the others.
    */
   async readChunks(ids: readonly number[]): Promise<void> {
     if (ids.length === 0) return;
     const store = this.tx.objectStore('chunks');
-    const holder = (id: number): Promise<JobChunk | undefined> =>
-      store.openCursor(IDBKeyRange.upperBound(id), 'prev').then((cursor) => cursor?.value);
+    const holders = (lo: number, hi: number) =>
+      store.getAll(IDBKeyRange.bound(Math.max(0, lo - (CHUNK_MAX_JOBS - 1)), hi));
     let lo = ids[0]!;
     let hi = lo;
     for (const id of ids) {
       if (id < lo) lo = id;
       if (id > hi) hi = id;
     }
-    const reads: Promise<JobChunk | undefined | JobChunk[]>[] =
-      hi - lo < ids.length * 4 + 16
-        ? [holder(lo), hi > lo ? store.getAll(IDBKeyRange.bound(lo, hi, true)) : Promise.resolve([])]
-        : [...new Set(ids)].map(holder);
-    for (const read of await Promise.all(reads)) {
-      for (const chunk of Array.isArray(read) ? read : [read]) if (chunk !== undefined) this.register(chunk);
-    }
+    const reads =
+      hi - lo < ids.length * 4 + 16 ? [holders(lo, hi)] : [...new Set(ids)].map((id) => holders(id, id));
+    for (const chunks of await Promise.all(reads)) for (const chunk of chunks) this.register(chunk);
   }
 
   /** Read the chunks of these keys that this call has not read yet (picked jobs' lease entries name them). */
