@@ -52,20 +52,23 @@ describe('retention on Postgres', () => {
     await repo.close();
   });
 
+  // Also the race where a compaction's snapshot predates another's commit but it gets the lock
+  // after it: it must not trim again the row the other one trimmed (before the fix: 27 of 60
+  // rounds of 8 compactions cut the kept events).
   it('concurrent compactions (several processes) never deadlock: one does the work, the others skip', async () => {
     const schema = 'retention_race';
     const repos = Array.from({ length: 4 }, () =>
       createPostgresQueue({ driver: pgPoolDriver(pool), schema }),
     );
     await repos[0]!.install();
-    for (let i = 0; i < 5; i++) {
+    for (let i = 0; i < 8; i++) {
       await repos[0]!.enqueue(Array.from({ length: 2000 }, () => ({ entrypoint: 'a' })));
       const results = await Promise.all(repos.map((r) => r.compact({ maxRecords: 10 })));
       expect(results.reduce((n, r) => n + r.removed, 0)).toBe(i === 0 ? 1990 : 2000);
       expect(await count('log', schema)).toBe(10);
     }
     await Promise.all(repos.map((r) => r.close()));
-  }, 60_000);
+  }, 120_000);
 
   it("a QueueManager's default retention keeps the log and history bounded while it runs", async () => {
     const schema = 'retention_runtime';
