@@ -33,7 +33,24 @@ function defineHost(store: QueueRepository | Promise<QueueRepository>, endpoint:
 }
 type Host = ReturnType<typeof defineHost>;
 
+// A factory returning one of two store types: `manager` gets their union (no annotation needed).
+declare const durable: boolean;
+function defineEitherHost(endpoint: MessagePort) {
+  return hostQueue({
+    store: () => (durable ? createMemoryQueue() : Promise.resolve({} as QueueRepository & { kind: 'other' })),
+    manager: (s) => {
+      expectTypeOf(s).toExtend<QueueRepository>();
+      return new QueueManager(s, { logger: 'silent' }).entrypoint('email', { codec: codecs.email }, () => {});
+    },
+    endpoint: endpoint as never,
+  });
+}
+
 describe('facade types', () => {
+  it('types a host whose store factory returns one of several store types', () => {
+    expectTypeOf<PayloadsOf<ReturnType<typeof defineEitherHost>>['email']>().toEqualTypeOf<Email>();
+  });
+
   it('infers the entrypoint -> payload map from the host, a manager, or a record', () => {
     expectTypeOf<Host>().toExtend<QueueHost<Record<string, unknown>>>();
     expectTypeOf<PayloadsOf<Host>['email']>().toEqualTypeOf<Email>();

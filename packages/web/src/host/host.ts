@@ -33,6 +33,14 @@ import { recheckOnline } from '../offline/index.js';
 import { LeaderHost } from './leader.js';
 
 type Awaitable<T> = T | PromiseLike<T>;
+/** What `store` may be: a store, a promise of one, or a function returning either. */
+type StoreSource = Awaitable<QueueRepository> | (() => Awaitable<QueueRepository>);
+/**
+ * The store a StoreSource gives. hostQueue infers the whole source and derives the store from it,
+ * so a factory returning one of several stores (`cond ? a() : b()`) types `manager`'s parameter
+ * as their union instead of failing on the first.
+ */
+type SourcedStore<T> = (T extends () => infer A ? Awaited<A> : Awaited<T>) & QueueRepository;
 
 /** Options of `hostQueue()`: the store, the manager with its handlers, and how it runs. */
 export interface HostQueueOptions<S extends QueueRepository, R extends Record<string, unknown>> {
@@ -536,6 +544,9 @@ export function serveEndpoint(runtime: Served, endpoint: Comlink.Endpoint): void
  * });
  * export type EmailQueue = typeof host;
  */
+export function hostQueue<T extends StoreSource, R extends Record<string, unknown>>(
+  options: HostQueueOptions<SourcedStore<T>, R> & { store: T },
+): QueueHost<R>;
 export function hostQueue<S extends QueueRepository, R extends Record<string, unknown>>(
   options: HostQueueOptions<S, R>,
 ): QueueHost<R> {
