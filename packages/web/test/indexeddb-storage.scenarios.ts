@@ -40,25 +40,29 @@ async function rejection(promise: Promise<unknown>): Promise<{ code?: string; me
   throw new Error('expected a rejection');
 }
 
+/** The stores as schema-2 code (picks in the job records' `picked` index) or schema-3 code (picks in `leases`) made them. */
+function createOldLayout(d: IDBDatabase, schema: 2 | 3): void {
+  const jobs = d.createObjectStore('jobs', { keyPath: 'id' });
+  jobs.createIndex('ready', 'r');
+  jobs.createIndex('timed', 'x');
+  if (schema === 2) jobs.createIndex('picked', 'p');
+  jobs.createIndex('failed', 'f');
+  jobs.createIndex('dedupe', 'd', { unique: true });
+  d.createObjectStore('log', { keyPath: 'last' });
+  d.createObjectStore('meta');
+  d.createObjectStore('stats', { keyPath: ['second', 'entrypoint', 'status', 'priority', 'seq'] });
+  d.createObjectStore('statuses');
+  d.createObjectStore('schedules', { keyPath: 'name' });
+  if (schema === 3) d.createObjectStore('leases', { keyPath: 'n' });
+}
+
 /**
  * A database exactly as schema-2 code left it (IndexedDB version 1, the first layout, picks in the
  * job records under the `picked` index): jobs 1-3 queued, 4 and 5 picked by "old-tab" at
  * `heartbeat` (attempts 1), 6 queued holding dedupe key "k". Payload bytes [id].
  */
 async function writeSchema2(name: string, heartbeat: number): Promise<void> {
-  const db = await rawOpen(name, 1, (d) => {
-    const jobs = d.createObjectStore('jobs', { keyPath: 'id' });
-    jobs.createIndex('ready', 'r');
-    jobs.createIndex('timed', 'x');
-    jobs.createIndex('picked', 'p');
-    jobs.createIndex('failed', 'f');
-    jobs.createIndex('dedupe', 'd', { unique: true });
-    d.createObjectStore('log', { keyPath: 'last' });
-    d.createObjectStore('meta');
-    d.createObjectStore('stats', { keyPath: ['second', 'entrypoint', 'status', 'priority', 'seq'] });
-    d.createObjectStore('statuses');
-    d.createObjectStore('schedules', { keyPath: 'name' });
-  });
+  const db = await rawOpen(name, 1, (d) => createOldLayout(d, 2));
   const created = heartbeat - 1000;
   const job = (id: number, picked: boolean) => ({
     id,
@@ -130,19 +134,7 @@ async function writeSchema2(name: string, heartbeat: number): Promise<void> {
  * under its lease), 4 queued at priority 1.
  */
 async function writeSchema3(name: string, heartbeat: number): Promise<void> {
-  const db = await rawOpen(name, 1, (d) => {
-    const jobs = d.createObjectStore('jobs', { keyPath: 'id' });
-    jobs.createIndex('ready', 'r');
-    jobs.createIndex('timed', 'x');
-    jobs.createIndex('failed', 'f');
-    jobs.createIndex('dedupe', 'd', { unique: true });
-    d.createObjectStore('log', { keyPath: 'last' });
-    d.createObjectStore('meta');
-    d.createObjectStore('stats', { keyPath: ['second', 'entrypoint', 'status', 'priority', 'seq'] });
-    d.createObjectStore('statuses');
-    d.createObjectStore('schedules', { keyPath: 'name' });
-    d.createObjectStore('leases', { keyPath: 'n' });
-  });
+  const db = await rawOpen(name, 1, (d) => createOldLayout(d, 3));
   const created = heartbeat - 1000;
   const job = (id: number, priority: number) => ({
     id,

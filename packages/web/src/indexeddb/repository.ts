@@ -315,13 +315,14 @@ export class IndexedDbQueueRepository implements QueueRepository {
           lastError: null,
         });
         const guess = keys.length === 0 && ctx.attempt === 0 ? this.#nextId : null;
-        const fresh = (_: Job, i: number) => valid[i]!.executeAfter === null;
+        // Fresh: enqueued now without an executeAfter (see JobRecord.x).
+        const fresh = (i: number) => valid[i]!.executeAfter === null;
         if (guess !== null) {
           // No dedupe keys: nothing to read first. Put the records now, with the ids the counters
           // had after this repository's last call, while the counters read is in flight; if another
           // tab or worker took ids meanwhile, the call aborts (nothing written) and runs again.
           const stored = valid.map((input, i) => newJob(input, guess + i));
-          const freshness = stored.map(fresh);
+          const freshness = stored.map((_, i) => fresh(i));
           ctx.storeNew(stored, freshness);
           const meta = await ctx.metaReady;
           if (meta.nextId !== guess) throw new GuessMissed();
@@ -350,7 +351,7 @@ export class IndexedDbQueueRepository implements QueueRepository {
           }
           const job = newJob(input, meta.nextId++);
           created.push(job);
-          freshness.push(fresh(job, i));
+          freshness.push(fresh(i));
           return job.id;
         });
         ctx.storeNew(created, freshness);
